@@ -1,0 +1,127 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { PORTS } from './contract';
+import { channelSettingsSchema } from './channels/settings';
+
+/** A setting that failed validation; the message names the environment variable. */
+export class ConfigError extends Error {
+  constructor(readonly variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const port = z.coerce.number().int().min(1).max(65535);
+const emptyAsUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
+const commaList = z.preprocess(
+  (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+  z.array(z.string().min(16, 'each key needs at least 16 characters')).optional(),
+);
+
+// Keys are the environment variable names, so a zod issue path is the variable to blame.
+const envSchema = z.object({
+  PORT: port.default(PORTS.gateway),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  METRICS_PORT: port.default(PORTS.metrics),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  CLAWDBOT_DATA_DIR: optionalString,
+  CLAWDBOT_API_KEYS: commaList,
+  CLAWDBOT_ADMIN_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(16, 'needs at least 16 characters').optional()),
+  MODEL_PROVIDER: z.preprocess(emptyAsUndefined, z.enum(['openai', 'anthropic', 'rules']).optional()),
+  MODEL_NAME: optionalString,
+  MODEL_ENDPOINT: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).optional()),
+  MODEL_API_KEY: optionalString,
+  MODEL_API_SECRET: optionalString,
+  MODEL_KEY_EXPIRES_AT: z.preprocess(emptyAsUndefined, z.iso.date().or(z.iso.datetime({ offset: true })).optional()),
+  MAX_TOKENS: z.coerce.number().int().min(1).max(1_000_000).default(4096),
+  TEMPERATURE: z.coerce.number().min(0).max(2).default(0.7),
+  ROUTING: z.enum(['hybrid', 'llm']).default('hybrid'),
+  RATE_LIMIT_QPS: z.coerce.number().positive().default(50),
+  REDIS_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^rediss?$/ }).optional()),
+  CACHE_TTL_SECONDS: z.coerce.number().int().min(0).default(3600),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type ModelProvider = 'openai' | 'anthropic' | 'rules';
+
+export interface ModelSettings {
+  provider: ModelProvider;
+  name: string;
+  endpoint?: string;
+  apiKey?: string;
+  apiSecret?: string;
+}
+
+export interface Settings {
+  port: number;
+  host: string;
+  metricsPort: number;
+  metricsHost: string;
+  dataDir: string;
+  /** Undefined means: generate one on first start and keep it in the data dir. */
+  apiKeys?: string[];
+  adminToken?: string;
+  model: ModelSettings;
+  modelKeyExpiresAt?: Date;
+  maxTokens: number;
+  temperature: number;
+  routing: 'hybrid' | 'llm';
+  rateLimitQps: number;
+  redisUrl?: string;
+  cacheTtlSeconds: number;
+  logLevel: string;
+  channels: z.infer<typeof channelSettingsSchema>;
+}
+
+const DEFAULT_MODEL_NAMES: Record<ModelProvider, string> = {
+  openai: 'gpt-4o-mini',
+  anthropic: 'claude-sonnet-4-5',
+  rules: 'rules',
+};
+
+function firstIssue(error: z.ZodError): ConfigError {
+  const issue = error.issues[0];
+  const variable = String(issue.path[0] ?? 'environment');
+  return new ConfigError(variable, issue.message);
+}
+
+/** Reads and validates the gateway's settings; throws ConfigError naming the bad variable. */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Settings {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) throw firstIssue(parsed.error);
+  const channels = channelSettingsSchema.safeParse(env);
+  if (!channels.success) throw firstIssue(channels.error);
+  const e = parsed.data;
+
+  const provider: ModelProvider = e.MODEL_PROVIDER ?? (e.MODEL_API_KEY ? 'openai' : 'rules');
+  if (provider !== 'rules' && !e.MODEL_API_KEY) {
+    throw new ConfigError('MODEL_API_KEY', `required when MODEL_PROVIDER is ${provider}`);
+  }
+
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    metricsPort: e.METRICS_PORT,
+    metricsHost: e.METRICS_HOST,
+    dataDir: path.resolve(cwd, e.CLAWDBOT_DATA_DIR ?? 'data'),
+    apiKeys: e.CLAWDBOT_API_KEYS?.length ? e.CLAWDBOT_API_KEYS : undefined,
+    adminToken: e.CLAWDBOT_ADMIN_TOKEN,
+    model: {
+      provider,
+      name: e.MODEL_NAME ?? DEFAULT_MODEL_NAMES[provider],
+      endpoint: e.MODEL_ENDPOINT,
+      apiKey: e.MODEL_API_KEY,
+      apiSecret: e.MODEL_API_SECRET,
+    },
+    modelKeyExpiresAt: e.MODEL_KEY_EXPIRES_AT ? new Date(e.MODEL_KEY_EXPIRES_AT) : undefined,
+    maxTokens: e.MAX_TOKENS,
+    temperature: e.TEMPERATURE,
+    routing: e.ROUTING,
+    rateLimitQps: e.RATE_LIMIT_QPS,
+    redisUrl: e.REDIS_URL,
+    cacheTtlSeconds: e.CACHE_TTL_SECONDS,
+    logLevel: e.LOG_LEVEL,
+    channels: channels.data,
+  };
+}

@@ -1,0 +1,98 @@
+// Names that the bot and the infrastructure must agree on. The stack (infra/, components/)
+// imports this module for its security group, CloudWatch agent config, alarms and deploy
+// scripts; the bot uses it for its listeners, routes, metrics and data layout. Change a name
+// here and both sides move together.
+
+/** Ports the gateway listens on. */
+export const PORTS = {
+  /** Public gateway: REST, web page, IM callbacks. Opened by the security group. */
+  gateway: 18789,
+  /** Prometheus metrics; bound to 127.0.0.1 and scraped by the CloudWatch agent on the host. */
+  metrics: 9464,
+  /** TLS, terminated by Caddy on the host. Opened by the security group. */
+  https: 443,
+} as const;
+
+/** HTTP routes of the gateway. */
+export const ROUTES = {
+  health: '/health',
+  ready: '/ready',
+  chatCompletions: '/v1/chat/completions',
+  models: '/v1/models',
+  chat: '/api/chat',
+  adminModel: '/admin/model',
+  dingtalkCallback: '/api/dingtalk/callback',
+  feishuCallback: '/api/feishu/callback',
+  /** Served on the metrics port only. */
+  metrics: '/metrics',
+  /** The web chat page. */
+  web: '/',
+} as const;
+
+/** Layout of the data dir (CLAWDBOT_DATA_DIR; /data in the image). */
+export const DATA_LAYOUT = {
+  logs: 'logs',
+  conversations: 'conversations',
+  /** FAQ served by the rules engine. */
+  faq: 'faq.json',
+  /** The selected model (provider, name, endpoint), kept across restarts. Never holds a key. */
+  modelState: 'model.json',
+  /** Generated gateway API key, when CLAWDBOT_API_KEYS is unset. Not backed up. */
+  generatedApiKey: 'secrets/api-key',
+} as const;
+
+/** Log files under `<data dir>/logs/`; the host's logrotate rotates exactly these. */
+export const LOG_FILES = {
+  access: 'access.log',
+  error: 'error.log',
+  modelApi: 'model_api.log',
+  audit: 'audit.log',
+} as const;
+
+/** Where things live on the host. */
+export const HOST_PATHS = {
+  root: '/opt/clawdbot',
+  /** Mounted into the bot container as /data. */
+  data: '/opt/clawdbot/data',
+  /** The bot's log dir as the host sees it (bind mount of <data>/logs). */
+  logs: '/opt/clawdbot/data/logs',
+  releases: '/opt/clawdbot/releases',
+  /** The env file with secrets, mode 0600. */
+  envFile: '/opt/clawdbot/clawdbot.env',
+} as const;
+
+/** Path of the data dir inside the image. */
+export const CONTAINER_DATA_DIR = '/data';
+
+/** CloudWatch namespace the agent publishes the bot's scraped metrics to. */
+export const CLOUDWATCH_NAMESPACE = 'Clawdbot';
+
+/**
+ * Prometheus metric names. The CloudWatch agent scrapes these from the metrics port and
+ * publishes them under CLOUDWATCH_NAMESPACE with the same names; alarms refer to them.
+ */
+export const METRICS = {
+  /** Histogram by route and status, for Prometheus. The CloudWatch agent drops histograms... */
+  httpRequestDuration: 'clawdbot_http_request_duration_seconds',
+  /** ...so latency also goes out as a summary (quantile label 0.5/0.9/0.99) for the P99 alarm. */
+  httpLatency: 'clawdbot_http_request_latency_seconds',
+  httpRequests: 'clawdbot_http_requests_total',
+  http5xx: 'clawdbot_http_5xx_total',
+  modelCallDuration: 'clawdbot_model_call_duration_seconds',
+  modelCalls: 'clawdbot_model_calls_total',
+  modelFailures: 'clawdbot_model_failures_total',
+  /** The "model load time": how long a hot switch took. */
+  modelSwitchDuration: 'clawdbot_model_switch_duration_seconds',
+  cacheHits: 'clawdbot_cache_hits_total',
+  cacheMisses: 'clawdbot_cache_misses_total',
+  rateLimited: 'clawdbot_rate_limited_total',
+  activeSessions: 'clawdbot_active_sessions',
+  modelKeyDaysToExpiry: 'clawdbot_model_key_days_to_expiry',
+  channelEvents: 'clawdbot_channel_events_total',
+  channelReplies: 'clawdbot_channel_replies_total',
+  channelFailures: 'clawdbot_channel_failures_total',
+  channelRefused: 'clawdbot_channel_refused_total',
+  channelAckDuration: 'clawdbot_channel_ack_duration_seconds',
+} as const;
+
+export type MetricName = (typeof METRICS)[keyof typeof METRICS];

@@ -1,0 +1,72 @@
+import type { ModelProvider } from '../config';
+
+export interface TextPart {
+  type: 'text';
+  text: string;
+}
+
+/** A picture, as an https URL or a data: URL. Only vision-capable models accept it. */
+export interface ImagePart {
+  type: 'image';
+  url: string;
+}
+
+export type MessageContent = string | Array<TextPart | ImagePart>;
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: MessageContent;
+}
+
+export interface CompletionRequest {
+  messages: ChatMessage[];
+  maxTokens: number;
+  temperature: number;
+  signal?: AbortSignal;
+}
+
+export interface CompletionResult {
+  text: string;
+  /** The model that answered. */
+  model: string;
+  usage?: { promptTokens: number; completionTokens: number };
+}
+
+/** What a model is, without its credentials. */
+export interface ModelDescriptor {
+  provider: ModelProvider;
+  name: string;
+  endpoint?: string;
+}
+
+export interface ChatModel {
+  readonly descriptor: ModelDescriptor;
+  readonly supportsVision: boolean;
+  complete(request: CompletionRequest): Promise<CompletionResult>;
+  /** Yields text deltas as they arrive. */
+  stream(request: CompletionRequest): AsyncIterable<string>;
+}
+
+/**
+ * A model call that failed upstream. Clients see it as an OpenAI-style error body with
+ * 502 (the provider failed) or 504 (the provider timed out).
+ */
+export class ModelError extends Error {
+  constructor(
+    message: string,
+    readonly status: 502 | 504,
+    readonly code: 'model_unavailable' | 'model_timeout',
+  ) {
+    super(message);
+    this.name = 'ModelError';
+  }
+}
+
+/** Text of a message, with pictures left out. */
+export function textOf(content: MessageContent): string {
+  if (typeof content === 'string') return content;
+  return content
+    .filter((part): part is TextPart => part.type === 'text')
+    .map((part) => part.text)
+    .join('\n');
+}
