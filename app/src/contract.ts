@@ -57,6 +57,8 @@ export const HOST_PATHS = {
   /** The bot's log dir as the host sees it (bind mount of <data>/logs). */
   logs: '/opt/clawdbot/data/logs',
   releases: '/opt/clawdbot/releases',
+  /** Host-side scripts (backup, restore, deploy steps). */
+  bin: '/opt/clawdbot/bin',
   /** The env file with secrets, mode 0600. */
   envFile: '/opt/clawdbot/clawdbot.env',
 } as const;
