@@ -1,0 +1,264 @@
+// The chat page: wires the DOM to the gateway (gateway.js) and the stored chats (chats.js).
+// Model output only ever reaches the page as text nodes (textContent), never as markup.
+import { describeError, fetchModel, GatewayError, streamChat } from './gateway.js';
+import { loadApiKey, loadChats, loadCurrentChatId, newChat, saveApiKey, saveChat, saveCurrentChatId, titleFor } from './chats.js';
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  chatsToggle: $('chats-toggle'),
+  chats: $('chats'),
+  chatList: $('chat-list'),
+  noChats: $('no-chats'),
+  newChat: $('new-chat'),
+  modelName: $('model-name'),
+  keyButton: $('key-button'),
+  keyDialog: $('key-dialog'),
+  keyForm: $('key-form'),
+  keyInput: $('key-input'),
+  keyCancel: $('key-cancel'),
+  transcript: $('transcript'),
+  emptyTranscript: $('empty-transcript'),
+  error: $('error'),
+  composer: $('composer'),
+  message: $('message'),
+  send: $('send'),
+  stop: $('stop'),
+};
+
+const ROLE_LABELS = { user: 'You', assistant: 'clawdbot', error: 'Error' };
+// Refused before the gateway did anything with the message: it goes back into the box.
+const REFUSED_STATUSES = new Set([400, 401, 413, 429]);
+
+let apiKey = loadApiKey();
+let chats = loadChats();
+let current = chats.find((chat) => chat.localId === loadCurrentChatId()) ?? newChat();
+/** The reply being streamed, so that Stop and Escape can end it. */
+let inFlight = null;
+
+function showModel(model) {
+  ui.modelName.textContent = model ? (model.provider ? `${model.name} (${model.provider})` : model.name) : 'unknown';
+}
+
+function showError(text) {
+  ui.error.textContent = text;
+}
+
+function clearError() {
+  ui.error.textContent = '';
+}
+
+function isNearBottom() {
+  const t = ui.transcript;
+  return t.scrollHeight - t.scrollTop - t.clientHeight < 48;
+}
+
+function scrollToBottom() {
+  ui.transcript.scrollTop = ui.transcript.scrollHeight;
+}
+
+/** Adds one message to the transcript and returns the element holding its text. */
+function appendMessage(role, text) {
+  ui.emptyTranscript.hidden = true;
+  const item = document.createElement('div');
+  item.className = `message ${role}`;
+  const who = document.createElement('p');
+  who.className = 'who';
+  who.textContent = ROLE_LABELS[role];
+  const body = document.createElement('div');
+  body.className = 'text';
+  body.textContent = text;
+  item.append(who, body);
+  ui.transcript.append(item);
+  return body;
+}
+
+function renderTranscript() {
+  ui.transcript.querySelectorAll('.message').forEach((node) => node.remove());
+  ui.emptyTranscript.hidden = current.messages.length > 0;
+  for (const message of current.messages) appendMessage(message.role, message.text);
+  scrollToBottom();
+}
+
+function renderChatList() {
+  ui.chatList.replaceChildren(
+    ...chats.map((chat) => {
+      const item = document.createElement('li');
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'chat-link';
+      button.textContent = chat.title;
+      button.disabled = inFlight !== null;
+      if (chat.localId === current.localId) button.setAttribute('aria-current', 'true');
+      button.addEventListener('click', () => switchTo(chat));
+      item.append(button);
+      return item;
+    }),
+  );
+  ui.noChats.hidden = chats.length > 0;
+}
+
+function setChatsOpen(open) {
+  ui.chats.classList.toggle('open', open);
+  ui.chatsToggle.setAttribute('aria-expanded', String(open));
+}
+
+function switchTo(chat) {
+  current = chat;
+  if (chats.includes(chat)) saveCurrentChatId(chat.localId);
+  clearError();
+  renderChatList();
+  renderTranscript();
+  setChatsOpen(false);
+  ui.message.focus();
+}
+
+function setStreaming(controller) {
+  inFlight = controller;
+  const streaming = controller !== null;
+  ui.transcript.setAttribute('aria-busy', String(streaming));
+  ui.send.hidden = streaming;
+  ui.stop.hidden = !streaming;
+  ui.newChat.disabled = streaming;
+  renderChatList();
+}
+
+function openKeyDialog() {
+  ui.keyInput.value = apiKey;
+  ui.keyDialog.showModal();
+  ui.keyInput.focus();
+}
+
+async function refreshModel() {
+  try {
+    showModel(await fetchModel(apiKey));
+  } catch (error) {
+    ui.modelName.textContent = 'not connected';
+    showError(describeError(error));
+    if (error instanceof GatewayError && error.status === 401) openKeyDialog();
+  }
+}
+
+async function send(text) {
+  clearError();
+  const chat = current;
+  const userText = appendMessage('user', text);
+  const replyText = appendMessage('assistant', '');
+  replyText.parentElement.classList.add('streaming');
+  scrollToBottom();
+  const controller = new AbortController();
+  setStreaming(controller);
+
+  let received = '';
+  try {
+    const final = await streamChat({
+      apiKey,
+      sessionId: chat.sessionId,
+      message: text,
+      signal: controller.signal,
+      onDelta(delta) {
+        received += delta;
+        const follow = isNearBottom();
+        replyText.textContent = received;
+        if (follow) scrollToBottom();
+      },
+    });
+    chat.sessionId = final.sessionId;
+    replyText.textContent = final.reply;
+    chat.messages.push({ role: 'user', text }, { role: 'assistant', text: final.reply });
+    showModel(final.model);
+  } catch (error) {
+    if (controller.signal.aborted) {
+      chat.messages.push({ role: 'user', text }, { role: 'assistant', text: `${received} [stopped]` });
+      replyText.textContent = `${received} [stopped]`;
+    } else if (error instanceof GatewayError && REFUSED_STATUSES.has(error.status)) {
+      userText.parentElement.remove();
+      replyText.parentElement.remove();
+      ui.emptyTranscript.hidden = chat.messages.length > 0;
+      if (!ui.message.value) ui.message.value = text;
+      showError(describeError(error));
+      if (error.status === 401) openKeyDialog();
+    } else {
+      const description = describeError(error);
+      chat.messages.push({ role: 'user', text });
+      if (received) chat.messages.push({ role: 'assistant', text: received });
+      else replyText.parentElement.remove();
+      chat.messages.push({ role: 'error', text: description });
+      appendMessage('error', description);
+      showError(description);
+    }
+  } finally {
+    replyText.parentElement.classList.remove('streaming');
+    if (chat.messages.length > 0) {
+      if (chat.title === 'New chat') chat.title = titleFor(text);
+      chat.updatedAt = Date.now();
+      chats = saveChat(chat);
+      if (chat === current) saveCurrentChatId(chat.localId);
+    }
+    setStreaming(null);
+  }
+}
+
+ui.composer.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const text = ui.message.value;
+  if (!text.trim() || inFlight) return;
+  if (!apiKey) {
+    openKeyDialog();
+    return;
+  }
+  ui.message.value = '';
+  ui.message.focus();
+  void send(text);
+});
+
+ui.message.addEventListener('keydown', (event) => {
+  // isComposing: Enter that confirms a Chinese/Japanese IME candidate must not send.
+  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    ui.composer.requestSubmit();
+  } else if (event.key === 'Escape' && inFlight) {
+    inFlight.abort();
+  }
+});
+
+ui.stop.addEventListener('click', () => {
+  inFlight?.abort();
+  ui.message.focus();
+});
+
+ui.newChat.addEventListener('click', () => {
+  switchTo(current.messages.length === 0 ? current : newChat());
+});
+
+ui.chatsToggle.addEventListener('click', () => {
+  const open = !ui.chats.classList.contains('open');
+  setChatsOpen(open);
+  if (open) ui.newChat.focus();
+});
+
+ui.chats.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape' && ui.chats.classList.contains('open')) {
+    setChatsOpen(false);
+    ui.chatsToggle.focus();
+  }
+});
+
+ui.keyButton.addEventListener('click', openKeyDialog);
+ui.keyCancel.addEventListener('click', () => ui.keyDialog.close());
+ui.keyDialog.addEventListener('close', () => (apiKey ? ui.message : ui.keyButton).focus());
+
+ui.keyForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const key = ui.keyInput.value.trim();
+  if (!key) return;
+  apiKey = key;
+  saveApiKey(key);
+  ui.keyDialog.close();
+  clearError();
+  void refreshModel();
+});
+
+renderChatList();
+renderTranscript();
+if (apiKey) void refreshModel();
+else openKeyDialog();
