@@ -1,0 +1,78 @@
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { browserCommand, browsableUrl, openWebPageIfAsked } from '../../app/src/web/open';
+
+function capturedLogger(): { log: pino.Logger; lines: () => Array<Record<string, unknown>> } {
+  const chunks: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      chunks.push(String(chunk));
+      done();
+    },
+  });
+  return { log: pino(sink), lines: () => chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l)) };
+}
+
+async function eventually<T>(read: () => T | undefined): Promise<T> {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const value = read();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error('condition not reached');
+}
+
+describe('npm start -- --open', () => {
+  let bin: string;
+  beforeEach(() => {
+    bin = mkdtempSync(path.join(tmpdir(), 'clawdbot-open-'));
+  });
+  afterEach(() => rmSync(bin, { recursive: true, force: true }));
+
+  it('picks the desktop opener per platform, and none on a Linux box without a display', () => {
+    const url = 'http://localhost:18789/';
+    expect(browserCommand(url, 'darwin', {})).toEqual({ command: 'open', args: [url] });
+    expect(browserCommand(url, 'win32', {})?.command).toBe('cmd');
+    expect(browserCommand(url, 'linux', { DISPLAY: ':0' })).toEqual({ command: 'xdg-open', args: [url] });
+    expect(browserCommand(url, 'linux', { WAYLAND_DISPLAY: 'wayland-0' })?.command).toBe('xdg-open');
+    expect(browserCommand(url, 'linux', {})).toBeUndefined();
+  });
+
+  it('visits a wildcard listen address as localhost', () => {
+    expect(browsableUrl('http://0.0.0.0:18789')).toBe('http://localhost:18789/');
+    expect(browsableUrl('http://[::]:18789')).toBe('http://localhost:18789/');
+    expect(browsableUrl('http://127.0.0.1:18789')).toBe('http://127.0.0.1:18789/');
+  });
+
+  it('runs xdg-open with the page URL when a display exists', async () => {
+    const record = path.join(bin, 'opened');
+    writeFileSync(path.join(bin, 'xdg-open'), `#!/bin/sh\necho "$1" > "${record}"\n`);
+    chmodSync(path.join(bin, 'xdg-open'), 0o755);
+    const { log } = capturedLogger();
+    openWebPageIfAsked(['node', 'main.js', '--open'], 'http://0.0.0.0:18789', log, 'linux', { PATH: bin, DISPLAY: ':0' });
+    const opened = await eventually(() => (existsSync(record) ? readFileSync(record, 'utf8').trim() : undefined));
+    expect(opened).toBe('http://localhost:18789/');
+  });
+
+  it('prints the URL instead when there is no display', () => {
+    const { log, lines } = capturedLogger();
+    openWebPageIfAsked(['--open'], 'http://0.0.0.0:18789', log, 'linux', { PATH: bin });
+    expect(lines()).toEqual([expect.objectContaining({ url: 'http://localhost:18789/', msg: expect.stringContaining('open http://localhost:18789/ in a browser') })]);
+  });
+
+  it('logs the URL and carries on when the opener is not installed', async () => {
+    const { log, lines } = capturedLogger();
+    expect(() => openWebPageIfAsked(['--open'], 'http://127.0.0.1:18789', log, 'linux', { PATH: bin, DISPLAY: ':0' })).not.toThrow();
+    const warning = await eventually(() => lines().find((line) => line.level === 40));
+    expect(warning.msg).toContain('open http://127.0.0.1:18789/ in a browser');
+  });
+
+  it('does nothing without --open', () => {
+    const { log, lines } = capturedLogger();
+    openWebPageIfAsked(['node', 'main.js'], 'http://0.0.0.0:18789', log, 'linux', { PATH: bin, DISPLAY: ':0' });
+    expect(lines()).toEqual([]);
+  });
+});
