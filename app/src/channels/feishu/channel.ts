@@ -1,0 +1,173 @@
+import * as lark from '@larksuiteoapi/node-sdk';
+import type { GatewayDeps } from '../../deps';
+import { safeEqual } from '../dingtalk/crypto';
+import { answerInbound } from '../answer';
+import { type DoorResult, type RefusalReason, isFresh, refuse, unavailable } from '../door';
+import { type ChannelAdapter, Inbox } from '../inbox';
+import { waitForSlot } from '../limits';
+import type { ChannelMetrics } from '../metrics';
+import type { FeishuSettings } from '../settings';
+import { FeishuApi } from './api';
+import { type FeishuJob, contentOf, isForBot, receiveEventSchema } from './message';
+import { feishuSignature } from './signature';
+
+/** Text messages may carry up to 150 KB; this many characters stays under it even at 4 bytes each. */
+export const FEISHU_TEXT_LIMIT = 30_000;
+/** Feishu's send limits: 50 requests a second per app, 5 messages a second per chat. */
+const APP_REQUESTS_PER_SECOND = 50;
+const CHAT_MESSAGES_PER_SECOND = 5;
+
+type Headers = Record<string, string | string[] | undefined>;
+
+function header(headers: Headers, name: string): string | undefined {
+  const value = headers[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The Feishu channel: verifies webhook deliveries (signature over the raw body, timestamp,
+ * encryption, verification token), answers url_verification, hands messages for the bot to
+ * the inbox, and replies through the SDK.
+ */
+export class FeishuChannel implements ChannelAdapter<FeishuJob> {
+  readonly channel = 'feishu' as const;
+  readonly messageLimit = FEISHU_TEXT_LIMIT;
+  readonly inbox: Inbox<FeishuJob>;
+  readonly api: FeishuApi;
+  private readonly cipher?: lark.AESCipher;
+
+  constructor(
+    private readonly deps: GatewayDeps,
+    private readonly settings: FeishuSettings,
+    private readonly metrics: ChannelMetrics,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.api = new FeishuApi(settings, deps.logs.error, now);
+    this.inbox = new Inbox(this, deps.store, metrics, deps.logs);
+    if (settings.encryptKey) this.cipher = new lark.AESCipher(settings.encryptKey);
+  }
+
+  /** POST /api/feishu/callback with the body exactly as received. */
+  async handleCallback(headers: Headers, rawBody: Buffer): Promise<DoorResult> {
+    let body: unknown;
+    try {
+      body = JSON.parse(rawBody.toString('utf8'));
+    } catch {
+      return this.refuse('unknown_shape', 'the body is not JSON');
+    }
+    if (!isObject(body)) return this.refuse('unknown_shape', 'the body is not a JSON object');
+
+    const signature = header(headers, 'x-lark-signature');
+    const { encryptKey } = this.settings;
+    if (encryptKey && signature !== undefined) {
+      const timestamp = header(headers, 'x-lark-request-timestamp');
+      const nonce = header(headers, 'x-lark-request-nonce');
+      if (!timestamp || !nonce) return this.refuse('bad_signature', 'X-Lark-Request-Timestamp and X-Lark-Request-Nonce are required');
+      if (!isFresh(Number(timestamp) * 1000, this.now())) return this.refuse('stale_timestamp', 'X-Lark-Request-Timestamp is more than an hour away from now');
+      if (!safeEqual(feishuSignature(timestamp, nonce, encryptKey, rawBody), signature)) return this.refuse('bad_signature', 'X-Lark-Signature does not match');
+    }
+
+    if ('encrypt' in body) {
+      if (!this.cipher) return this.refuse('bad_encryption', 'the body is encrypted but FEISHU_ENCRYPT_KEY is not set');
+      try {
+        body = JSON.parse(this.cipher.decrypt(String(body.encrypt)));
+      } catch {
+        return this.refuse('bad_encryption', 'encrypt could not be decrypted with FEISHU_ENCRYPT_KEY');
+      }
+      if (!isObject(body)) return this.refuse('bad_encryption', 'encrypt does not hold a JSON object');
+    }
+
+    if (body.type === 'url_verification') {
+      if (!this.tokenMatches(body.token)) return this.refuse('wrong_token', 'token does not match FEISHU_VERIFICATION_TOKEN');
+      this.metrics.events.inc({ channel: this.channel, outcome: 'url_verification' });
+      return { status: 200, body: { challenge: body.challenge }, outcome: 'url_verification' };
+    }
+    // With an encrypt key set, Feishu signs every event; only the URL check may come unsigned.
+    if (encryptKey && signature === undefined) return this.refuse('bad_signature', 'X-Lark-Signature is required');
+
+    const eventHeader = body.header;
+    if (body.schema !== '2.0' || !isObject(eventHeader) || typeof eventHeader.event_id !== 'string' || !eventHeader.event_id) {
+      return this.refuse('unknown_shape', 'expected an event of subscription version 2.0 (schema, header.event_id)');
+    }
+    if (!this.tokenMatches(eventHeader.token)) return this.refuse('wrong_token', 'header.token does not match FEISHU_VERIFICATION_TOKEN');
+    return this.receiveEvent(String(eventHeader.event_type), eventHeader.event_id, body.event);
+  }
+
+  private tokenMatches(token: unknown): boolean {
+    const expected = this.settings.verificationToken;
+    return expected !== undefined && typeof token === 'string' && safeEqual(token, expected);
+  }
+
+  /** A verified event, from the webhook or the long connection. */
+  async receiveEvent(eventType: string, eventId: string, event: unknown): Promise<DoorResult> {
+    if (eventType !== 'im.message.receive_v1') {
+      this.metrics.events.inc({ channel: this.channel, outcome: 'event' });
+      this.deps.logs.audit.info({ channel: this.channel, eventType, eventId }, 'channel event received');
+      return { status: 200, body: {}, outcome: 'event' };
+    }
+    const parsed = receiveEventSchema.safeParse(event);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return this.refuse('unknown_shape', `im.message.receive_v1: event.${issue.path.join('.')}: ${issue.message}`);
+    }
+    const { sender, message } = parsed.data;
+    const content = contentOf(message);
+    if (!content) return this.refuse('unknown_shape', `im.message.receive_v1: content does not match message_type ${message.message_type}`);
+
+    let outcome = 'ignored';
+    const forBot = sender.sender_type === 'user' && (content.text || content.pictures.length > 0 || content.unsupportedType);
+    if (forBot) {
+      let mentioned: boolean;
+      try {
+        mentioned = message.chat_type === 'p2p' || (await this.mentionsBot(message));
+      } catch (error) {
+        return unavailable(this.channel, 'bot_identity', error, this.deps, this.metrics);
+      }
+      if (mentioned) {
+        const job: FeishuJob = { messageId: message.message_id, chatId: message.chat_id, senderOpenId: sender.sender_id.open_id, content };
+        try {
+          outcome = await this.inbox.accept(eventId, message.chat_id, job);
+        } catch (error) {
+          return unavailable(this.channel, 'store', error, this.deps, this.metrics);
+        }
+      }
+    }
+    this.metrics.events.inc({ channel: this.channel, outcome });
+    this.deps.logs.audit.info({ channel: this.channel, eventId, chat: message.chat_id, outcome }, 'channel message received');
+    return { status: 200, body: {}, outcome };
+  }
+
+  /** Group messages without any mention skip the bot-identity lookup altogether. */
+  private async mentionsBot(message: Parameters<typeof isForBot>[0]): Promise<boolean> {
+    if (!message.mentions?.length) return false;
+    return isForBot(message, await this.api.botOpenId());
+  }
+
+  /** Records how long a delivery took to acknowledge. */
+  observeAck(outcome: string, seconds: number): void {
+    this.metrics.ackDuration.observe({ channel: this.channel, outcome }, seconds);
+  }
+
+  private refuse(reason: RefusalReason, message: string): DoorResult {
+    return refuse(this.channel, reason, message, this.deps, this.metrics);
+  }
+
+  answer(job: FeishuJob, signal: AbortSignal): Promise<string> {
+    return answerInbound(
+      this.deps,
+      { sessionId: `feishu:${job.chatId}:${job.senderOpenId}`, channel: 'feishu', content: job.content, signal },
+      (imageKey, pictureSignal) => this.api.imageDataUrl(job.messageId, imageKey, pictureSignal),
+    );
+  }
+
+  async send(job: FeishuJob, text: string, _part: number, signal: AbortSignal): Promise<string> {
+    await waitForSlot(this.deps.store, 'feishu:app', APP_REQUESTS_PER_SECOND, 1000, signal);
+    await waitForSlot(this.deps.store, `feishu:chat:${job.chatId}`, CHAT_MESSAGES_PER_SECOND, 1000, signal);
+    await this.api.reply(job.messageId, text, signal);
+    return 'reply';
+  }
+}

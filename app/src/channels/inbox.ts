@@ -1,0 +1,230 @@
+import crypto from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Store } from '../store/store';
+import type { ChannelMetrics } from './metrics';
+import { PlatformError } from './http';
+import { splitMessage } from './split';
+
+export type Platform = 'dingtalk' | 'feishu';
+
+/** What a platform plugs into the inbox: how to answer a message and how to send a part. */
+export interface ChannelAdapter<P> {
+  readonly channel: Platform;
+  /** Longest message the platform takes, in characters. */
+  readonly messageLimit: number;
+  /** The answer to an inbound message (usually through the chat service). */
+  answer(payload: P, signal: AbortSignal): Promise<string>;
+  /** Sends one part of the answer; returns the delivery path, for metrics. */
+  send(payload: P, text: string, part: number, signal: AbortSignal): Promise<string>;
+}
+
+/** A message's record in the store, under its dedup key, from first delivery until 8 h later. */
+interface JobRecord<P> {
+  state: 'pending' | 'done' | 'failed';
+  conversation: string;
+  payload?: P;
+  /** The answer, split; saved before the first part is sent so a retry resends nothing. */
+  parts?: string[];
+  sent: number;
+  attempts: number;
+}
+
+/** Both platforms retry for up to about 7 h (Feishu: 15 s, 5 min, 1 h, 6 h); dedup outlives that. */
+export const DEDUP_TTL_SECONDS = 8 * 60 * 60;
+/** A worker holds a lease while it handles a message, renewed every third of this. */
+export const LEASE_TTL_SECONDS = 60;
+/** Attempts at delivering before a message is given up (each attempt retries internally). */
+export const MAX_ATTEMPTS = 5;
+const PENDING_LIST_LENGTH = 1000;
+
+/** Said instead of an answer when the model (or a picture download) failed. */
+export const APOLOGY = 'Sorry, I could not answer that just now. Please try again in a moment.';
+
+/**
+ * Exactly-once handling of inbound IM messages:
+ * - The first delivery of a message id writes its record with setIfAbsent (8 h TTL) before it is
+ *   acknowledged; later deliveries find the record and are dropped as duplicates.
+ * - The worker holds a short, renewed lease. The record keeps the answer and how many parts went
+ *   out, so if the process dies, a platform retry or the periodic recovery sweep (any replica)
+ *   takes the lease over once it lapses and sends only what is missing.
+ * - Messages of one conversation are handled one after another, in arrival order.
+ */
+export class Inbox<P> {
+  private readonly owner = crypto.randomUUID();
+  /** Jobs this process holds, by dedup key. */
+  private readonly active = new Map<string, AbortController>();
+  /** The tail of each conversation's queue. */
+  private readonly queues = new Map<string, Promise<void>>();
+  private readonly runs = new Set<Promise<void>>();
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly adapter: ChannelAdapter<P>,
+    private readonly store: Store,
+    private readonly metrics: ChannelMetrics,
+    private readonly logs: { error: Logger; audit: Logger },
+  ) {}
+
+  private get channel(): Platform {
+    return this.adapter.channel;
+  }
+
+  private key(id: string): string {
+    return `dedup:${this.channel}:${id}`;
+  }
+
+  private leaseKey(key: string): string {
+    return `lease:${key}`;
+  }
+
+  private get pendingList(): string {
+    return `pending:${this.channel}`;
+  }
+
+  /**
+   * Records a verified delivery and queues it. Resolves once the record is durable, so the caller
+   * may acknowledge; rejects when the store is unusable, so the caller must not.
+   */
+  async accept(id: string, conversation: string, payload: P): Promise<'accepted' | 'duplicate'> {
+    const key = this.key(id);
+    const record: JobRecord<P> = { state: 'pending', conversation, payload, sent: 0, attempts: 0 };
+    if (await this.store.setIfAbsent(key, JSON.stringify(record), DEDUP_TTL_SECONDS)) {
+      await this.store.set(this.leaseKey(key), this.owner, LEASE_TTL_SECONDS);
+      await this.store.appendToList(this.pendingList, key, PENDING_LIST_LENGTH, DEDUP_TTL_SECONDS);
+      this.enqueue(key, record);
+      return 'accepted';
+    }
+    // Seen before. Still pending and nobody holding it means its worker died: take it over.
+    return (await this.takeOver(key)) ? 'accepted' : 'duplicate';
+  }
+
+  private async takeOver(key: string): Promise<boolean> {
+    if (this.active.has(key)) return false;
+    const record = await this.read(key);
+    if (record?.state !== 'pending') return false;
+    if (!(await this.store.setIfAbsent(this.leaseKey(key), this.owner, LEASE_TTL_SECONDS))) return false;
+    this.logs.audit.info({ channel: this.channel, key, sent: record.sent }, 'channel message resumed');
+    this.enqueue(key, record);
+    return true;
+  }
+
+  /** Resumes every pending message whose worker is gone. */
+  async recover(): Promise<void> {
+    const keys = new Set(await this.store.readList(this.pendingList));
+    for (const key of keys) await this.takeOver(key);
+  }
+
+  /** Starts lease renewal and the recovery sweep (which also runs once now). */
+  start(): void {
+    const sweep = () => this.recover().catch((error) => this.logs.error.error({ err: error, channel: this.channel }, 'channel recovery sweep failed'));
+    const renew = () => {
+      for (const key of this.active.keys()) {
+        this.store.set(this.leaseKey(key), this.owner, LEASE_TTL_SECONDS).catch((error) => {
+          this.logs.error.error({ err: error, channel: this.channel }, 'channel lease renewal failed');
+        });
+      }
+    };
+    this.timers = [setInterval(renew, (LEASE_TTL_SECONDS * 1000) / 3).unref(), setInterval(sweep, LEASE_TTL_SECONDS * 1000).unref()];
+    void sweep();
+  }
+
+  /**
+   * Lets queued work finish for up to `graceMs`, then aborts the rest and hands it back
+   * (lease released, record kept) for the next process or replica to resume.
+   */
+  async close(graceMs: number): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    const settled = Promise.allSettled([...this.runs]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([settled, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    for (const controller of this.active.values()) controller.abort();
+    await Promise.allSettled([...this.runs]);
+  }
+
+  /** Resolves when everything queued so far has been handled (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.runs.size > 0) await Promise.allSettled([...this.runs]);
+  }
+
+  private enqueue(key: string, record: JobRecord<P>): void {
+    const controller = new AbortController();
+    this.active.set(key, controller);
+    const previous = this.queues.get(record.conversation) ?? Promise.resolve();
+    const run = previous
+      .then(() => this.process(key, record, controller.signal))
+      .catch((error) => this.logs.error.error({ err: error, channel: this.channel, key }, 'channel message handling failed'))
+      .finally(() => {
+        this.active.delete(key);
+        this.runs.delete(run);
+        if (this.queues.get(record.conversation) === run) this.queues.delete(record.conversation);
+      });
+    this.queues.set(record.conversation, run);
+    this.runs.add(run);
+  }
+
+  private async read(key: string): Promise<JobRecord<P> | undefined> {
+    const raw = await this.store.get(key);
+    return raw ? (JSON.parse(raw) as JobRecord<P>) : undefined;
+  }
+
+  private async save(key: string, record: JobRecord<P>): Promise<void> {
+    await this.store.set(key, JSON.stringify(record), DEDUP_TTL_SECONDS);
+  }
+
+  private async process(key: string, record: JobRecord<P>, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return this.release(key);
+    const payload = record.payload as P;
+    try {
+      if (!record.parts) {
+        record.parts = splitMessage(await this.answer(payload, signal), this.adapter.messageLimit);
+        await this.save(key, record);
+      }
+      let path = '';
+      for (let part = record.sent; part < record.parts.length; part++) {
+        path = await this.adapter.send(payload, record.parts[part], part, signal);
+        record.sent = part + 1;
+        await this.save(key, record);
+      }
+      await this.finish(key, record, 'done');
+      this.metrics.replies.inc({ channel: this.channel, outcome: path });
+      this.logs.audit.info({ channel: this.channel, key, parts: record.parts.length, path }, 'channel message answered');
+    } catch (error) {
+      if (signal.aborted) return this.release(key);
+      record.attempts += 1;
+      const giveUp = (error instanceof PlatformError && !error.retryable) || record.attempts >= MAX_ATTEMPTS;
+      this.logs.error.error({ err: error, channel: this.channel, key, attempts: record.attempts, giveUp }, 'channel reply failed');
+      if (giveUp) {
+        await this.finish(key, record, 'failed');
+        this.metrics.failures.inc({ channel: this.channel, outcome: 'send' });
+        this.logs.audit.warn({ channel: this.channel, key, attempts: record.attempts }, 'channel message given up');
+        return;
+      }
+      // Left pending: the recovery sweep tries again once the lease is released.
+      await this.save(key, record);
+      await this.release(key);
+    }
+  }
+
+  private async answer(payload: P, signal: AbortSignal): Promise<string> {
+    try {
+      return await this.adapter.answer(payload, signal);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      this.logs.error.error({ err: error, channel: this.channel }, 'channel answer failed; sending an apology');
+      this.metrics.failures.inc({ channel: this.channel, outcome: 'answer' });
+      return APOLOGY;
+    }
+  }
+
+  private async finish(key: string, record: JobRecord<P>, state: 'done' | 'failed'): Promise<void> {
+    // The payload and answer are dropped; the marker stays to refuse late retries.
+    await this.save(key, { state, conversation: record.conversation, sent: record.sent, attempts: record.attempts });
+    await this.store.delete(this.leaseKey(key));
+  }
+
+  private async release(key: string): Promise<void> {
+    await this.store.delete(this.leaseKey(key));
+  }
+}

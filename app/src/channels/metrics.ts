@@ -1,0 +1,44 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { METRICS } from '../contract';
+
+type Labels = 'channel' | 'outcome';
+
+/** The channel metrics, each labelled by channel (dingtalk, feishu) and outcome. */
+export interface ChannelMetrics {
+  /** Deliveries that passed verification; outcome: accepted, duplicate, ignored, event. */
+  events: Counter<Labels>;
+  /** Messages answered; outcome: how the answer went out (webhook, openapi, reply). */
+  replies: Counter<Labels>;
+  /** outcome: answer (an apology went out instead), send (delivery given up), store or bot_identity (delivery not taken). */
+  failures: Counter<Labels>;
+  /** Refused deliveries; outcome: the reason (bad_signature, stale_timestamp, wrong_token, ...). */
+  refused: Counter<Labels>;
+  /** From receipt to acknowledgement; outcome as in events, or refused. */
+  ackDuration: Histogram<Labels>;
+}
+
+function counter(registry: Registry, name: string, help: string): Counter<Labels> {
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as Counter<Labels>;
+  return new Counter({ name, help, labelNames: ['channel', 'outcome'], registers: [registry] });
+}
+
+/** Registers the channel metrics on the gateway's registry, or returns those already there. */
+export function channelMetrics(registry: Registry): ChannelMetrics {
+  const existingAck = registry.getSingleMetric(METRICS.channelAckDuration) as Histogram<Labels> | undefined;
+  return {
+    events: counter(registry, METRICS.channelEvents, 'IM deliveries that passed verification, by channel and outcome'),
+    replies: counter(registry, METRICS.channelReplies, 'IM messages answered, by channel and delivery path'),
+    failures: counter(registry, METRICS.channelFailures, 'IM messages whose answer failed, by channel and stage'),
+    refused: counter(registry, METRICS.channelRefused, 'IM callbacks refused, by channel and reason'),
+    ackDuration:
+      existingAck ??
+      new Histogram({
+        name: METRICS.channelAckDuration,
+        help: 'Time from receiving an IM delivery to acknowledging it, in seconds',
+        labelNames: ['channel', 'outcome'],
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+        registers: [registry],
+      }),
+  };
+}
