@@ -34,6 +34,7 @@ const envSchema = z.object({
   MODEL_API_KEY: optionalString,
   MODEL_API_SECRET: optionalString,
   MODEL_KEY_EXPIRES_AT: z.preprocess(emptyAsUndefined, z.iso.date().or(z.iso.datetime({ offset: true })).optional()),
+  MODEL_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(30),
   MAX_TOKENS: z.coerce.number().int().min(1).max(1_000_000).default(4096),
   TEMPERATURE: z.coerce.number().min(0).max(2).default(0.7),
   ROUTING: z.enum(['hybrid', 'llm']).default('hybrid'),
@@ -64,6 +65,8 @@ export interface Settings {
   adminToken?: string;
   model: ModelSettings;
   modelKeyExpiresAt?: Date;
+  /** Per attempt; a stream also fails when no text arrives for this long. */
+  modelTimeoutMs: number;
   maxTokens: number;
   temperature: number;
   routing: 'hybrid' | 'llm';
@@ -115,6 +118,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
       apiSecret: e.MODEL_API_SECRET,
     },
     modelKeyExpiresAt: e.MODEL_KEY_EXPIRES_AT ? new Date(e.MODEL_KEY_EXPIRES_AT) : undefined,
+    modelTimeoutMs: Math.round(e.MODEL_TIMEOUT_SECONDS * 1000),
     maxTokens: e.MAX_TOKENS,
     temperature: e.TEMPERATURE,
     routing: e.ROUTING,

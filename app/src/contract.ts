@@ -37,8 +37,14 @@ export const DATA_LAYOUT = {
   faq: 'faq.json',
   /** The selected model (provider, name, endpoint), kept across restarts. Never holds a key. */
   modelState: 'model.json',
+  /** Secrets kept by the gateway itself (mode 0700). Backups must exclude this directory. */
+  secrets: 'secrets',
   /** Generated gateway API key, when CLAWDBOT_API_KEYS is unset. Not backed up. */
   generatedApiKey: 'secrets/api-key',
+  /** Generated admin token, when CLAWDBOT_ADMIN_TOKEN is unset. Not backed up. */
+  generatedAdminToken: 'secrets/admin-token',
+  /** The model key given at the last switch (`modelctl switch --api-key`). Not backed up. */
+  switchedModelKey: 'secrets/model-api-key',
 } as const;
 
 /** Log files under `<data dir>/logs/`; the host's logrotate rotates exactly these. */

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ChatService } from './chat/service';
 import type { Settings } from './config';
+import type { GatewayMetrics } from './metrics';
 import type { ModelManager } from './models/manager';
 import type { Store } from './store/store';
 
@@ -14,15 +15,18 @@ export interface Logs {
 }
 
 /**
- * Everything a gateway plugin may use. Built once at start (main.ts) or by a test,
+ * Everything a gateway plugin may use. Built once at start (createDeps in startup.ts) or by a test,
  * and passed to each plugin as its options.
  */
 export interface GatewayDeps {
+  /** apiKeys and adminToken are always set here: generated ones are filled in at start. */
   settings: Settings;
   store: Store;
   chat: ChatService;
   models: ModelManager;
-  /** The registry served on the metrics port. */
+  /** The registry served on the metrics port; channel metrics register here too. */
   registry: Registry;
+  /** The gateway's own metrics (names in contract.ts METRICS), on `registry`. */
+  metrics: GatewayMetrics;
   logs: Logs;
 }

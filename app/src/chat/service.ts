@@ -1,4 +1,4 @@
-import type { ChatMessage, MessageContent, ModelDescriptor } from '../models/types';
+import type { ChatMessage, CompletionResult, MessageContent, ModelDescriptor } from '../models/types';
 
 /** Where a conversation turn came from; recorded with every exchange. */
 export type Channel = 'api' | 'web' | 'tui' | 'dingtalk' | 'feishu';
@@ -17,6 +17,11 @@ export interface TurnReply {
   model: ModelDescriptor;
 }
 
+/** Text deltas, and the model that produces them (known before the first delta). */
+export interface TextStream extends AsyncIterable<string> {
+  readonly model: ModelDescriptor;
+}
+
 export interface CompletionOptions {
   maxTokens?: number;
   temperature?: number;
@@ -32,8 +37,11 @@ export interface ChatService {
   /** One turn of a session: loads its history, answers, and stores both sides. */
   reply(turn: Turn): Promise<TurnReply>;
   /** As reply(), yielding text deltas; the session is updated when the stream ends. */
-  replyStream(turn: Turn): AsyncIterable<string>;
+  replyStream(turn: Turn): TextStream;
   /** Stateless OpenAI-style completion: the caller sends the whole history. */
-  complete(messages: ChatMessage[], options?: CompletionOptions): Promise<{ text: string; model: ModelDescriptor }>;
-  completeStream(messages: ChatMessage[], options?: CompletionOptions): AsyncIterable<string>;
+  complete(
+    messages: ChatMessage[],
+    options?: CompletionOptions,
+  ): Promise<{ text: string; model: ModelDescriptor; usage?: CompletionResult['usage'] }>;
+  completeStream(messages: ChatMessage[], options?: CompletionOptions): TextStream;
 }

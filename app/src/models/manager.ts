@@ -17,5 +17,6 @@ export interface ModelSwitch {
 export interface ModelManager {
   current(): ChatModel;
   switch(request: ModelSwitch, actor: string): Promise<{ model: ModelDescriptor; durationMs: number }>;
-  status(): { model: ModelDescriptor; switchedAt?: string; keyExpiresAt?: string };
+  /** keyExpiresAt: MODEL_KEY_EXPIRES_AT, while the model in use runs on MODEL_API_KEY. */
+  status(): { model: ModelDescriptor; switchedAt?: string; switchedBy?: string; keyExpiresAt?: string };
 }

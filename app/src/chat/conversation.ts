@@ -1,0 +1,230 @@
+import { InputError } from '../errors';
+import type { GatewayMetrics } from '../metrics';
+import type { ModelManager } from '../models/manager';
+import type { RulesModel } from '../models/rules';
+import { textOf, type ChatMessage, type ChatModel, type CompletionRequest, type CompletionResult, type ModelDescriptor } from '../models/types';
+import type { ActiveSessions } from './active-sessions';
+import type { ConversationLog, ExchangeRecord } from './conversation-log';
+import type { ResponseCache } from './response-cache';
+import type { ChatService, CompletionOptions, TextStream, Turn, TurnReply } from './service';
+import type { SessionHistory } from './sessions';
+
+export interface ConversationServiceOptions {
+  models: ModelManager;
+  rules: RulesModel;
+  sessions: SessionHistory;
+  cache: ResponseCache;
+  conversationLog: ConversationLog;
+  activeSessions: ActiveSessions;
+  metrics: Pick<GatewayMetrics, 'modelCalls'>;
+  routing: 'hybrid' | 'llm';
+  maxTokens: number;
+  temperature: number;
+}
+
+/** Who answers a request, decided before any text is produced. */
+type Plan = { source: 'rules'; text: string; model: ModelDescriptor } | { source: 'model'; model: ChatModel };
+
+type Source = ExchangeRecord['source'];
+
+interface Answer {
+  text: string;
+  model: ModelDescriptor;
+  source: Source;
+  usage?: CompletionResult['usage'];
+}
+
+const hasImages = (message: ChatMessage) => typeof message.content !== 'string' && message.content.some((p) => p.type === 'image');
+
+function describeUserText(message: ChatMessage | undefined): string {
+  if (!message) return '';
+  return hasImages(message) ? `${textOf(message.content)} [image]`.trim() : textOf(message.content);
+}
+
+const lastUserMessage = (messages: ChatMessage[]) => [...messages].reverse().find((m) => m.role === 'user');
+
+/**
+ * The ChatService behind every entry point: hybrid routing (the rules engine answers simple
+ * messages, the current model the rest), the response cache, session history, and the
+ * conversation log. A request takes the current model once, so a hot switch never affects it.
+ */
+export class ConversationService implements ChatService {
+  constructor(private readonly options: ConversationServiceOptions) {}
+
+  async reply(turn: Turn): Promise<TurnReply> {
+    const user: ChatMessage = { role: 'user', content: turn.message };
+    const plan = this.plan([user]);
+    const startedAt = performance.now();
+    try {
+      const history = await this.options.sessions.load(turn.sessionId);
+      const answer = await this.answer(plan, [...history, user], { signal: turn.signal });
+      await this.remember(turn.sessionId, user, answer.text);
+      this.log(turn, user, answer, startedAt);
+      return { sessionId: turn.sessionId, reply: answer.text, model: answer.model };
+    } catch (error) {
+      this.log(turn, user, { text: '', model: modelOf(plan), source: plan.source }, startedAt, error);
+      throw error;
+    }
+  }
+
+  replyStream(turn: Turn): TextStream {
+    const user: ChatMessage = { role: 'user', content: turn.message };
+    const plan = this.plan([user]);
+    const service = this;
+    async function* run(): AsyncGenerator<string> {
+      const startedAt = performance.now();
+      const answer: Answer = { text: '', model: modelOf(plan), source: plan.source };
+      let failure: unknown = new Error('client disconnected');
+      try {
+        const history = await service.options.sessions.load(turn.sessionId);
+        for await (const delta of service.answerStream(plan, [...history, user], { signal: turn.signal }, answer)) {
+          answer.text += delta;
+          yield delta;
+        }
+        await service.remember(turn.sessionId, user, answer.text);
+        failure = undefined;
+      } catch (error) {
+        failure = error;
+        throw error;
+      } finally {
+        service.log(turn, user, answer, startedAt, failure);
+      }
+    }
+    return Object.assign(run(), { model: modelOf(plan) });
+  }
+
+  async complete(messages: ChatMessage[], options: CompletionOptions = {}): Promise<Answer> {
+    const plan = this.plan(messages);
+    const startedAt = performance.now();
+    const last = lastUserMessage(messages);
+    try {
+      const answer = await this.answer(plan, messages, options);
+      this.log({ channel: 'api' }, last, answer, startedAt);
+      return answer;
+    } catch (error) {
+      this.log({ channel: 'api' }, last, { text: '', model: modelOf(plan), source: plan.source }, startedAt, error);
+      throw error;
+    }
+  }
+
+  completeStream(messages: ChatMessage[], options: CompletionOptions = {}): TextStream {
+    const plan = this.plan(messages);
+    const service = this;
+    async function* run(): AsyncGenerator<string> {
+      const startedAt = performance.now();
+      const answer: Answer = { text: '', model: modelOf(plan), source: plan.source };
+      let failure: unknown = new Error('client disconnected');
+      try {
+        for await (const delta of service.answerStream(plan, messages, options, answer)) {
+          answer.text += delta;
+          yield delta;
+        }
+        failure = undefined;
+      } catch (error) {
+        failure = error;
+        throw error;
+      } finally {
+        service.log({ channel: 'api' }, lastUserMessage(messages), answer, startedAt, failure);
+      }
+    }
+    return Object.assign(run(), { model: modelOf(plan) });
+  }
+
+  /**
+   * Hybrid routing looks at the newest user message only: a greeting, a help or time request,
+   * or an FAQ match is answered by the rules engine; everything else (and anything with a
+   * picture) goes to the current model.
+   */
+  private plan(messages: ChatMessage[]): Plan {
+    const { models, rules, routing, metrics } = this.options;
+    const model = models.current();
+    if (messages.some(hasImages)) {
+      if (!model.supportsVision) {
+        const { provider, name } = model.descriptor;
+        throw new InputError(`the current model (${provider}/${name}) cannot read images; send text only`, undefined, 'images_not_supported');
+      }
+      return { source: 'model', model };
+    }
+    if (routing === 'hybrid' && model.descriptor.provider !== 'rules') {
+      const text = rules.answerIfSimple(textOf(lastUserMessage(messages)?.content ?? ''));
+      if (text !== undefined) {
+        metrics.modelCalls.inc({ provider: 'rules', model: rules.descriptor.name });
+        return { source: 'rules', text, model: rules.descriptor };
+      }
+    }
+    return { source: 'model', model };
+  }
+
+  private request(messages: ChatMessage[], options: CompletionOptions): CompletionRequest {
+    const { maxTokens, temperature } = this.options;
+    return {
+      messages,
+      maxTokens: Math.min(options.maxTokens ?? maxTokens, maxTokens),
+      temperature: options.temperature ?? temperature,
+      signal: options.signal,
+    };
+  }
+
+  /** The cache key, or undefined when the answer must not be cached (rules: the time changes). */
+  private cacheKey(model: ChatModel, request: CompletionRequest): string | undefined {
+    const { cache } = this.options;
+    if (!cache.enabled || model.descriptor.provider === 'rules') return undefined;
+    return cache.key({ model: model.descriptor, messages: request.messages, maxTokens: request.maxTokens, temperature: request.temperature });
+  }
+
+  private async answer(plan: Plan, messages: ChatMessage[], options: CompletionOptions): Promise<Answer> {
+    if (plan.source === 'rules') return { text: plan.text, model: plan.model, source: 'rules' };
+    const request = this.request(messages, options);
+    const key = this.cacheKey(plan.model, request);
+    const cached = key ? await this.options.cache.lookup(key) : undefined;
+    if (cached !== undefined) return { text: cached, model: plan.model.descriptor, source: 'cache' };
+    const result = await plan.model.complete(request);
+    if (key) await this.options.cache.save(key, result.text);
+    return { text: result.text, model: plan.model.descriptor, source: 'model', ...(result.usage ? { usage: result.usage } : {}) };
+  }
+
+  /** As answer(), streaming; sets answer.source to who actually answered. */
+  private async *answerStream(plan: Plan, messages: ChatMessage[], options: CompletionOptions, answer: Answer): AsyncGenerator<string> {
+    if (plan.source === 'rules') {
+      yield plan.text;
+      return;
+    }
+    const request = this.request(messages, options);
+    const key = this.cacheKey(plan.model, request);
+    const cached = key ? await this.options.cache.lookup(key) : undefined;
+    if (cached !== undefined) {
+      answer.source = 'cache';
+      yield cached;
+      return;
+    }
+    let text = '';
+    for await (const delta of plan.model.stream(request)) {
+      text += delta;
+      yield delta;
+    }
+    if (key) await this.options.cache.save(key, text);
+  }
+
+  private async remember(sessionId: string, user: ChatMessage, reply: string): Promise<void> {
+    await this.options.sessions.append(sessionId, user, { role: 'assistant', content: reply });
+    this.options.activeSessions.touch(sessionId);
+  }
+
+  private log(turn: Pick<Turn, 'channel'> & { sessionId?: string }, user: ChatMessage | undefined, answer: Answer, startedAt: number, error?: unknown): void {
+    this.options.conversationLog.write({
+      time: new Date().toISOString(),
+      channel: turn.channel,
+      ...(turn.sessionId ? { sessionId: turn.sessionId } : {}),
+      model: answer.model,
+      source: answer.source,
+      user: describeUserText(user),
+      reply: answer.text,
+      durationMs: Math.round(performance.now() - startedAt),
+      ...(error !== undefined ? { error: error instanceof Error ? error.message : String(error) } : {}),
+    });
+  }
+}
+
+function modelOf(plan: Plan): ModelDescriptor {
+  return plan.source === 'rules' ? plan.model : plan.model.descriptor;
+}

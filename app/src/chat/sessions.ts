@@ -1,0 +1,35 @@
+import type { Store } from '../store/store';
+import { textOf, type ChatMessage } from '../models/types';
+
+/** A session keeps its newest messages (10 exchanges) ... */
+export const SESSION_MAX_MESSAGES = 20;
+/** ... for a day after its last turn. */
+export const SESSION_TTL_SECONDS = 24 * 3600;
+
+const key = (sessionId: string) => `session:${sessionId}`;
+
+/** Session history in the store: bounded in length, expiring when idle. */
+export class SessionHistory {
+  constructor(private readonly store: Store) {}
+
+  async load(sessionId: string): Promise<ChatMessage[]> {
+    const items = await this.store.readList(key(sessionId));
+    return items.flatMap((item) => {
+      try {
+        return [JSON.parse(item) as ChatMessage];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /** Stores one exchange. Pictures are kept as a placeholder so history stays small. */
+  async append(sessionId: string, user: ChatMessage, assistant: ChatMessage): Promise<void> {
+    for (const message of [user, assistant]) {
+      const content = typeof message.content === 'string' || message.content.every((p) => p.type === 'text')
+        ? textOf(message.content)
+        : `${textOf(message.content)}\n[image]`.trim();
+      await this.store.appendToList(key(sessionId), JSON.stringify({ role: message.role, content }), SESSION_MAX_MESSAGES, SESSION_TTL_SECONDS);
+    }
+  }
+}

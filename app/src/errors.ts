@@ -1,0 +1,38 @@
+/**
+ * A client's mistake that the gateway refuses with a 4xx and an OpenAI-style error body.
+ * `param` names the offending field (`messages[0].content`), when there is one.
+ */
+export class InputError extends Error {
+  constructor(
+    message: string,
+    readonly param?: string,
+    readonly code: string = 'invalid_request',
+    readonly statusCode: 400 | 401 | 404 | 413 | 415 = 400,
+  ) {
+    super(message);
+    this.name = 'InputError';
+  }
+}
+
+/** The body of every error response: `{"error":{"message","type","code","param"?}}`. */
+export interface ErrorBody {
+  error: { message: string; type: string; code: string; param?: string };
+}
+
+const TYPES: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  413: 'invalid_request_error',
+  415: 'invalid_request_error',
+  429: 'rate_limit_error',
+  502: 'api_error',
+  503: 'api_error',
+  504: 'api_error',
+};
+
+export function errorBody(statusCode: number, message: string, code: string, param?: string): ErrorBody {
+  const type = TYPES[statusCode] ?? (statusCode >= 500 ? 'server_error' : 'invalid_request_error');
+  return { error: { message, type, code, ...(param ? { param } : {}) } };
+}

@@ -1,0 +1,29 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { ROUTES } from '../contract';
+import type { GatewayDeps } from '../deps';
+import { InputError } from '../errors';
+import { switchRequestSchema } from '../models/hot-swap';
+import { bearerToken, sameSecret } from './auth';
+import { parseBody } from './errors';
+
+/**
+ * GET /admin/model (what is serving) and PUT /admin/model (hot switch), behind the admin
+ * token. Refused attempts go to the audit log with the caller's address.
+ */
+export const adminPlugin: FastifyPluginAsync<GatewayDeps> = async (app, { settings, models, logs }) => {
+  const adminToken = settings.adminToken as string;
+  app.addHook('preParsing', async (request) => {
+    if (!sameSecret(bearerToken(request), adminToken)) {
+      logs.audit.warn({ event: 'admin_denied', ip: request.ip, method: request.method, path: request.url.split('?')[0] }, 'admin request refused');
+      throw new InputError('missing or invalid admin token: send Authorization: Bearer <CLAWDBOT_ADMIN_TOKEN>', undefined, 'invalid_admin_token', 401);
+    }
+  });
+
+  app.get(ROUTES.adminModel, async () => models.status());
+
+  app.put(ROUTES.adminModel, async (request) => {
+    const body = parseBody(switchRequestSchema, request.body);
+    const { durationMs } = await models.switch(body, `admin@${request.ip}`);
+    return { ...models.status(), durationMs: Math.round(durationMs) };
+  });
+};

@@ -1,0 +1,60 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { GatewayDeps } from '../deps';
+import { InputError } from '../errors';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** A short fingerprint of the caller's valid API key; undefined without one. */
+    apiKeyId?: string;
+  }
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest();
+
+export function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return match?.[1];
+}
+
+/** Compares digests, so neither the length nor a prefix of the secret leaks through timing. */
+export function sameSecret(given: string | undefined, expected: string): boolean {
+  return given !== undefined && timingSafeEqual(sha256(given), sha256(expected));
+}
+
+/**
+ * Recognizes the caller's API key on every request (rate limits count per key, the access
+ * log names its fingerprint). It does not refuse anyone: see requireApiKey.
+ */
+export const identifyClient = fp<GatewayDeps>(
+  async (app, deps) => {
+    // Keyed by digest: the lookup compares digests, never the keys themselves.
+    const keyIds = new Map((deps.settings.apiKeys ?? []).map((key) => {
+      const digest = sha256(key).toString('hex');
+      return [digest, digest.slice(0, 12)] as const;
+    }));
+    app.decorateRequest('apiKeyId', undefined);
+    app.addHook('onRequest', async (request) => {
+      const token = bearerToken(request);
+      if (token) request.apiKeyId = keyIds.get(sha256(token).toString('hex'));
+    });
+  },
+  { name: 'clawdbot-identify-client' },
+);
+
+/**
+ * Refuses requests without a valid `Authorization: Bearer <API key>` with 401. Register it in
+ * the scope whose routes need a key. It runs before the body is read (and after the rate limit).
+ */
+export const requireApiKey = fp(
+  async (app) => {
+    app.addHook('preParsing', async (request) => {
+      if (!request.apiKeyId) {
+        throw new InputError('missing or invalid API key: send Authorization: Bearer <key>', undefined, 'invalid_api_key', 401);
+      }
+    });
+  },
+  { name: 'clawdbot-require-api-key', dependencies: ['clawdbot-identify-client'] },
+);

@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { ROUTES } from '../contract';
+import type { GatewayDeps } from '../deps';
+import { parseBody } from './errors';
+import { abortOnDisconnect, sendEventStream } from './sse';
+
+const chatRequest = z.object({
+  sessionId: z
+    .string()
+    .min(1)
+    .max(256)
+    .regex(/^[^\s\p{Cc}]+$/u, 'no spaces or control characters')
+    .optional(),
+  message: z.string().trim().min(1, 'must not be empty'),
+  stream: z.boolean().optional(),
+  /** Which client sent it, for the conversation log; `api` when omitted. */
+  channel: z.enum(['api', 'web', 'tui']).optional(),
+});
+
+/**
+ * POST /api/chat: one turn of a session whose history the gateway keeps. Without a
+ * sessionId a new session (UUID) starts; the reply says which.
+ */
+export const chatApiPlugin: FastifyPluginAsync<GatewayDeps> = async (app, { chat }) => {
+  app.post(ROUTES.chat, async (request, reply) => {
+    const body = parseBody(chatRequest, request.body);
+    const turn = {
+      sessionId: body.sessionId ?? randomUUID(),
+      channel: body.channel ?? 'api',
+      message: body.message,
+      signal: abortOnDisconnect(reply),
+    };
+    if (!body.stream) {
+      const answer = await chat.reply(turn);
+      return { sessionId: answer.sessionId, reply: answer.reply, model: { provider: answer.model.provider, name: answer.model.name } };
+    }
+    const stream = chat.replyStream(turn);
+    const model = { provider: stream.model.provider, name: stream.model.name };
+    return sendEventStream(reply, stream, {
+      delta: (text) => ({ delta: text }),
+      end: (text) => [{ sessionId: turn.sessionId, reply: text, model }],
+    });
+  });
+};

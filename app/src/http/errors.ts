@@ -1,0 +1,68 @@
+import type { FastifyError } from 'fastify';
+import fp from 'fastify-plugin';
+import type { z } from 'zod';
+import type { GatewayDeps } from '../deps';
+import { errorBody, InputError, type ErrorBody } from '../errors';
+import { ModelError } from '../models/types';
+import { firstProblem } from '../validation';
+
+/** The body limit: larger requests get 413. */
+export const BODY_LIMIT_BYTES = 1_048_576;
+
+// Fastify's own errors for bodies it cannot read, in words a client can act on.
+const FRAMEWORK_ERRORS: Record<string, { status: 400 | 413 | 415; code: string; message: (e: FastifyError) => string }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'invalid_json', message: (e) => `malformed JSON body: ${e.message}` },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'invalid_json', message: () => 'the body is empty; send a JSON object' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'request_too_large', message: () => 'the body is larger than 1 MB' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type', message: () => 'send the body as JSON (Content-Type: application/json)' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_request', message: () => 'Content-Length does not match the body' },
+};
+
+/** Status and OpenAI-style body for any error; unknown errors are a 500 without details. */
+export function describeError(error: unknown): { status: number; body: ErrorBody; unexpected: boolean } {
+  if (error instanceof InputError) return { status: error.statusCode, body: errorBody(error.statusCode, error.message, error.code, error.param), unexpected: false };
+  if (error instanceof ModelError) return { status: error.status, body: errorBody(error.status, error.message, error.code), unexpected: false };
+  const fastifyError = error as FastifyError;
+  const known = fastifyError?.code ? FRAMEWORK_ERRORS[fastifyError.code] : undefined;
+  if (known) return { status: known.status, body: errorBody(known.status, known.message(fastifyError), known.code), unexpected: false };
+  if (error instanceof SyntaxError && fastifyError.statusCode === 400) {
+    return { status: 400, body: errorBody(400, `malformed JSON body: ${error.message}`, 'invalid_json'), unexpected: false };
+  }
+  const status = fastifyError?.statusCode;
+  if (status && status >= 400 && status < 500) {
+    const code = status === 429 ? 'rate_limit_exceeded' : (fastifyError.code ?? 'invalid_request').toLowerCase();
+    return { status, body: errorBody(status, fastifyError.message, code), unexpected: false };
+  }
+  return { status: 500, body: errorBody(500, 'internal error; it has been logged', 'internal_error'), unexpected: true };
+}
+
+/** Validates a request body; a violation is a 400 naming the field. */
+export function parseBody<Schema extends z.ZodType>(schema: Schema, body: unknown): z.infer<Schema> {
+  if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new InputError('the body must be a JSON object', 'body');
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const { field, message } = firstProblem(parsed.error);
+    throw new InputError(`${field || 'body'}: ${message}`, field || 'body');
+  }
+  return parsed.data;
+}
+
+/**
+ * Every error leaves as `{"error":{"message","type","code","param"?}}`. Client mistakes are
+ * 4xx; only a bug is a 500, and it goes to error.log with the request id.
+ */
+export const errorsPlugin = fp<GatewayDeps>(
+  async (app, deps) => {
+    app.setErrorHandler((error, request, reply) => {
+      const { status, body, unexpected } = describeError(error);
+      if (unexpected) deps.logs.error.error({ err: error, reqId: request.id, method: request.method, url: request.url }, 'request failed');
+      return reply.status(status).send(body);
+    });
+    app.setNotFoundHandler((request, reply) => {
+      reply.status(404).send(errorBody(404, `no route ${request.method} ${request.url.split('?')[0]}`, 'not_found'));
+    });
+  },
+  { name: 'clawdbot-errors' },
+);

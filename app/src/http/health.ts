@@ -1,0 +1,40 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { GatewayDeps } from '../deps';
+import { ROUTES } from '../contract';
+
+const STORE_PING_TIMEOUT_MS = 2000;
+
+async function checkStore(deps: GatewayDeps): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${STORE_PING_TIMEOUT_MS} ms`)), STORE_PING_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([deps.store.ping(), timeout]);
+    return 'ok';
+  } catch (error) {
+    return `${deps.store.kind} store unavailable: ${(error as Error).message}`;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function checkModel(deps: GatewayDeps): string {
+  const { model, keyExpiresAt } = deps.models.status();
+  if (keyExpiresAt && Date.parse(keyExpiresAt) <= Date.now()) return `the key of ${model.provider}/${model.name} expired at ${keyExpiresAt}`;
+  return 'ok';
+}
+
+/**
+ * /health: the process answers (Docker's HEALTHCHECK). /ready: the store and the model are
+ * usable (503 otherwise). Neither is rate limited.
+ */
+export const healthPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
+  const config = { rateLimit: false as const };
+  app.get(ROUTES.health, { config }, async () => ({ status: 'healthy' }));
+  app.get(ROUTES.ready, { config }, async (_request, reply) => {
+    const checks = { store: await checkStore(deps), model: checkModel(deps) };
+    const ready = checks.store === 'ok' && checks.model === 'ok';
+    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks });
+  });
+};

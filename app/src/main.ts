@@ -1,0 +1,66 @@
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { ConfigError, loadSettings, type Settings } from './config';
+import { startMetricsServer } from './metrics-server';
+import { buildGateway } from './server';
+import { createDeps } from './startup';
+import { openWebPageIfAsked } from './web/open';
+
+/** In-flight requests get this long to finish after SIGTERM. */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
+// Start-up and shutdown notices for the operator, on stdout (docker logs). Request, model,
+// audit and error logs go to the files under <data dir>/logs/.
+const console = pino({ base: undefined });
+
+async function main(): Promise<void> {
+  let settings: Settings;
+  try {
+    settings = loadSettings();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.fatal({ variable: error.variable }, `invalid setting ${error.message}`);
+    process.exit(1);
+  }
+
+  const deps = await createDeps(settings, console);
+  process.on('unhandledRejection', (reason) => deps.logs.error.error({ err: reason }, 'unhandled rejection'));
+
+  const app = await buildGateway(deps);
+  await app.listen({ port: settings.port, host: settings.host });
+  const metrics = await startMetricsServer(deps.registry, settings.metricsHost, settings.metricsPort);
+
+  const { port } = app.server.address() as AddressInfo;
+  const wildcard = settings.host === '0.0.0.0' || settings.host === '::';
+  const url = `http://${wildcard ? '127.0.0.1' : settings.host}:${port}`;
+  const { model } = deps.models.status();
+  console.info(
+    { url, metricsUrl: metrics.url, dataDir: settings.dataDir, model, store: deps.store.kind, routing: settings.routing },
+    `clawdbot gateway listening on ${url} (model ${model.provider}/${model.name}, ${deps.store.kind} store, data in ${settings.dataDir})`,
+  );
+  openWebPageIfAsked(process.argv, `http://${wildcard ? 'localhost' : settings.host}:${port}`, console);
+
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    console.info({ signal }, `${signal}: no new requests; finishing in-flight ones (at most ${SHUTDOWN_GRACE_MS / 1000} s)`);
+    const force = setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+    try {
+      await app.close();
+    } finally {
+      clearTimeout(force);
+    }
+    await metrics.close();
+    await deps.close();
+    console.info('stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', (signal) => void stop(signal));
+  process.once('SIGINT', (signal) => void stop(signal));
+}
+
+main().catch((error: unknown) => {
+  console.fatal({ err: error }, `clawdbot gateway failed to start: ${(error as Error)?.message ?? error}`);
+  process.exit(1);
+});

@@ -1,0 +1,81 @@
+import Anthropic from '@anthropic-ai/sdk';
+import type { ImageBlockParam, MessageParam, TextBlockParam } from '@anthropic-ai/sdk/resources/messages/messages';
+import type { RemoteModelOptions } from './openai';
+import { MODEL_MAX_RETRIES, readStream, toModelError } from './sdk';
+import { textOf, type ChatMessage, type ChatModel, type CompletionRequest, type CompletionResult, type ModelDescriptor } from './types';
+
+const DATA_URL = /^data:(image\/(?:jpeg|png|gif|webp));base64,(.+)$/s;
+
+function imageBlock(url: string): ImageBlockParam {
+  const inline = DATA_URL.exec(url);
+  if (inline) {
+    return { type: 'image', source: { type: 'base64', media_type: inline[1] as 'image/png', data: inline[2] } };
+  }
+  return { type: 'image', source: { type: 'url', url } };
+}
+
+function toAnthropicMessage(message: ChatMessage): MessageParam {
+  const role = message.role === 'assistant' ? 'assistant' : 'user';
+  if (typeof message.content === 'string') return { role, content: message.content };
+  return {
+    role,
+    content: message.content.map((part): TextBlockParam | ImageBlockParam =>
+      part.type === 'text' ? { type: 'text', text: part.text } : imageBlock(part.url),
+    ),
+  };
+}
+
+/** Claude via the official Anthropic SDK; system messages become the system prompt. */
+export class AnthropicModel implements ChatModel {
+  readonly descriptor: ModelDescriptor;
+  readonly supportsVision = true;
+  private readonly client: Anthropic;
+
+  constructor(private readonly options: RemoteModelOptions) {
+    this.descriptor = { provider: 'anthropic', name: options.name, ...(options.endpoint ? { endpoint: options.endpoint } : {}) };
+    this.client = new Anthropic({
+      apiKey: options.apiKey,
+      baseURL: options.endpoint,
+      timeout: options.timeoutMs,
+      maxRetries: MODEL_MAX_RETRIES,
+    });
+  }
+
+  private body(request: CompletionRequest) {
+    const system = request.messages
+      .filter((m) => m.role === 'system')
+      .map((m) => textOf(m.content))
+      .join('\n\n');
+    return {
+      model: this.options.name,
+      max_tokens: request.maxTokens,
+      // Anthropic takes 0–1; OpenAI-style requests may carry up to 2.
+      temperature: Math.min(request.temperature, 1),
+      ...(system ? { system } : {}),
+      messages: request.messages.filter((m) => m.role !== 'system').map(toAnthropicMessage),
+    };
+  }
+
+  private fail = (error: unknown) => toModelError(error, Anthropic, this.descriptor, this.options.apiKey);
+
+  async complete(request: CompletionRequest): Promise<CompletionResult> {
+    try {
+      const message = await this.client.messages.create(this.body(request), { signal: request.signal });
+      return {
+        text: message.content.map((block) => (block.type === 'text' ? block.text : '')).join(''),
+        model: message.model,
+        usage: { promptTokens: message.usage.input_tokens, completionTokens: message.usage.output_tokens },
+      };
+    } catch (error) {
+      throw this.fail(error);
+    }
+  }
+
+  stream(request: CompletionRequest): AsyncIterable<string> {
+    return readStream(
+      (signal) => this.client.messages.create({ ...this.body(request), stream: true }, { signal }),
+      (event) => (event.type === 'content_block_delta' && event.delta.type === 'text_delta' ? event.delta.text : undefined),
+      { idleMs: this.options.timeoutMs, signal: request.signal, onError: this.fail },
+    );
+  }
+}

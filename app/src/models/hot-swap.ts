@@ -1,0 +1,226 @@
+import fs from 'node:fs';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { ModelProvider, ModelSettings } from '../config';
+import { InputError } from '../errors';
+import { readFileIfExists, writeFileAtomic } from '../files';
+import type { GatewayMetrics } from '../metrics';
+import { firstProblem } from '../validation';
+import { AnthropicModel } from './anthropic';
+import { instrument } from './instrumented';
+import type { ModelManager, ModelSwitch } from './manager';
+import { OpenAIModel } from './openai';
+import type { RulesModel } from './rules';
+import { ModelError, type ChatModel, type ModelDescriptor } from './types';
+
+/** Where the key in use came from. A key given at switch time lives in `secrets/`, never in model.json. */
+type KeySource = 'configured' | 'switch' | 'none';
+
+interface ActiveModel {
+  model: ChatModel;
+  settings: ModelSettings;
+  keySource: KeySource;
+  switchedAt?: string;
+  switchedBy?: string;
+}
+
+const descriptorSchema = z.object({
+  provider: z.enum(['openai', 'anthropic', 'rules']),
+  name: z.string().min(1),
+  endpoint: z.string().optional(),
+});
+
+/** model.json: the selected model and the configured one it replaced. No key, ever. */
+const stateSchema = descriptorSchema.extend({
+  keySource: z.enum(['configured', 'switch', 'none']),
+  switchedAt: z.string(),
+  switchedBy: z.string(),
+  /** The MODEL_* model at the time of the switch; when the environment changes, it wins. */
+  configured: descriptorSchema,
+});
+type PersistedState = z.infer<typeof stateSchema>;
+
+export const switchRequestSchema = z.object({
+  provider: z.enum(['openai', 'anthropic', 'rules']).optional(),
+  name: z.string().trim().min(1).max(200),
+  endpoint: z.url({ protocol: /^https?$/ }).optional(),
+  apiKey: z.string().trim().min(1).max(4096).optional(),
+});
+
+export interface HotSwapOptions {
+  /** The model from the environment (MODEL_*). */
+  configured: ModelSettings;
+  rules: RulesModel;
+  timeoutMs: number;
+  keyExpiresAt?: Date;
+  /** `<data dir>/model.json` */
+  stateFile: string;
+  /** `<data dir>/secrets/model-api-key` */
+  keyFile: string;
+  metrics: Pick<GatewayMetrics, 'modelCallDuration' | 'modelCalls' | 'modelFailures' | 'modelSwitchDuration'>;
+  modelApiLog: Logger;
+  auditLog: Logger;
+}
+
+function describe(settings: ModelSettings): ModelDescriptor {
+  return { provider: settings.provider, name: settings.name, ...(settings.endpoint ? { endpoint: settings.endpoint } : {}) };
+}
+
+function sameModel(a: z.infer<typeof descriptorSchema>, b: ModelDescriptor): boolean {
+  return a.provider === b.provider && a.name === b.name && (a.endpoint ?? '') === (b.endpoint ?? '');
+}
+
+/**
+ * Holds the current model and replaces it in one assignment. A request takes current() once
+ * and keeps that model (its own SDK client) to the end, so neither in-flight nor new
+ * requests fail across a switch. The new model answers a one-token check call before it
+ * takes over; if it cannot, nothing changes.
+ */
+export class HotSwapModelManager implements ModelManager {
+  private active: ActiveModel;
+  private switching: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: HotSwapOptions) {
+    this.active = this.restore() ?? this.activate(options.configured, options.configured.apiKey ? 'configured' : 'none');
+  }
+
+  current(): ChatModel {
+    return this.active.model;
+  }
+
+  status(): { model: ModelDescriptor; switchedAt?: string; switchedBy?: string; keyExpiresAt?: string } {
+    const { model, keySource, switchedAt, switchedBy } = this.active;
+    const keyExpiresAt = keySource === 'configured' ? this.options.keyExpiresAt?.toISOString() : undefined;
+    return { model: model.descriptor, ...(switchedAt ? { switchedAt, switchedBy } : {}), ...(keyExpiresAt ? { keyExpiresAt } : {}) };
+  }
+
+  /** Switches are serialized: each one starts from the model the previous one left. */
+  switch(request: ModelSwitch, actor: string): Promise<{ model: ModelDescriptor; durationMs: number }> {
+    const run = this.switching.then(() => this.switchNow(request, actor));
+    this.switching = run.catch(() => undefined);
+    return run;
+  }
+
+  private async switchNow(request: ModelSwitch, actor: string): Promise<{ model: ModelDescriptor; durationMs: number }> {
+    const startedAt = performance.now();
+    const from = this.active.model.descriptor;
+    const parsed = switchRequestSchema.safeParse(request);
+    if (!parsed.success) {
+      const { field, message } = firstProblem(parsed.error);
+      throw new InputError(`${field}: ${message}`, field);
+    }
+    const { settings, keySource } = this.resolve(parsed.data);
+    const candidate = this.activate(settings, keySource, actor);
+    if (settings.provider !== 'rules') {
+      try {
+        await candidate.model.complete({ messages: [{ role: 'user', content: 'ping' }], maxTokens: 1, temperature: 0 });
+      } catch (error) {
+        const problem = error instanceof Error ? error.message : String(error);
+        this.options.auditLog.warn({ event: 'model_switch', outcome: 'refused', actor, from, to: candidate.model.descriptor, reason: problem }, 'model switch refused');
+        if (error instanceof ModelError) {
+          throw new ModelError(`the new model failed its check call, still serving ${from.provider}/${from.name}: ${problem}`, error.status, error.code);
+        }
+        throw error;
+      }
+    }
+    this.persist(candidate, parsed.data.apiKey);
+    this.active = candidate;
+    const durationMs = performance.now() - startedAt;
+    this.options.metrics.modelSwitchDuration.observe(durationMs / 1000);
+    this.options.auditLog.info(
+      { event: 'model_switch', outcome: 'ok', actor, from, to: candidate.model.descriptor, keySource, durationMs: Math.round(durationMs) },
+      'model switched',
+    );
+    return { model: candidate.model.descriptor, durationMs };
+  }
+
+  /**
+   * Fills in what the request leaves out. Provider: the current one (`openai` when leaving the
+   * rules engine; `--name rules` means the rules engine). Endpoint: the current one when the
+   * provider stays. Key: the current key when provider and endpoint stay, else MODEL_API_KEY.
+   */
+  private resolve(request: z.infer<typeof switchRequestSchema>): { settings: ModelSettings; keySource: KeySource } {
+    const current = this.active.settings;
+    const configured = this.options.configured;
+    const provider: ModelProvider =
+      request.provider ?? (request.name === 'rules' ? 'rules' : current.provider === 'rules' ? 'openai' : current.provider);
+    if (provider === 'rules') return { settings: { provider, name: 'rules' }, keySource: 'none' };
+
+    const endpoint =
+      request.endpoint ?? (provider === current.provider ? current.endpoint : provider === configured.provider ? configured.endpoint : undefined);
+    if (request.apiKey) return { settings: { provider, name: request.name, endpoint, apiKey: request.apiKey }, keySource: 'switch' };
+    const keepCurrentKey = provider === current.provider && endpoint === current.endpoint && this.active.keySource !== 'none';
+    if (keepCurrentKey) {
+      return { settings: { ...current, name: request.name }, keySource: this.active.keySource };
+    }
+    if (!configured.apiKey) {
+      throw new InputError('apiKey: required, since MODEL_API_KEY is not set', 'apiKey');
+    }
+    const apiSecret = provider === configured.provider ? configured.apiSecret : undefined;
+    return { settings: { provider, name: request.name, endpoint, apiKey: configured.apiKey, apiSecret }, keySource: 'configured' };
+  }
+
+  private activate(settings: ModelSettings, keySource: KeySource, switchedBy?: string): ActiveModel {
+    const { rules, timeoutMs, metrics, modelApiLog } = this.options;
+    let model: ChatModel;
+    if (settings.provider === 'rules') {
+      model = rules;
+    } else {
+      const remote = { name: settings.name, endpoint: settings.endpoint, apiKey: settings.apiKey ?? '', apiSecret: settings.apiSecret, timeoutMs };
+      model = settings.provider === 'openai' ? new OpenAIModel(remote) : new AnthropicModel(remote);
+    }
+    return {
+      model: instrument(model, metrics, modelApiLog),
+      settings,
+      keySource,
+      ...(switchedBy ? { switchedAt: new Date().toISOString(), switchedBy } : {}),
+    };
+  }
+
+  private persist(next: ActiveModel, newKey: string | undefined): void {
+    const { stateFile, keyFile, configured } = this.options;
+    if (newKey) writeFileAtomic(keyFile, `${newKey}\n`, 0o600);
+    else if (next.keySource !== 'switch') fs.rmSync(keyFile, { force: true });
+    const state: PersistedState = {
+      ...describe(next.settings),
+      keySource: next.keySource,
+      switchedAt: next.switchedAt ?? new Date().toISOString(),
+      switchedBy: next.switchedBy ?? 'unknown',
+      configured: describe(configured),
+    };
+    writeFileAtomic(stateFile, `${JSON.stringify(state, null, 2)}\n`);
+  }
+
+  /**
+   * The model selected by the last switch, unless MODEL_* changed since (then the environment
+   * wins and the old state is dropped) or its switch-time key is gone (a restore from backup).
+   */
+  private restore(): ActiveModel | undefined {
+    const { stateFile, keyFile, configured, auditLog } = this.options;
+    const raw = readFileIfExists(stateFile);
+    if (raw === undefined) return undefined;
+    let state: PersistedState;
+    try {
+      state = stateSchema.parse(JSON.parse(raw));
+    } catch (error) {
+      auditLog.warn({ event: 'model_restore', outcome: 'ignored', reason: `unreadable ${stateFile}: ${(error as Error).message}` }, 'model state ignored');
+      return undefined;
+    }
+    if (!sameModel(state.configured, describe(configured))) {
+      auditLog.info({ event: 'model_restore', outcome: 'ignored', reason: 'MODEL_* changed since the last switch', state: describe(state as ModelSettings) }, 'model state ignored');
+      fs.rmSync(stateFile, { force: true });
+      fs.rmSync(keyFile, { force: true });
+      return undefined;
+    }
+    const apiKey = state.keySource === 'switch' ? readFileIfExists(keyFile) : state.keySource === 'configured' ? configured.apiKey : undefined;
+    if (state.provider !== 'rules' && !apiKey) {
+      auditLog.warn({ event: 'model_restore', outcome: 'ignored', reason: `no key for the switched model (${keyFile} missing)` }, 'model state ignored');
+      return undefined;
+    }
+    const apiSecret = state.keySource === 'configured' && state.provider === configured.provider ? configured.apiSecret : undefined;
+    const settings: ModelSettings = { provider: state.provider, name: state.name, endpoint: state.endpoint, apiKey, apiSecret };
+    const restored = this.activate(settings, state.keySource, state.switchedBy);
+    auditLog.info({ event: 'model_restore', outcome: 'ok', model: restored.model.descriptor, keySource: state.keySource }, 'model restored');
+    return { ...restored, switchedAt: state.switchedAt };
+  }
+}

@@ -1,0 +1,76 @@
+import type { Logger } from 'pino';
+import type { GatewayMetrics } from '../metrics';
+import { ModelError, textOf, type ChatModel, type CompletionRequest, type CompletionResult } from './types';
+
+type ModelMetrics = Pick<GatewayMetrics, 'modelCallDuration' | 'modelCalls' | 'modelFailures'>;
+
+type Outcome =
+  | { kind: 'ok'; reply: string; usage?: CompletionResult['usage'] }
+  | { kind: 'failed'; error: unknown }
+  /** The caller stopped early: the client went away. Not a model failure. */
+  | { kind: 'abandoned' };
+
+/**
+ * Wraps a model so that every call is counted, timed and written to model_api.log.
+ * Message text is logged at debug level only.
+ */
+export function instrument(model: ChatModel, metrics: ModelMetrics, log: Logger): ChatModel {
+  const labels = { provider: model.descriptor.provider, model: model.descriptor.name };
+
+  const record = (request: CompletionRequest, stream: boolean, startedAt: number, outcome: Outcome) => {
+    const seconds = (performance.now() - startedAt) / 1000;
+    metrics.modelCalls.inc(labels);
+    metrics.modelCallDuration.observe(labels, seconds);
+    const entry = { ...model.descriptor, stream, durationMs: Math.round(seconds * 1000) };
+    if (outcome.kind === 'ok') {
+      log.info({ ...entry, outcome: 'ok', ...(outcome.usage ? { usage: outcome.usage } : {}) }, 'model call');
+      if (log.isLevelEnabled('debug')) {
+        const messages = request.messages.map((m) => ({ role: m.role, text: textOf(m.content) }));
+        log.debug({ ...model.descriptor, messages, reply: outcome.reply }, 'model call text');
+      }
+      return;
+    }
+    const clientLeft = outcome.kind === 'abandoned' || (!(outcome.error instanceof ModelError) && request.signal?.aborted);
+    if (clientLeft) {
+      log.info({ ...entry, outcome: 'abandoned' }, 'model call abandoned by the client');
+      return;
+    }
+    const error = outcome.kind === 'failed' ? outcome.error : undefined;
+    const reason = error instanceof ModelError && error.status === 504 ? 'timeout' : 'error';
+    metrics.modelFailures.inc({ ...labels, reason });
+    log.warn({ ...entry, outcome: reason, error: error instanceof Error ? error.message : String(error) }, 'model call failed');
+  };
+
+  return {
+    descriptor: model.descriptor,
+    supportsVision: model.supportsVision,
+    async complete(request) {
+      const startedAt = performance.now();
+      try {
+        const result = await model.complete(request);
+        record(request, false, startedAt, { kind: 'ok', reply: result.text, usage: result.usage });
+        return result;
+      } catch (error) {
+        record(request, false, startedAt, { kind: 'failed', error });
+        throw error;
+      }
+    },
+    async *stream(request) {
+      const startedAt = performance.now();
+      let reply = '';
+      let outcome: Outcome = { kind: 'abandoned' };
+      try {
+        for await (const delta of model.stream(request)) {
+          reply += delta;
+          yield delta;
+        }
+        outcome = { kind: 'ok', reply };
+      } catch (error) {
+        outcome = { kind: 'failed', error };
+        throw error;
+      } finally {
+        record(request, true, startedAt, outcome);
+      }
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import OpenAI from 'openai';
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import { MODEL_MAX_RETRIES, readStream, toModelError } from './sdk';
+import { textOf, type ChatMessage, type ChatModel, type CompletionRequest, type CompletionResult, type ModelDescriptor } from './types';
+import { supportsVision } from './vision';
+
+export interface RemoteModelOptions {
+  name: string;
+  /** Base URL; the SDK's default when omitted. */
+  endpoint?: string;
+  apiKey: string;
+  /** For providers that issue a key pair and take `key:secret` as the bearer token. */
+  apiSecret?: string;
+  timeoutMs: number;
+}
+
+function toOpenAIMessage(message: ChatMessage): ChatCompletionMessageParam {
+  if (typeof message.content === 'string' || message.role !== 'user') {
+    return { role: message.role, content: textOf(message.content) };
+  }
+  return {
+    role: 'user',
+    content: message.content.map((part) =>
+      part.type === 'text' ? { type: 'text', text: part.text } : { type: 'image_url', image_url: { url: part.url } },
+    ),
+  };
+}
+
+/** Any OpenAI-compatible endpoint (OpenAI, DeepSeek, Qwen, MiniMax, Moonshot ...) via the official SDK. */
+export class OpenAIModel implements ChatModel {
+  readonly descriptor: ModelDescriptor;
+  readonly supportsVision: boolean;
+  private readonly client: OpenAI;
+  private readonly bearer: string;
+
+  constructor(private readonly options: RemoteModelOptions) {
+    this.descriptor = { provider: 'openai', name: options.name, ...(options.endpoint ? { endpoint: options.endpoint } : {}) };
+    this.supportsVision = supportsVision('openai', options.name);
+    this.bearer = options.apiSecret ? `${options.apiKey}:${options.apiSecret}` : options.apiKey;
+    this.client = new OpenAI({
+      apiKey: this.bearer,
+      baseURL: options.endpoint,
+      timeout: options.timeoutMs,
+      maxRetries: MODEL_MAX_RETRIES,
+    });
+  }
+
+  private body(request: CompletionRequest) {
+    return {
+      model: this.options.name,
+      messages: request.messages.map(toOpenAIMessage),
+      max_tokens: request.maxTokens,
+      temperature: request.temperature,
+    };
+  }
+
+  private fail = (error: unknown) => toModelError(error, OpenAI, this.descriptor, this.bearer);
+
+  async complete(request: CompletionRequest): Promise<CompletionResult> {
+    try {
+      const completion = await this.client.chat.completions.create(this.body(request), { signal: request.signal });
+      return {
+        text: completion.choices[0]?.message?.content ?? '',
+        model: completion.model || this.options.name,
+        ...(completion.usage
+          ? { usage: { promptTokens: completion.usage.prompt_tokens, completionTokens: completion.usage.completion_tokens } }
+          : {}),
+      };
+    } catch (error) {
+      throw this.fail(error);
+    }
+  }
+
+  stream(request: CompletionRequest): AsyncIterable<string> {
+    return readStream(
+      (signal) => this.client.chat.completions.create({ ...this.body(request), stream: true }, { signal }),
+      (chunk) => chunk.choices[0]?.delta?.content ?? undefined,
+      { idleMs: this.options.timeoutMs, signal: request.signal, onError: this.fail },
+    );
+  }
+}

@@ -1,0 +1,171 @@
+import fs from 'node:fs';
+import { z } from 'zod';
+import type { ChatModel, CompletionRequest, CompletionResult, ModelDescriptor } from './types';
+import { textOf } from './types';
+import { firstProblem } from '../validation';
+
+/**
+ * `<data dir>/faq.json`: a list of questions with their answers. An entry answers a message
+ * that contains its question or any of its keywords (case- and width-insensitive).
+ */
+const faqSchema = z.array(
+  z.object({
+    question: z.string().trim().min(1),
+    answer: z.string().trim().min(1),
+    keywords: z.array(z.string().trim().min(1)).default([]),
+  }),
+);
+
+export type FaqEntry = z.infer<typeof faqSchema>[number];
+
+/** Written on first start so the operator sees the format; edit it, no restart needed. */
+export const STARTER_FAQ: FaqEntry[] = [
+  {
+    question: 'What is clawdbot?',
+    answer: 'I am clawdbot, your team chat bot. Ask me anything; simple questions I answer myself, the rest goes to the language model.',
+    keywords: ['clawdbot', '你是谁'],
+  },
+];
+
+/** A faq.json that cannot be used; the message names the file and the entry. */
+export class FaqFileError extends Error {
+  constructor(file: string, problem: string) {
+    super(`${file}: ${problem}`);
+    this.name = 'FaqFileError';
+  }
+}
+
+/** Lower case, NFKC (full-width → ASCII), single spaces, no trailing punctuation. */
+export function normalizeText(text: string): string {
+  return text
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .replace(/[\s?!.。？！~～]+$/u, '')
+    .trim();
+}
+
+const CJK = /[\u3400-\u9fff]/u;
+const GREETING = /^(hi|hello|hey|yo|good (morning|afternoon|evening)|你好|您好|嗨|哈喽|早上好|下午好|晚上好|早安|在吗)( (there|bot|clawdbot))?[\s,，!！。.]*$/u;
+const HELP = /^(help|\/help|\?|帮助|怎么用|你能做什么|what can you do)$/u;
+const TIME = /^(what('s| is) the (time|date)|what time is it|time|date|today|现在几点|几点了|现在几点了|今天几号|今天是几号|现在时间|时间|日期)$/u;
+
+/** How long a loaded faq.json is trusted before its modification time is checked again. */
+const FAQ_RECHECK_MS = 2000;
+
+/**
+ * The built-in rules engine: greetings, help, the time, and the FAQ. It is the embedded
+ * default model and the cheap path of hybrid routing (answerIfSimple).
+ */
+export class RulesModel implements ChatModel {
+  readonly descriptor: ModelDescriptor = { provider: 'rules', name: 'rules' };
+  readonly supportsVision = false;
+  private faq: FaqEntry[] = [];
+  private faqMtimeMs = -1;
+  private faqCheckedAt = 0;
+
+  /** Throws FaqFileError when the file exists but is not a valid FAQ. */
+  constructor(
+    private readonly faqFile: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    this.reloadFaqIfChanged(true);
+  }
+
+  /** The answer when the message is simple (a rule or FAQ matches); undefined otherwise. */
+  answerIfSimple(message: string): string | undefined {
+    const text = normalizeText(message);
+    if (!text) return undefined;
+    const zh = CJK.test(text);
+    if (GREETING.test(text)) return zh ? '你好！我是 clawdbot，有什么可以帮你？' : 'Hello! I am clawdbot. How can I help?';
+    if (HELP.test(text)) return this.help(zh);
+    if (TIME.test(text)) return this.time(zh);
+    return this.findFaq(text)?.answer;
+  }
+
+  async complete(request: CompletionRequest): Promise<CompletionResult> {
+    return { text: this.answer(request), model: this.descriptor.name };
+  }
+
+  async *stream(request: CompletionRequest): AsyncIterable<string> {
+    yield this.answer(request);
+  }
+
+  private answer(request: CompletionRequest): string {
+    const lastUser = [...request.messages].reverse().find((m) => m.role === 'user');
+    const text = lastUser ? textOf(lastUser.content) : '';
+    return this.answerIfSimple(text) ?? this.fallback(CJK.test(text));
+  }
+
+  private findFaq(text: string): FaqEntry | undefined {
+    this.reloadFaqIfChanged(false);
+    return this.faq.find(
+      (entry) =>
+        text.includes(normalizeText(entry.question)) ||
+        entry.keywords.some((keyword) => text.includes(normalizeText(keyword))),
+    );
+  }
+
+  private help(zh: boolean): string {
+    const questions = this.faq.map((entry) => `- ${entry.question}`).join('\n');
+    const intro = zh
+      ? '我可以打招呼、告诉你现在的时间，并回答常见问题。'
+      : 'I can greet you, tell you the time, and answer frequently asked questions.';
+    return questions ? `${intro}\n${questions}` : intro;
+  }
+
+  private time(zh: boolean): string {
+    const formatted = new Intl.DateTimeFormat(zh ? 'zh-CN' : 'en-GB', {
+      dateStyle: 'full',
+      timeStyle: 'long',
+    }).format(this.now());
+    return zh ? `现在是 ${formatted}` : `It is ${formatted}.`;
+  }
+
+  private fallback(zh: boolean): string {
+    return zh
+      ? '抱歉，这个问题我还不会回答。输入“帮助”看看我能做什么。'
+      : "Sorry, I don't know that one yet. Type \"help\" to see what I can do.";
+  }
+
+  /**
+   * Picks up edits to faq.json without a restart. At start a broken file is an error; later a
+   * broken edit keeps the last good FAQ (and the next check tries again).
+   */
+  private reloadFaqIfChanged(atStart: boolean): void {
+    const nowMs = Date.now();
+    if (!atStart && nowMs - this.faqCheckedAt < FAQ_RECHECK_MS) return;
+    this.faqCheckedAt = nowMs;
+    let mtimeMs: number;
+    try {
+      mtimeMs = fs.statSync(this.faqFile).mtimeMs;
+    } catch {
+      this.faq = [];
+      this.faqMtimeMs = -1;
+      return;
+    }
+    if (mtimeMs === this.faqMtimeMs) return;
+    try {
+      this.faq = readFaq(this.faqFile);
+      this.faqMtimeMs = mtimeMs;
+    } catch (error) {
+      if (atStart) throw error;
+    }
+  }
+}
+
+/** Reads and validates a faq.json; throws FaqFileError naming the bad entry. */
+export function readFaq(file: string): FaqEntry[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new FaqFileError(file, `not valid JSON (${(error as Error).message})`);
+  }
+  const parsed = faqSchema.safeParse(json);
+  if (!parsed.success) {
+    const { field, message } = firstProblem(parsed.error);
+    throw new FaqFileError(file, `${field || 'the top level'}: ${message}`);
+  }
+  return parsed.data;
+}

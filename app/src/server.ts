@@ -1,0 +1,46 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { channelsPlugin } from './channels';
+import type { GatewayDeps } from './deps';
+import { accessLogPlugin } from './http/access-log';
+import { adminPlugin } from './http/admin';
+import { identifyClient, requireApiKey } from './http/auth';
+import { chatApiPlugin } from './http/chat-api';
+import { BODY_LIMIT_BYTES, errorsPlugin } from './http/errors';
+import { healthPlugin } from './http/health';
+import { metricsPlugin } from './http/metrics';
+import { openaiApiPlugin } from './http/openai-api';
+import { rateLimitPlugin } from './http/rate-limit';
+import { webPlugin } from './web/plugin';
+
+/**
+ * The public gateway (port 18789). Cross-cutting plugins (errors, client identity, rate limit,
+ * metrics, access log) apply to every route; each feature is its own encapsulated plugin.
+ * Listening is the caller's job (main.ts, or a test on port 0).
+ */
+export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    // error.log takes warnings and up, so Fastify's per-request info lines never reach it.
+    loggerInstance: deps.logs.error as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Caddy on the host forwards from a private address; trust its X-Forwarded-For so per-IP
+    // limits see the real client. Public addresses cannot set it.
+    trustProxy: 'loopback, uniquelocal',
+  });
+
+  await app.register(errorsPlugin, deps);
+  await app.register(identifyClient, deps);
+  await app.register(metricsPlugin, deps);
+  await app.register(accessLogPlugin, deps);
+  await app.register(rateLimitPlugin, deps);
+
+  await app.register(healthPlugin, deps);
+  await app.register(async (api) => {
+    await api.register(requireApiKey);
+    await api.register(chatApiPlugin, deps);
+    await api.register(openaiApiPlugin, deps);
+  });
+  await app.register(adminPlugin, deps);
+  await app.register(channelsPlugin, deps);
+  await app.register(webPlugin, deps);
+  return app;
+}

@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { LevelWithSilent, Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { ActiveSessions } from './chat/active-sessions';
+import { ConversationLog } from './chat/conversation-log';
+import { ConversationService } from './chat/conversation';
+import { ResponseCache } from './chat/response-cache';
+import { SessionHistory } from './chat/sessions';
+import type { Settings } from './config';
+import { DATA_LAYOUT } from './contract';
+import type { GatewayDeps } from './deps';
+import { readFileIfExists, writeFileAtomic } from './files';
+import { createLogs } from './logs';
+import { createMetrics } from './metrics';
+import { HotSwapModelManager } from './models/hot-swap';
+import { RulesModel, STARTER_FAQ } from './models/rules';
+import { createStore } from './store';
+
+export interface RunningDeps extends GatewayDeps {
+  /** Closes the store and flushes the conversation and log files. */
+  close(): Promise<void>;
+}
+
+/**
+ * A secret the gateway keeps for itself in `<data dir>/secrets/` (mode 0600) when the
+ * environment gives none. Logs say where it is, never what it is.
+ */
+function keptSecret(dataDir: string, relativePath: string, what: string, variable: string, console?: Logger): string {
+  const file = path.join(dataDir, relativePath);
+  const existing = readFileIfExists(file);
+  if (existing) {
+    console?.info({ file }, `${variable} is not set: using the ${what} kept in ${file}`);
+    return existing;
+  }
+  writeFileAtomic(file, `cb-${randomBytes(32).toString('base64url')}\n`, 0o600);
+  console?.info({ file }, `${variable} is not set: generated an ${what}, kept in ${file} (readable by this user only)`);
+  return readFileIfExists(file) as string;
+}
+
+/** Builds everything the gateway needs from its settings; `console` gets start-up notices. */
+export async function createDeps(settings: Settings, console?: Logger): Promise<RunningDeps> {
+  const { dataDir } = settings;
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.mkdirSync(path.join(dataDir, DATA_LAYOUT.secrets), { recursive: true, mode: 0o700 });
+
+  const apiKeys = settings.apiKeys ?? [keptSecret(dataDir, DATA_LAYOUT.generatedApiKey, 'API key', 'CLAWDBOT_API_KEYS', console)];
+  const adminToken = settings.adminToken ?? keptSecret(dataDir, DATA_LAYOUT.generatedAdminToken, 'admin token', 'CLAWDBOT_ADMIN_TOKEN', console);
+
+  const faqFile = path.join(dataDir, DATA_LAYOUT.faq);
+  if (!fs.existsSync(faqFile)) writeFileAtomic(faqFile, `${JSON.stringify(STARTER_FAQ, null, 2)}\n`);
+  const rules = new RulesModel(faqFile);
+
+  const logs = createLogs(path.join(dataDir, DATA_LAYOUT.logs), settings.logLevel as LevelWithSilent);
+  const store = createStore(settings.redisUrl);
+  const registry = new Registry();
+  const activeSessions = new ActiveSessions();
+  const metrics = createMetrics(registry, { activeSessions: () => activeSessions.count(), modelKeyExpiresAt: settings.modelKeyExpiresAt });
+
+  const models = new HotSwapModelManager({
+    configured: settings.model,
+    rules,
+    timeoutMs: settings.modelTimeoutMs,
+    keyExpiresAt: settings.modelKeyExpiresAt,
+    stateFile: path.join(dataDir, DATA_LAYOUT.modelState),
+    keyFile: path.join(dataDir, DATA_LAYOUT.switchedModelKey),
+    metrics,
+    modelApiLog: logs.modelApi,
+    auditLog: logs.audit,
+  });
+  const conversationLog = new ConversationLog(path.join(dataDir, DATA_LAYOUT.conversations), logs.error);
+  const chat = new ConversationService({
+    models,
+    rules,
+    sessions: new SessionHistory(store),
+    cache: new ResponseCache(store, settings.cacheTtlSeconds, metrics),
+    conversationLog,
+    activeSessions,
+    metrics,
+    routing: settings.routing,
+    maxTokens: settings.maxTokens,
+    temperature: settings.temperature,
+  });
+
+  return {
+    settings: { ...settings, apiKeys, adminToken },
+    store,
+    chat,
+    models,
+    registry,
+    metrics,
+    logs,
+    async close() {
+      await store.close();
+      await conversationLog.close();
+      await logs.close();
+    },
+  };
+}
