@@ -36,7 +36,9 @@ let current = chats.find((chat) => chat.localId === loadCurrentChatId()) ?? newC
 let inFlight = null;
 
 function showModel(model) {
-  ui.modelName.textContent = model ? (model.provider ? `${model.name} (${model.provider})` : model.name) : 'unknown';
+  if (!model) ui.modelName.textContent = 'unknown';
+  else if (!model.provider || model.provider === model.name) ui.modelName.textContent = model.name;
+  else ui.modelName.textContent = `${model.name} (${model.provider})`;
 }
 
 function showError(text) {

@@ -53,7 +53,7 @@ export async function streamChat({ apiKey, sessionId, message, signal, onDelta }
   const response = await fetch('api/chat', {
     method: 'POST',
     headers: { ...authHeaders(apiKey), 'content-type': 'application/json', accept: 'text/event-stream' },
-    body: JSON.stringify({ sessionId: sessionId ?? undefined, message, stream: true }),
+    body: JSON.stringify({ sessionId: sessionId ?? undefined, message, stream: true, channel: 'web' }),
     signal,
   });
   if (!response.ok) throw await errorFrom(response);

@@ -17,5 +17,6 @@ describe('chat input', () => {
   it('names the model with its provider', () => {
     expect(formatModel({ name: 'gpt-4o-mini', provider: 'openai' })).toBe('gpt-4o-mini (openai)');
     expect(formatModel(undefined)).toBe('unknown');
+    expect(formatModel({ name: 'rules', provider: 'rules' })).toBe('rules');
   });
 });

@@ -86,7 +86,7 @@ export class GatewayClient {
     const response = await fetch(this.url(ROUTES.chat), {
       method: 'POST',
       headers: { ...this.authorization, 'content-type': 'application/json', accept: 'text/event-stream' },
-      body: JSON.stringify({ sessionId: request.sessionId, message: request.message, stream: true }),
+      body: JSON.stringify({ sessionId: request.sessionId, message: request.message, stream: true, channel: 'tui' }),
       signal: request.signal,
     });
     if (!response.ok || !response.body) throw await errorFrom(response);

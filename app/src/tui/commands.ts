@@ -25,5 +25,6 @@ export function parseInput(line: string): Input {
 
 export function formatModel(model: { name: string; provider?: string } | undefined): string {
   if (!model) return 'unknown';
-  return model.provider ? `${model.name} (${model.provider})` : model.name;
+  // The rules engine is provider and name at once: "rules", not "rules (rules)".
+  return model.provider && model.provider !== model.name ? `${model.name} (${model.provider})` : model.name;
 }
