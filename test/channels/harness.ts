@@ -1,0 +1,137 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { channelsPlugin } from '../../app/src/channels';
+import type { ChatService, Turn, TurnReply } from '../../app/src/chat/service';
+import { loadSettings } from '../../app/src/config';
+import type { GatewayDeps, Logs } from '../../app/src/deps';
+import type { ModelManager } from '../../app/src/models/manager';
+import { type ChatModel, textOf } from '../../app/src/models/types';
+import { MemoryStore } from '../../app/src/store/memory';
+import type { Store } from '../../app/src/store/store';
+
+/** A promise with its resolve exposed, to hold a fake model until the test lets it answer. */
+export function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/**
+ * A ChatService stand-in for the channel tests: it records every turn and answers
+ * "echo: <text>" (or `answer(turn)`), optionally held until `gate` resolves.
+ */
+export class FakeChat implements ChatService {
+  readonly turns: Turn[] = [];
+  gate?: Promise<void>;
+  answer: (turn: Turn) => string = (turn) => `echo: ${textOf(turn.message)}`;
+  fail?: Error;
+
+  async reply(turn: Turn): Promise<TurnReply> {
+    this.turns.push(turn);
+    if (this.gate) await this.gate;
+    turn.signal?.throwIfAborted();
+    if (this.fail) throw this.fail;
+    return { sessionId: turn.sessionId, reply: this.answer(turn), model: { provider: 'rules', name: 'fake' } };
+  }
+
+  async *replyStream(): AsyncIterable<string> {
+    throw new Error('not used by channels');
+  }
+
+  async complete(): Promise<never> {
+    throw new Error('not used by channels');
+  }
+
+  async *completeStream(): AsyncIterable<string> {
+    throw new Error('not used by channels');
+  }
+}
+
+export function fakeModels(supportsVision: boolean): ModelManager {
+  const model: ChatModel = {
+    descriptor: { provider: 'openai', name: supportsVision ? 'vision-model' : 'text-model' },
+    supportsVision,
+    complete: async () => ({ text: '', model: 'fake' }),
+    stream: async function* () {},
+  };
+  return {
+    current: () => model,
+    switch: async () => ({ model: model.descriptor, durationMs: 0 }),
+    status: () => ({ model: model.descriptor }),
+  };
+}
+
+/** Log lines of all four streams, parsed, for assertions on audit entries and secrets. */
+export interface CapturedLogs {
+  logs: Logs;
+  lines: Array<Record<string, unknown> & { stream: string }>;
+  text(): string;
+}
+
+export function captureLogs(): CapturedLogs {
+  const lines: CapturedLogs['lines'] = [];
+  const make = (stream: string): Logger =>
+    pino({ level: 'debug' }, { write: (line: string) => void lines.push({ ...JSON.parse(line), stream }) });
+  return {
+    logs: { access: make('access'), error: make('error'), modelApi: make('modelApi'), audit: make('audit') },
+    lines,
+    text: () => lines.map((line) => JSON.stringify(line)).join('\n'),
+  };
+}
+
+export interface ChannelsApp {
+  app: FastifyInstance;
+  url: string;
+  deps: GatewayDeps;
+  chat: FakeChat;
+  captured: CapturedLogs;
+  /** The value of a channel metric with these labels (0 when never set). */
+  metric(name: string, labels: Record<string, string>): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Fastify with only the channels plugin, on 127.0.0.1, with settings read from `env`. */
+export async function startChannelsApp(
+  env: Record<string, string>,
+  options: { store?: Store; chat?: FakeChat; supportsVision?: boolean } = {},
+): Promise<ChannelsApp> {
+  const captured = captureLogs();
+  const chat = options.chat ?? new FakeChat();
+  const deps: GatewayDeps = {
+    settings: loadSettings(env, '/tmp'),
+    store: options.store ?? new MemoryStore(),
+    chat,
+    models: fakeModels(options.supportsVision ?? false),
+    registry: new Registry(),
+    logs: captured.logs,
+  };
+  const app = Fastify({ bodyLimit: 1024 * 1024 });
+  await app.register(channelsPlugin, deps);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  return {
+    app,
+    url,
+    deps,
+    chat,
+    captured,
+    metric: async (name, labels) => {
+      const metric = await deps.registry.getSingleMetric(name)?.get();
+      const value = metric?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
+      return value?.value ?? 0;
+    },
+    close: () => app.close(),
+  };
+}
+
+export async function post(url: string, body: string | object, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
