@@ -1,0 +1,169 @@
+import * as pulumi from '@pulumi/pulumi';
+import * as aws from '@pulumi/aws';
+
+export interface BackupsArgs {
+  /** Days a replaced or deleted backup object is kept. */
+  retentionDays: pulumi.Input<number>;
+  /** `sse-s3` (S3-managed keys) or `kms` (a customer-managed key with rotation). */
+  encryption: 'sse-s3' | 'kms';
+  /** prod: the bucket and its key are protected and survive `pulumi destroy`. */
+  protect: boolean;
+}
+
+/** Days after which backups move to a cheaper storage class. */
+export const TIER_DOWN_AFTER_DAYS = 30;
+/** Daily EBS snapshots kept by Data Lifecycle Manager. */
+export const SNAPSHOTS_KEPT = 7;
+
+/**
+ * Where backups go: a versioned, encrypted, private S3 bucket that refuses plain HTTP, and daily
+ * EBS snapshots of the host's root volume as a second line.
+ */
+export class Backups extends pulumi.ComponentResource {
+  public readonly bucketName: pulumi.Output<string>;
+  public readonly bucketArn: pulumi.Output<string>;
+  /** The host's own prefix in the bucket; its role may touch nothing else. */
+  public readonly objectPrefix: string;
+  /** Set when encryption is `kms`: the host's role needs to use this key. */
+  public readonly kmsKeyArn?: pulumi.Output<string>;
+  /** Tags that put a volume under the daily snapshot policy. */
+  public readonly snapshotTags: Record<string, string>;
+
+  constructor(name: string, args: BackupsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('clawdbot:backups:Backups', name, {}, opts);
+
+    // In prod the data outlives the stack; dev buckets empty themselves on destroy.
+    const keep: pulumi.CustomResourceOptions = { parent: this, protect: args.protect, retainOnDelete: args.protect };
+    const child: pulumi.CustomResourceOptions = { parent: this, retainOnDelete: args.protect };
+
+    const bucket = new aws.s3.Bucket(`${name}-backups`, { forceDestroy: !args.protect }, keep);
+    this.bucketName = bucket.bucket;
+    this.bucketArn = bucket.arn;
+    this.objectPrefix = `${name}/`;
+
+    new aws.s3.BucketOwnershipControls(`${name}-backups`, { bucket: bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } }, child);
+    new aws.s3.BucketPublicAccessBlock(
+      `${name}-backups`,
+      { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+      child,
+    );
+    const versioning = new aws.s3.BucketVersioning(`${name}-backups`, { bucket: bucket.id, versioningConfiguration: { status: 'Enabled' } }, child);
+
+    if (args.encryption === 'kms') {
+      const key = new aws.kms.Key(
+        `${name}-backups`,
+        { description: `${name} backups`, enableKeyRotation: true, deletionWindowInDays: 30 },
+        keep,
+      );
+      new aws.kms.Alias(`${name}-backups`, { name: `alias/${name}-backups`, targetKeyId: key.keyId }, child);
+      this.kmsKeyArn = key.arn;
+    }
+    new aws.s3.BucketServerSideEncryptionConfiguration(
+      `${name}-backups`,
+      {
+        bucket: bucket.id,
+        rules: [
+          this.kmsKeyArn
+            ? { applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: this.kmsKeyArn }, bucketKeyEnabled: true }
+            : { applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } },
+        ],
+      },
+      child,
+    );
+
+    new aws.s3.BucketPolicy(
+      `${name}-backups`,
+      {
+        bucket: bucket.id,
+        policy: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'DenyInsecureTransport',
+              Effect: 'Deny',
+              Principal: '*',
+              Action: 's3:*',
+              Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            },
+          ],
+        },
+      },
+      child,
+    );
+
+    new aws.s3.BucketLifecycleConfiguration(
+      `${name}-backups`,
+      {
+        bucket: bucket.id,
+        rules: [
+          {
+            id: 'tier-down-and-expire-old-versions',
+            status: 'Enabled',
+            filter: { prefix: '' },
+            transitions: [{ days: TIER_DOWN_AFTER_DAYS, storageClass: 'STANDARD_IA' }],
+            noncurrentVersionExpiration: { noncurrentDays: args.retentionDays },
+            abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+          },
+          {
+            // Pruned backups leave delete markers behind; drop them once nothing is under them.
+            id: 'remove-expired-delete-markers',
+            status: 'Enabled',
+            filter: { prefix: '' },
+            expiration: { expiredObjectDeleteMarker: true },
+          },
+        ],
+      },
+      // S3 rejects lifecycle rules on noncurrent versions until versioning is on.
+      { ...child, dependsOn: [versioning] },
+    );
+
+    this.snapshotTags = { SnapshotPolicy: name };
+    const partition = aws.getPartitionOutput({}, { parent: this }).partition;
+    const dlmRole = new aws.iam.Role(
+      `${name}-snapshots`,
+      {
+        description: `${name}: Data Lifecycle Manager takes the host's EBS snapshots`,
+        assumeRolePolicy: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Service: aws.getServicePrincipalOutput({ serviceName: 'dlm' }, { parent: this }).name },
+              Action: 'sts:AssumeRole',
+            },
+          ],
+        },
+      },
+      { parent: this },
+    );
+    new aws.iam.RolePolicyAttachment(
+      `${name}-snapshots`,
+      { role: dlmRole.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole` },
+      { parent: this },
+    );
+    new aws.dlm.LifecyclePolicy(
+      `${name}-snapshots`,
+      {
+        description: `${name}: daily snapshots of the host's root volume, ${SNAPSHOTS_KEPT} kept`,
+        executionRoleArn: dlmRole.arn,
+        state: 'ENABLED',
+        policyDetails: {
+          resourceTypes: ['VOLUME'],
+          targetTags: this.snapshotTags,
+          schedules: [
+            {
+              name: `daily, ${SNAPSHOTS_KEPT} kept`,
+              createRule: { interval: 24, intervalUnit: 'HOURS', times: '03:00' },
+              retainRule: { count: SNAPSHOTS_KEPT },
+              copyTags: true,
+            },
+          ],
+        },
+      },
+      { parent: this },
+    );
+
+    this.registerOutputs({ bucketName: this.bucketName, bucketArn: this.bucketArn, kmsKeyArn: this.kmsKeyArn });
+  }
+}

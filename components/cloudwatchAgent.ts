@@ -1,0 +1,101 @@
+import { CLOUDWATCH_NAMESPACE, LOG_FILES, METRICS } from '../app/src/contract';
+
+// What the host's CloudWatch agent publishes, in one place: the agent config (rendered into
+// cloud-init by the Host) and the alarms (Monitoring) both read these names, so an alarm can
+// never watch a metric the agent does not send.
+
+/** Namespace of the agent's host metrics. */
+export const HOST_NAMESPACE = 'CWAgent';
+/** Namespace of the bot's scraped metrics. */
+export const APP_NAMESPACE = CLOUDWATCH_NAMESPACE;
+/** Prometheus scrape job; the agent's metric declarations match on it. */
+export const METRICS_JOB = 'clawdbot';
+/** Static label put on every scraped sample and published as the app metrics' dimension. */
+export const STACK_DIMENSION = 'Stack';
+/** The quantile of the latency summary that the P99 alarm reads. */
+export const LATENCY_QUANTILE = '0.99';
+
+export const HOST_METRICS = {
+  memoryUsedPercent: 'mem_used_percent',
+  diskUsedPercent: 'disk_used_percent',
+} as const;
+
+/**
+ * Root filesystem dimensions of disk_used_percent: drop_device removes the device name (it
+ * changes between instance types), omit_hostname the host name; Ubuntu cloud images use ext4.
+ */
+export const ROOT_DISK_DIMENSIONS = { path: '/', fstype: 'ext4' } as const;
+
+/**
+ * The app metrics published per stack. Counters go out as deltas per scrape, so a metric-math
+ * rate is SUM(failures) / SUM(total) over the alarm period.
+ */
+export const APP_METRICS = [METRICS.httpRequests, METRICS.http5xx, METRICS.modelCalls, METRICS.modelFailures, METRICS.modelKeyDaysToExpiry] as const;
+
+/**
+ * The agent drops Prometheus histograms, so latency is read from the summary the bot also
+ * exports, one series per quantile; only the P99 series is published.
+ */
+export const LATENCY_METRIC = METRICS.httpLatency;
+
+export interface AgentConfigArgs {
+  prometheusConfigPath: string;
+  prometheusLogGroup: string;
+  appLogGroup: string;
+  logsDir: string;
+}
+
+const exactly = (names: readonly string[]) => names.map((name) => `^${name}$`);
+
+/** amazon-cloudwatch-agent.json for the host. */
+export function renderAgentConfig(args: AgentConfigArgs): string {
+  const config = {
+    agent: { metrics_collection_interval: 60, omit_hostname: true },
+    metrics: {
+      namespace: HOST_NAMESPACE,
+      append_dimensions: { InstanceId: '${aws:InstanceId}' },
+      metrics_collected: {
+        mem: { measurement: [HOST_METRICS.memoryUsedPercent] },
+        disk: { measurement: ['used_percent'], resources: [ROOT_DISK_DIMENSIONS.path], drop_device: true },
+      },
+    },
+    logs: {
+      force_flush_interval: 15,
+      logs_collected: {
+        files: {
+          collect_list: Object.values(LOG_FILES).map((file) => ({
+            file_path: `${args.logsDir}/${file}`,
+            log_group_name: args.appLogGroup,
+            log_stream_name: `{instance_id}/${file}`,
+          })),
+        },
+      },
+      metrics_collected: {
+        prometheus: {
+          log_group_name: args.prometheusLogGroup,
+          prometheus_config_path: args.prometheusConfigPath,
+          emf_processor: {
+            metric_namespace: APP_NAMESPACE,
+            metric_declaration_dedup: true,
+            metric_declaration: [
+              {
+                source_labels: ['job'],
+                label_matcher: `^${METRICS_JOB}$`,
+                dimensions: [[STACK_DIMENSION]],
+                metric_selectors: exactly(APP_METRICS),
+              },
+              {
+                source_labels: ['job', 'quantile'],
+                label_matcher: `^${METRICS_JOB};${LATENCY_QUANTILE.replace('.', '\\.')}$`,
+                dimensions: [[STACK_DIMENSION, 'quantile']],
+                metric_selectors: exactly([LATENCY_METRIC]),
+              },
+            ],
+          },
+        },
+      },
+    },
+  };
+  // Compact: user data is capped at 16 KB.
+  return JSON.stringify(config);
+}

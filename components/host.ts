@@ -1,0 +1,204 @@
+import * as pulumi from '@pulumi/pulumi';
+import * as aws from '@pulumi/aws';
+import { HOST_NAMESPACE } from './cloudwatchAgent';
+import { renderUserData } from './userData';
+
+export interface HostBackupArgs {
+  bucketName: pulumi.Input<string>;
+  bucketArn: pulumi.Input<string>;
+  /** The only prefix of the bucket the host may list, read, write and delete. */
+  prefix: pulumi.Input<string>;
+  /** Set when the bucket is encrypted with a customer-managed KMS key. */
+  kmsKeyArn?: pulumi.Input<string>;
+  retentionDays: pulumi.Input<number>;
+  /** systemd OnCalendar of the backup timer; daily when unset. */
+  schedule?: pulumi.Input<string>;
+}
+
+export interface HostArgs {
+  instanceType: pulumi.Input<string>;
+  /** Picks the Ubuntu AMI: arm64 for Graviton (t4g), amd64 otherwise. */
+  architecture: 'arm64' | 'amd64';
+  subnetId: pulumi.Input<string>;
+  securityGroupId: pulumi.Input<string>;
+  sshPublicKey: pulumi.Input<string>;
+  sshPort: pulumi.Input<number>;
+  sshAllowedCidrs: pulumi.Input<string[]>;
+  publicCidrs: pulumi.Input<string[]>;
+  rootVolumeSizeGb: pulumi.Input<number>;
+  /** Tags on the root volume, e.g. the ones that put it under a snapshot policy. */
+  rootVolumeTags: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  terminationProtection: boolean;
+  region: pulumi.Input<string>;
+  /** Published as the Stack dimension of the bot's metrics. */
+  stack: pulumi.Input<string>;
+  backup: HostBackupArgs;
+}
+
+/** Log groups the agent writes to keep this long. */
+const LOG_RETENTION_DAYS = 30;
+
+/** Canonical's public SSM parameter for the current Ubuntu 24.04 LTS server image. */
+export function ubuntuAmiParameter(architecture: 'arm64' | 'amd64'): string {
+  return `/aws/service/canonical/ubuntu/server/24.04/stable/current/${architecture}/hvm/ebs-gp3/ami-id`;
+}
+
+/**
+ * The EC2 host: Ubuntu 24.04 LTS, hardened and provisioned by cloud-init (see
+ * components/templates/), with an Elastic IP, IMDSv2 only, an encrypted gp3 root volume and a
+ * least-privilege instance role.
+ */
+export class Host extends pulumi.ComponentResource {
+  public readonly instanceId: pulumi.Output<string>;
+  public readonly publicIp: pulumi.Output<string>;
+  public readonly publicDns: pulumi.Output<string>;
+  public readonly sshUser = 'ubuntu';
+  public readonly sshPort: pulumi.Output<number>;
+  public readonly architecture: 'arm64' | 'amd64';
+  public readonly roleName: pulumi.Output<string>;
+
+  constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('clawdbot:host:Host', name, {}, opts);
+    this.architecture = args.architecture;
+    this.sshPort = pulumi.output(args.sshPort);
+
+    const partition = aws.getPartitionOutput({}, { parent: this });
+
+    const appLogs = new aws.cloudwatch.LogGroup(`${name}-app`, { name: `/${name}/app`, retentionInDays: LOG_RETENTION_DAYS }, { parent: this });
+    const metricLogs = new aws.cloudwatch.LogGroup(
+      `${name}-prometheus`,
+      { name: `/${name}/prometheus`, retentionInDays: LOG_RETENTION_DAYS },
+      { parent: this },
+    );
+
+    const role = new aws.iam.Role(
+      `${name}-host`,
+      {
+        description: `${name}: the host's instance role`,
+        assumeRolePolicy: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Service: aws.getServicePrincipalOutput({ serviceName: 'ec2' }, { parent: this }).name },
+              Action: 'sts:AssumeRole',
+            },
+          ],
+        },
+      },
+      { parent: this },
+    );
+    this.roleName = role.name;
+
+    const backupObjects = pulumi.interpolate`${args.backup.bucketArn}/${args.backup.prefix}*`;
+    new aws.iam.RolePolicy(
+      `${name}-host`,
+      {
+        role: role.name,
+        policy: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'HostMetrics',
+              Effect: 'Allow',
+              Action: 'cloudwatch:PutMetricData',
+              Resource: '*',
+              Condition: { StringEquals: { 'cloudwatch:namespace': HOST_NAMESPACE } },
+            },
+            {
+              Sid: 'AgentLogs',
+              Effect: 'Allow',
+              Action: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+              Resource: [appLogs.arn, pulumi.interpolate`${appLogs.arn}:*`, metricLogs.arn, pulumi.interpolate`${metricLogs.arn}:*`],
+            },
+            {
+              Sid: 'ListOwnBackups',
+              Effect: 'Allow',
+              Action: 's3:ListBucket',
+              Resource: args.backup.bucketArn,
+              Condition: { StringLike: { 's3:prefix': [pulumi.interpolate`${args.backup.prefix}*`] } },
+            },
+            {
+              Sid: 'ReadWriteOwnBackups',
+              Effect: 'Allow',
+              Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+              Resource: backupObjects,
+            },
+            ...(args.backup.kmsKeyArn
+              ? [{ Sid: 'UseBackupKey', Effect: 'Allow' as const, Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: args.backup.kmsKeyArn }]
+              : []),
+          ],
+        },
+      },
+      { parent: this },
+    );
+    // Break-glass access through SSM Session Manager, without opening a port.
+    new aws.iam.RolePolicyAttachment(
+      `${name}-ssm`,
+      { role: role.name, policyArn: pulumi.interpolate`arn:${partition.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore` },
+      { parent: this },
+    );
+    const profile = new aws.iam.InstanceProfile(`${name}-host`, { role: role.name }, { parent: this });
+
+    const keyPair = new aws.ec2.KeyPair(`${name}-ssh`, { publicKey: args.sshPublicKey }, { parent: this });
+
+    const ami = aws.ssm.getParameterOutput({ name: ubuntuAmiParameter(args.architecture) }, { parent: this }).insecureValue;
+
+    const userData = pulumi
+      .output({
+        stack: args.stack,
+        region: args.region,
+        dnsSuffix: partition.dnsSuffix,
+        sshPort: args.sshPort,
+        sshAllowedCidrs: args.sshAllowedCidrs,
+        publicCidrs: args.publicCidrs,
+        backupBucket: args.backup.bucketName,
+        backupPrefix: args.backup.prefix,
+        backupRetentionDays: args.backup.retentionDays,
+        backupSchedule: args.backup.schedule,
+        appLogGroup: appLogs.name,
+        prometheusLogGroup: metricLogs.name,
+      })
+      .apply(renderUserData);
+
+    const instance = new aws.ec2.Instance(
+      `${name}-host`,
+      {
+        ami,
+        instanceType: args.instanceType,
+        subnetId: args.subnetId,
+        vpcSecurityGroupIds: [args.securityGroupId],
+        associatePublicIpAddress: true,
+        keyName: keyPair.keyName,
+        iamInstanceProfile: profile.name,
+        userData,
+        monitoring: true,
+        disableApiTermination: args.terminationProtection,
+        // IMDSv2 only; hop limit 2 lets containers (one hop more) reach it.
+        metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 2 },
+        rootBlockDevice: {
+          volumeType: 'gp3',
+          volumeSize: args.rootVolumeSizeGb,
+          encrypted: true,
+          deleteOnTermination: true,
+          tags: args.rootVolumeTags,
+        },
+      },
+      // A newer Ubuntu image must not replace a running host; take one with `pulumi up --replace`.
+      { parent: this, ignoreChanges: ['ami'] },
+    );
+    this.instanceId = instance.id;
+
+    const eip = new aws.ec2.Eip(`${name}-host`, { domain: 'vpc', instance: instance.id }, { parent: this });
+    this.publicIp = eip.publicIp;
+    this.publicDns = eip.publicDns;
+
+    this.registerOutputs({
+      instanceId: this.instanceId,
+      publicIp: this.publicIp,
+      publicDns: this.publicDns,
+      sshPort: this.sshPort,
+      roleName: this.roleName,
+    });
+  }
+}

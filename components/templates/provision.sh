@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# First-boot provisioning of the clawdbot host, run once by cloud-init after it wrote the config
+# files. Rendered by components/userData.ts: every placeholder becomes a shell-quoted value.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+ssh_port={{ sshPort }}
+ssh_allowed_cidrs=({{ sshAllowedCidrs }})
+public_cidrs=({{ publicCidrs }})
+public_ports=({{ publicPorts }})
+host_dirs=({{ hostDirs }})
+cloudwatch_agent_url={{ cloudwatchAgentUrl }}
+cloudwatch_agent_config={{ cloudwatchAgentConfigPath }}
+
+# Vendor signing keys, pinned by fingerprint: a key fetched over HTTPS is only as good as the
+# server that handed it out.
+docker_key_fingerprint=9DC858229FC7DD38854AE2D88D81803C0EBFCD88
+cloudwatch_key_fingerprint=937616F3450B7D806CBD9725D58167303B789C72
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# A throwaway keyring: the vendor keys are used once here, never trusted system-wide.
+export GNUPGHOME="$work/gnupg"
+install -m 0700 -d "$GNUPGHOME"
+
+fetch() {
+  curl --fail --silent --show-error --location --proto '=https' --tlsv1.2 --retry 5 --output "$2" "$1"
+}
+
+key_fingerprint() {
+  gpg --batch --show-keys --with-colons "$1" | awk -F: '$1 == "fpr" { print $10; exit }'
+}
+
+require_fingerprint() {
+  local actual
+  actual=$(key_fingerprint "$1")
+  if [ "$actual" != "$2" ]; then
+    echo "signing key $1 has fingerprint ${actual:-none}, expected $2" >&2
+    exit 1
+  fi
+}
+
+# --- sshd on the custom port -------------------------------------------------------------------
+# Ubuntu 24.04 listens through ssh.socket, generated from sshd_config's Port at daemon-reload.
+sshd -t
+systemctl daemon-reload
+systemctl restart ssh.socket
+systemctl restart ssh.service
+
+# --- host firewall, the same rules as the security group ---------------------------------------
+# Ports that Docker publishes bypass ufw (Docker writes its own iptables rules), so the bot's
+# internal services (metrics, redis) bind 127.0.0.1 and the security group is the real boundary.
+ufw --force reset
+ufw default deny incoming
+ufw default allow outgoing
+for cidr in "${ssh_allowed_cidrs[@]}"; do
+  ufw allow proto tcp from "$cidr" to any port "$ssh_port" comment ssh
+done
+for cidr in "${public_cidrs[@]}"; do
+  for port in "${public_ports[@]}"; do
+    ufw allow proto tcp from "$cidr" to any port "$port" comment clawdbot
+  done
+done
+ufw --force enable
+
+systemctl enable fail2ban
+systemctl restart fail2ban
+
+# --- Docker Engine and the compose plugin, from Docker's apt repository -----------------------
+install -m 0755 -d /etc/apt/keyrings
+fetch https://download.docker.com/linux/ubuntu/gpg "$work/docker.asc"
+require_fingerprint "$work/docker.asc" "$docker_key_fingerprint"
+install -m 0644 "$work/docker.asc" /etc/apt/keyrings/docker.asc
+# shellcheck source=/dev/null
+. /etc/os-release
+echo "deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/ubuntu ${VERSION_CODENAME} stable" \
+  >/etc/apt/sources.list.d/docker.list
+apt-get update -q
+apt-get install -y -q docker-ce docker-ce-cli containerd.io docker-buildx-plugin docker-compose-plugin
+systemctl enable --now docker
+
+# --- AWS CLI, for the backup and restore jobs (they run with the instance role) ----------------
+snap install aws-cli --classic
+
+# --- CloudWatch agent: memory, disk, the bot's log files and its Prometheus metrics ------------
+arch=$(dpkg --print-architecture)
+fetch "$cloudwatch_agent_url/ubuntu/$arch/latest/amazon-cloudwatch-agent.deb" "$work/cloudwatch-agent.deb"
+fetch "$cloudwatch_agent_url/ubuntu/$arch/latest/amazon-cloudwatch-agent.deb.sig" "$work/cloudwatch-agent.deb.sig"
+fetch https://amazoncloudwatch-agent.s3.amazonaws.com/assets/amazon-cloudwatch-agent.gpg "$work/cloudwatch-agent.gpg"
+require_fingerprint "$work/cloudwatch-agent.gpg" "$cloudwatch_key_fingerprint"
+gpg --batch --quiet --import "$work/cloudwatch-agent.gpg"
+gpg --batch --verify "$work/cloudwatch-agent.deb.sig" "$work/cloudwatch-agent.deb"
+dpkg -i "$work/cloudwatch-agent.deb"
+
+# --- the bot's directories, then the agent (which tails the log dir) and the backup timer ------
+install -m 0755 -d "${host_dirs[@]}"
+/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c "file:$cloudwatch_agent_config"
+systemctl daemon-reload
+systemctl enable --now clawdbot-backup.timer

@@ -1,0 +1,88 @@
+import * as pulumi from '@pulumi/pulumi';
+import * as aws from '@pulumi/aws';
+import { PORTS } from '../app/src/contract';
+import { Backups } from '../components/backups';
+import { Dns } from '../components/dns';
+import { Host } from '../components/host';
+import { Monitoring } from '../components/monitoring';
+import { Network } from '../components/network';
+import { Secrets } from '../components/secrets';
+import { loadConfig } from './config';
+
+// The clawdbot stack: config in, components composed, outputs out.
+export = async () => {
+  const config = await loadConfig();
+  const { name } = config;
+
+  // Every AWS resource goes through this provider, so every one carries the default tags.
+  const provider = new aws.Provider(name, { region: config.aws.region, defaultTags: { tags: config.aws.defaultTags } });
+  const opts: pulumi.ComponentResourceOptions = { providers: [provider] };
+
+  const secrets = new Secrets(name, config.bot, opts);
+
+  const network = new Network(
+    name,
+    {
+      vpc: config.network.vpc,
+      instanceType: config.host.instanceType,
+      sshPort: config.network.sshPort,
+      sshAllowedCidrs: config.network.sshAllowedCidrs,
+      publicCidrs: config.network.publicCidrs,
+    },
+    opts,
+  );
+
+  const backups = new Backups(name, config.backups, opts);
+
+  const host = new Host(
+    name,
+    {
+      instanceType: config.host.instanceType,
+      architecture: config.host.architecture,
+      subnetId: network.subnetId,
+      securityGroupId: network.securityGroupId,
+      sshPublicKey: config.host.sshPublicKey,
+      sshPort: config.network.sshPort,
+      sshAllowedCidrs: config.network.sshAllowedCidrs,
+      publicCidrs: config.network.publicCidrs,
+      rootVolumeSizeGb: config.host.rootVolumeSizeGb,
+      rootVolumeTags: backups.snapshotTags,
+      terminationProtection: config.host.terminationProtection,
+      region: config.aws.region,
+      stack: config.stack,
+      backup: {
+        bucketName: backups.bucketName,
+        bucketArn: backups.bucketArn,
+        prefix: backups.objectPrefix,
+        kmsKeyArn: backups.kmsKeyArn,
+        retentionDays: config.backups.retentionDays,
+      },
+    },
+    opts,
+  );
+
+  const dns = config.dns && new Dns(name, { zoneId: config.dns.zoneId, fqdn: config.dns.fqdn, target: host.publicDns, ttl: config.dns.ttl }, opts);
+
+  const monitoring = new Monitoring(
+    name,
+    { instanceId: host.instanceId, stack: config.stack, region: config.aws.region, alarmEmail: config.monitoring.alarmEmail },
+    opts,
+  );
+
+  return {
+    publicUrl: dns ? pulumi.interpolate`https://${dns.fqdn}` : pulumi.interpolate`http://${host.publicIp}:${PORTS.gateway}`,
+    sshCommand: pulumi.interpolate`ssh -p ${host.sshPort} ${host.sshUser}@${dns ? dns.fqdn : host.publicIp}`,
+    instanceId: host.instanceId,
+    publicIp: host.publicIp,
+    backupBucketName: backups.bucketName,
+    dashboardUrl: monitoring.dashboardUrl,
+    alarmTopicArn: monitoring.topicArn,
+    // Secrets, shown only with `pulumi stack output --show-secrets`.
+    gatewayApiKey: secrets.gatewayApiKey,
+    adminToken: secrets.adminToken,
+    // Generated webhook secrets to paste into the DingTalk / Feishu consoles, when those channels are on.
+    ...(secrets.dingtalkToken && { dingtalkToken: secrets.dingtalkToken }),
+    ...(secrets.dingtalkAesKey && { dingtalkAesKey: secrets.dingtalkAesKey }),
+    ...(secrets.feishuEncryptKey && { feishuEncryptKey: secrets.feishuEncryptKey }),
+  };
+};

@@ -1,0 +1,304 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import * as pulumi from '@pulumi/pulumi';
+import { parse } from 'yaml';
+import { SECRET_KEYS } from './config';
+import program = require('./index');
+
+// Runs the stack program (infra/index.ts) under Pulumi's mock runtime, with the config the CLI
+// would give it: Pulumi.yaml defaults, the stack file, and placeholders for what an operator
+// supplies (the SSH key, secrets). Used by `npm run plan` and by the infra tests; no cloud, no
+// Pulumi CLI.
+
+const ROOT = path.join(__dirname, '..');
+const ACCOUNT = '123456789012';
+
+/** What the mocked AWS account contains. */
+export const MOCK_ACCOUNT = {
+  hostedZones: ['example.com'],
+} as const;
+
+/** Stand-ins for values an operator sets per stack (`pulumi config set [--secret]`). */
+export const PLACEHOLDERS = {
+  sshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFBsYWNlaG9sZGVyIGtleSwgbm90IGEgcmVhbCBvbmUuLi4u placeholder@plan',
+  secret: (key: string) => `placeholder-${key}`,
+} as const;
+
+export interface SimulateOptions {
+  /** Plain values that override the stack file; keys without namespace mean the project's. */
+  config?: Record<string, unknown>;
+  /** Secret values; keys without namespace mean the project's. */
+  secrets?: Record<string, string>;
+  /** Keys to leave unset, placeholders included. */
+  unset?: string[];
+}
+
+export interface SimulatedResource {
+  urn: string;
+  type: string;
+  name: string;
+  /** URN of the parent; undefined only for the stack itself. */
+  parent?: string;
+  /** Provider reference (`<urn>::<id>`) of a custom resource. */
+  provider?: string;
+  custom: boolean;
+  protect: boolean;
+  retainOnDelete: boolean;
+  ignoreChanges: string[];
+  /** Inputs as the engine receives them; secrets stay wrapped (see isSecretValue). */
+  inputs: Record<string, unknown>;
+  /** What a component passed to registerOutputs; secrets stay wrapped. */
+  outputs: Record<string, unknown>;
+}
+
+export interface SimulatedCall {
+  token: string;
+  inputs: Record<string, unknown>;
+  /** Provider reference the invoke went through; empty for the default provider. */
+  provider: string;
+}
+
+export interface Simulation {
+  stack: string;
+  config: Record<string, string>;
+  resources: SimulatedResource[];
+  calls: SimulatedCall[];
+  /** Stack outputs as the engine receives them; secrets stay wrapped. */
+  outputs: Record<string, unknown>;
+}
+
+interface ConfigDeclaration {
+  type: 'string' | 'integer' | 'boolean' | 'array';
+  default?: unknown;
+}
+
+interface ConfigEntry {
+  value: unknown;
+  secret: boolean;
+}
+
+/** True for a value the engine would store encrypted. */
+export function isSecretValue(value: unknown): value is { value: unknown } {
+  return typeof value === 'object' && value !== null && (value as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
+}
+
+/** The value with every secret wrapper removed (for assertions, never for printing). */
+export function reveal(value: unknown): unknown {
+  if (isSecretValue(value)) return reveal(value.value);
+  if (Array.isArray(value)) return value.map(reveal);
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reveal(v)]));
+  return value;
+}
+
+function readYaml(file: string): Record<string, unknown> {
+  return (parse(readFileSync(path.join(ROOT, file), 'utf8')) ?? {}) as Record<string, unknown>;
+}
+
+const TYPE_CHECKS: Record<ConfigDeclaration['type'], (value: unknown) => boolean> = {
+  string: (value) => typeof value === 'string',
+  integer: (value) => Number.isInteger(typeof value === 'string' ? Number(value) : value),
+  boolean: (value) => typeof value === 'boolean' || value === 'true' || value === 'false',
+  array: Array.isArray,
+};
+
+/** The config the Pulumi CLI would hand the program for this stack, as PULUMI_CONFIG entries. */
+export function resolveStackConfig(stack: string, options: SimulateOptions = {}): { config: Record<string, string>; secretKeys: string[] } {
+  const project = readYaml('Pulumi.yaml') as { name: string; config: Record<string, ConfigDeclaration> };
+  const stackFile = readYaml(`Pulumi.${stack}.yaml`) as { config?: Record<string, unknown> };
+  const qualify = (key: string) => (key.includes(':') ? key : `${project.name}:${key}`);
+  const entries = new Map<string, ConfigEntry>();
+
+  for (const [key, value] of Object.entries(stackFile.config ?? {})) {
+    // Ciphertext (`secure:`) cannot be decrypted here; a placeholder stands in for it.
+    const secure = typeof value === 'object' && value !== null && 'secure' in value;
+    entries.set(key, secure ? { value: PLACEHOLDERS.secret(key), secret: true } : { value, secret: false });
+  }
+  for (const [key, declaration] of Object.entries(project.config)) {
+    const fullKey = qualify(key);
+    if (!entries.has(fullKey) && declaration.default !== undefined) entries.set(fullKey, { value: declaration.default, secret: false });
+  }
+  const sshKey = qualify('sshPublicKey');
+  if (!entries.has(sshKey)) entries.set(sshKey, { value: PLACEHOLDERS.sshPublicKey, secret: false });
+  for (const [key, { generated }] of Object.entries(SECRET_KEYS)) {
+    if (!generated && !entries.has(qualify(key))) entries.set(qualify(key), { value: PLACEHOLDERS.secret(key), secret: true });
+  }
+  for (const [key, value] of Object.entries(options.config ?? {})) entries.set(qualify(key), { value, secret: false });
+  for (const [key, value] of Object.entries(options.secrets ?? {})) entries.set(qualify(key), { value, secret: true });
+  for (const key of options.unset ?? []) entries.delete(qualify(key));
+
+  // The CLI's own checks on declared keys.
+  for (const [key, declaration] of Object.entries(project.config)) {
+    const entry = entries.get(qualify(key));
+    if (entry === undefined) throw new Error(`Stack '${stack}' is missing configuration value '${key}'`);
+    if (!TYPE_CHECKS[declaration.type](entry.value)) throw new Error(`Stack '${stack}' with configuration key '${key}' must be of type '${declaration.type}'`);
+  }
+
+  const config: Record<string, string> = {};
+  for (const [key, { value }] of entries) config[key] = typeof value === 'string' ? value : JSON.stringify(value);
+  const secretKeys = [...entries].filter(([, entry]) => entry.secret).map(([key]) => key);
+  return { config, secretKeys };
+}
+
+const stableHash = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** Deterministic stand-ins for what AWS would compute, so plans and snapshots are stable. */
+function mockState(args: pulumi.runtime.MockResourceArgs, region: string): Record<string, unknown> {
+  const { type, name, inputs } = args;
+  const service = type.split(':')[1]?.split('/')[0] ?? 'unknown';
+  const arn = `arn:aws:${service}:${region}:${ACCOUNT}:${name}`;
+  switch (type) {
+    case 'random:index/randomPassword:RandomPassword': {
+      const alphabet = stableHash(name).replace(/[^A-Za-z0-9]/g, '');
+      return { result: alphabet.repeat(Math.ceil(inputs.length / alphabet.length)).slice(0, inputs.length) };
+    }
+    case 'aws:s3/bucket:Bucket': {
+      const bucket = inputs.bucket ?? `${name}-${stableHash(name).slice(0, 7)}`;
+      return { bucket, arn: `arn:aws:s3:::${bucket}` };
+    }
+    case 'aws:ec2/eip:Eip':
+      return { publicIp: '203.0.113.10', publicDns: `ec2-203-0-113-10.${region}.compute.amazonaws.com`, arn };
+    case 'aws:ec2/instance:Instance':
+      return { arn, publicIp: '198.51.100.7', publicDns: `ec2-198-51-100-7.${region}.compute.amazonaws.com` };
+    case 'aws:cloudwatch/logGroup:LogGroup':
+      return { arn: `arn:aws:logs:${region}:${ACCOUNT}:log-group:${inputs.name}` };
+    case 'aws:cloudwatch/metricAlarm:MetricAlarm':
+      return { arn: `arn:aws:cloudwatch:${region}:${ACCOUNT}:alarm:${inputs.name}` };
+    case 'aws:route53/record:Record':
+      return { fqdn: inputs.name };
+    case 'aws:ec2/keyPair:KeyPair':
+      return { keyName: name, arn };
+    case 'aws:kms/key:Key':
+      return { keyId: stableHash(name).slice(0, 36), arn: `arn:aws:kms:${region}:${ACCOUNT}:key/${stableHash(name).slice(0, 36)}` };
+    case 'aws:iam/role:Role':
+      return { name: `${name}-${stableHash(name).slice(0, 7)}`, arn: `arn:aws:iam::${ACCOUNT}:role/${name}` };
+    case 'aws:iam/instanceProfile:InstanceProfile':
+      return { name: `${name}-${stableHash(name).slice(0, 7)}`, arn: `arn:aws:iam::${ACCOUNT}:instance-profile/${name}` };
+    default:
+      return { arn };
+  }
+}
+
+function mockCall(args: pulumi.runtime.MockCallArgs, region: string): Record<string, unknown> {
+  const { token, inputs } = args;
+  switch (token) {
+    case 'aws:route53/getZone:getZone':
+      if (!(MOCK_ACCOUNT.hostedZones as readonly string[]).includes(inputs.name)) throw new Error('no matching Route 53 Hosted Zone found');
+      return { zoneId: `Z${stableHash(inputs.name).slice(0, 12).toUpperCase()}`, name: inputs.name };
+    case 'aws:ssm/getParameter:getParameter': {
+      const ami = `ami-${stableHash(inputs.name).slice(0, 17)}`;
+      return { name: inputs.name, type: 'String', value: ami, insecureValue: ami };
+    }
+    case 'aws:index/getPartition:getPartition':
+      return { partition: 'aws', dnsSuffix: 'amazonaws.com', id: 'aws' };
+    case 'aws:index/getServicePrincipal:getServicePrincipal':
+      return { name: `${inputs.serviceName}.amazonaws.com`, suffix: 'amazonaws.com', id: inputs.serviceName };
+    case 'aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings':
+      return { locations: [`${region}b`, `${region}a`], instanceTypes: [], locationTypes: [] };
+    case 'aws:ec2/getVpc:getVpc':
+      return { id: 'vpc-0default' };
+    case 'aws:ec2/getSubnets:getSubnets':
+      return { ids: ['subnet-0default-b', 'subnet-0default-a'] };
+    default:
+      throw new Error(`the simulation does not mock ${token}`);
+  }
+}
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getProvider(): string;
+  getCustom(): boolean;
+  getProtect(): boolean;
+  getRetainondelete(): boolean;
+  getIgnorechangesList(): string[];
+  getObject(): Parameters<typeof pulumi.runtime.deserializeProperties>[0];
+}
+type Callback = (error: unknown, response?: { getUrn(): string }) => void;
+interface RecordingMonitor {
+  registerResource(request: RegisterRequest, callback: Callback): Promise<void>;
+  /** The mock monitor keeps each resource's last state; for components, what registerOutputs sent. */
+  resources: Map<string, { urn: string; state: unknown }>;
+}
+
+/** registerOutputs hands the monitor a protobuf Struct; resource registration a plain object. */
+function plainState(state: unknown): Record<string, unknown> {
+  if (typeof state === 'object' && state !== null && typeof (state as { toJavaScript?: unknown }).toJavaScript === 'function') {
+    return (state as { toJavaScript(): Record<string, unknown> }).toJavaScript();
+  }
+  return (state ?? {}) as Record<string, unknown>;
+}
+
+// The runtime is process-global: one simulation at a time.
+let running: Promise<unknown> = Promise.resolve();
+
+/** Evaluates the whole stack program for `stack` under mocks and returns its resource graph. */
+export function simulate(stack: string, options: SimulateOptions = {}): Promise<Simulation> {
+  const run = running.then(() => simulateNow(stack, options));
+  running = run.catch(() => undefined);
+  return run;
+}
+
+async function simulateNow(stack: string, options: SimulateOptions): Promise<Simulation> {
+  const { config, secretKeys } = resolveStackConfig(stack, options);
+  const region = config['aws:region'] ?? 'us-east-1';
+  pulumi.runtime.setAllConfig(config, secretKeys);
+  const calls: SimulatedCall[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => ({ id: args.custom ? `${args.name}-id` : undefined, state: { ...args.inputs, ...mockState(args, region) } }),
+      call: (args) => {
+        calls.push({ token: args.token, inputs: args.inputs, provider: args.provider ?? '' });
+        return mockCall(args, region);
+      },
+    },
+    'clawdbot',
+    stack,
+  );
+
+  // Record what the engine would learn about each resource: parent, provider and options.
+  const resources: SimulatedResource[] = [];
+  const monitor = pulumi.runtime.getMonitor() as unknown as RecordingMonitor;
+  const registerResource = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (request, callback) =>
+    registerResource(request, (error, response) => {
+      if (!error && response) {
+        resources.push({
+          urn: response.getUrn(),
+          type: request.getType(),
+          name: request.getName(),
+          parent: request.getParent() || undefined,
+          provider: request.getProvider() || undefined,
+          custom: request.getCustom(),
+          protect: request.getProtect(),
+          retainOnDelete: request.getRetainondelete(),
+          ignoreChanges: request.getIgnorechangesList(),
+          inputs: pulumi.runtime.deserializeProperties(request.getObject()),
+          outputs: {},
+        });
+      }
+      callback(error, response);
+    });
+
+  // A failed resource surfaces as an unhandled rejection in Pulumi's runtime; collect them.
+  const failures: unknown[] = [];
+  const onRejection = (reason: unknown) => failures.push(reason);
+  process.on('unhandledRejection', onRejection);
+  try {
+    await pulumi.runtime.runInPulumiStack(program);
+  } catch (error) {
+    failures.unshift(error);
+  } finally {
+    await pulumi.runtime.disconnect();
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('unhandledRejection', onRejection);
+  }
+  if (failures.length > 0) throw failures[0];
+
+  for (const resource of resources) {
+    if (!resource.custom) resource.outputs = plainState(monitor.resources.get(resource.urn)?.state);
+  }
+  const root = resources.find((resource) => resource.parent === undefined);
+  return { stack, config, resources, calls, outputs: root?.outputs ?? {} };
+}
