@@ -11,7 +11,8 @@ export class ConfigError extends Error {
   }
 }
 
-const port = z.coerce.number().int().min(1).max(65535);
+// 0 picks a free port (tests; the listening line says which).
+const port = z.coerce.number().int().min(0).max(65535);
 const emptyAsUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
 const commaList = z.preprocess(
@@ -34,7 +35,7 @@ const envSchema = z.object({
   MODEL_API_KEY: optionalString,
   MODEL_API_SECRET: optionalString,
   MODEL_KEY_EXPIRES_AT: z.preprocess(emptyAsUndefined, z.iso.date().or(z.iso.datetime({ offset: true })).optional()),
-  MODEL_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(30),
+  MODEL_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(120),
   MAX_TOKENS: z.coerce.number().int().min(1).max(1_000_000).default(4096),
   TEMPERATURE: z.coerce.number().min(0).max(2).default(0.7),
   ROUTING: z.enum(['hybrid', 'llm']).default('hybrid'),
@@ -65,7 +66,7 @@ export interface Settings {
   adminToken?: string;
   model: ModelSettings;
   modelKeyExpiresAt?: Date;
-  /** Per attempt; a stream also fails when no text arrives for this long. */
+  /** One model call's budget, retries included; for a stream, until it opens and then between chunks. */
   modelTimeoutMs: number;
   maxTokens: number;
   temperature: number;

@@ -36,3 +36,13 @@ export function errorBody(statusCode: number, message: string, code: string, par
   const type = TYPES[statusCode] ?? (statusCode >= 500 ? 'server_error' : 'invalid_request_error');
   return { error: { message, type, code, ...(param ? { param } : {}) } };
 }
+
+/** The client went away before its answer was ready (recorded as 499, as nginx does). */
+export class ClientClosedRequest extends Error {
+  readonly statusCode = 499;
+  readonly code = 'client_closed_request';
+  constructor() {
+    super('the client closed the request');
+    this.name = 'ClientClosedRequest';
+  }
+}

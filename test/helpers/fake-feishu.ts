@@ -26,12 +26,12 @@ export function encryptFeishu(payload: unknown, encryptKey = FEISHU_ENCRYPT_KEY)
   return Buffer.concat([iv, cipher.update(JSON.stringify(payload)), cipher.final()]).toString('base64');
 }
 
-/** A signed delivery as Feishu sends it: the body bytes and the X-Lark-* headers over them. */
+/** A signed delivery as Feishu sends it: the body bytes (a string is sent as is) and the X-Lark-* headers over them. */
 export function signedDelivery(
   body: unknown,
   options: { timestamp?: number; encryptKey?: string; signature?: string } = {},
 ): { body: string; headers: Record<string, string> } {
-  const raw = JSON.stringify(body);
+  const raw = typeof body === 'string' ? body : JSON.stringify(body);
   const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000));
   const nonce = crypto.randomBytes(8).toString('hex');
   const signature =

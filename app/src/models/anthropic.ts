@@ -1,7 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { ImageBlockParam, MessageParam, TextBlockParam } from '@anthropic-ai/sdk/resources/messages/messages';
 import type { RemoteModelOptions } from './openai';
-import { MODEL_MAX_RETRIES, readStream, toModelError } from './sdk';
+import { callWithDeadline, MODEL_MAX_RETRIES, readStream, toModelError, type Deadline } from './sdk';
 import { textOf, type ChatMessage, type ChatModel, type CompletionRequest, type CompletionResult, type ModelDescriptor } from './types';
 
 const DATA_URL = /^data:(image\/(?:jpeg|png|gif|webp));base64,(.+)$/s;
@@ -56,26 +56,29 @@ export class AnthropicModel implements ChatModel {
     };
   }
 
-  private fail = (error: unknown) => toModelError(error, Anthropic, this.descriptor, this.options.apiKey);
+  private fail = (error: unknown, deadline: Deadline) => toModelError(error, deadline, Anthropic, this.descriptor, this.options.apiKey);
 
   async complete(request: CompletionRequest): Promise<CompletionResult> {
-    try {
-      const message = await this.client.messages.create(this.body(request), { signal: request.signal });
-      return {
-        text: message.content.map((block) => (block.type === 'text' ? block.text : '')).join(''),
-        model: message.model,
-        usage: { promptTokens: message.usage.input_tokens, completionTokens: message.usage.output_tokens },
-      };
-    } catch (error) {
-      throw this.fail(error);
-    }
+    const message = await callWithDeadline(
+      this.options.timeoutMs,
+      request.signal,
+      (signal) => this.client.messages.create(this.body(request), { signal }),
+      this.fail,
+    );
+    return {
+      text: message.content.map((block) => (block.type === 'text' ? block.text : '')).join(''),
+      model: message.model,
+      usage: { promptTokens: message.usage.input_tokens, completionTokens: message.usage.output_tokens },
+    };
   }
 
   stream(request: CompletionRequest): AsyncIterable<string> {
     return readStream(
+      this.options.timeoutMs,
+      request.signal,
       (signal) => this.client.messages.create({ ...this.body(request), stream: true }, { signal }),
       (event) => (event.type === 'content_block_delta' && event.delta.type === 'text_delta' ? event.delta.text : undefined),
-      { idleMs: this.options.timeoutMs, signal: request.signal, onError: this.fail },
+      this.fail,
     );
   }
 }

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import { MODEL_MAX_RETRIES, readStream, toModelError } from './sdk';
+import { callWithDeadline, MODEL_MAX_RETRIES, readStream, toModelError, type Deadline } from './sdk';
 import { textOf, type ChatMessage, type ChatModel, type CompletionRequest, type CompletionResult, type ModelDescriptor } from './types';
 import { supportsVision } from './vision';
 
@@ -54,28 +54,31 @@ export class OpenAIModel implements ChatModel {
     };
   }
 
-  private fail = (error: unknown) => toModelError(error, OpenAI, this.descriptor, this.bearer);
+  private fail = (error: unknown, deadline: Deadline) => toModelError(error, deadline, OpenAI, this.descriptor, this.bearer);
 
   async complete(request: CompletionRequest): Promise<CompletionResult> {
-    try {
-      const completion = await this.client.chat.completions.create(this.body(request), { signal: request.signal });
-      return {
-        text: completion.choices[0]?.message?.content ?? '',
-        model: completion.model || this.options.name,
-        ...(completion.usage
-          ? { usage: { promptTokens: completion.usage.prompt_tokens, completionTokens: completion.usage.completion_tokens } }
-          : {}),
-      };
-    } catch (error) {
-      throw this.fail(error);
-    }
+    const completion = await callWithDeadline(
+      this.options.timeoutMs,
+      request.signal,
+      (signal) => this.client.chat.completions.create(this.body(request), { signal }),
+      this.fail,
+    );
+    return {
+      text: completion.choices[0]?.message?.content ?? '',
+      model: completion.model || this.options.name,
+      ...(completion.usage
+        ? { usage: { promptTokens: completion.usage.prompt_tokens, completionTokens: completion.usage.completion_tokens } }
+        : {}),
+    };
   }
 
   stream(request: CompletionRequest): AsyncIterable<string> {
     return readStream(
+      this.options.timeoutMs,
+      request.signal,
       (signal) => this.client.chat.completions.create({ ...this.body(request), stream: true }, { signal }),
       (chunk) => chunk.choices[0]?.delta?.content ?? undefined,
-      { idleMs: this.options.timeoutMs, signal: request.signal, onError: this.fail },
+      this.fail,
     );
   }
 }

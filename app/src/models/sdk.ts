@@ -1,31 +1,54 @@
+import { ClientClosedRequest } from '../errors';
 import { ModelError, type ModelDescriptor } from './types';
 
-/** Retries of a failed call (429, 5xx, timeouts, connection errors), with the SDKs' backoff. */
+/** Retries of a failed call (429, 5xx, connection errors), with the SDKs' backoff. */
 export const MODEL_MAX_RETRIES = 2;
 
 /** The error classes both official SDKs (openai, @anthropic-ai/sdk) export. */
 export interface SdkErrors {
   APIError: abstract new (...args: never[]) => Error & { status?: number };
-  APIUserAbortError: abstract new (...args: never[]) => Error;
-  APIConnectionTimeoutError: abstract new (...args: never[]) => Error;
 }
 
-/** The stream went quiet for longer than the timeout. */
-class IdleTimeout extends Error {}
+/**
+ * MODEL_TIMEOUT_SECONDS as one budget for a call, retries and backoff included; for a stream,
+ * the budget until it opens and then for every gap between chunks. Our own timer (rather
+ * than the SDK's) tells a timeout apart from the client going away.
+ */
+export class Deadline {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  readonly signal: AbortSignal;
+
+  constructor(ms: number, callerSignal?: AbortSignal) {
+    this.timer = setTimeout(() => this.controller.abort(), ms);
+    this.signal = callerSignal ? AbortSignal.any([callerSignal, this.controller.signal]) : this.controller.signal;
+  }
+
+  get expired(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  /** Starts the budget again (a stream chunk arrived). */
+  restart(): void {
+    this.timer.refresh();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+}
 
 /**
- * Turns an SDK failure into a ModelError (502/504) that clients see as a clean error body.
- * An abort by our own caller (the client went away) passes through unchanged. The key is
+ * Turns an SDK failure into a ModelError (502, or 504 when the deadline expired) that clients
+ * see as a clean error body; the client going away becomes ClientClosedRequest. The key is
  * scrubbed from the message in case a provider echoes it.
  */
-export function toModelError(error: unknown, sdk: SdkErrors, model: ModelDescriptor, apiKey: string): unknown {
-  if (error instanceof ModelError) return error;
+export function toModelError(error: unknown, deadline: Deadline, sdk: SdkErrors, model: ModelDescriptor, apiKey: string): unknown {
   const who = `${model.provider} model ${model.name}`;
+  if (deadline.expired) return new ModelError(`${who} did not answer in time`, 504, 'model_timeout');
+  if (error instanceof ModelError) return error;
+  if (deadline.signal.aborted) return new ClientClosedRequest();
   const scrub = (text: string) => (apiKey ? text.split(apiKey).join('[redacted]') : text);
-  if (error instanceof sdk.APIConnectionTimeoutError || error instanceof IdleTimeout) {
-    return new ModelError(`${who} timed out`, 504, 'model_timeout');
-  }
-  if (error instanceof sdk.APIUserAbortError) return error;
   if (error instanceof sdk.APIError) {
     const status = error.status ? ` (HTTP ${error.status})` : '';
     return new ModelError(`${who} failed${status}: ${scrub(error.message)}`, 502, 'model_unavailable');
@@ -33,29 +56,44 @@ export function toModelError(error: unknown, sdk: SdkErrors, model: ModelDescrip
   return new ModelError(`${who} failed: ${scrub(String((error as Error)?.message ?? error))}`, 502, 'model_unavailable');
 }
 
-/**
- * Reads an SDK stream, failing with a timeout when no chunk arrives for `idleMs` (the SDK's
- * own timeout ends once the response headers are in). Yields the text each chunk carries.
- */
+/** A call's deadline-bound SDK request; failures come out as ModelErrors. */
+export async function callWithDeadline<T>(
+  timeoutMs: number,
+  callerSignal: AbortSignal | undefined,
+  call: (signal: AbortSignal) => Promise<T>,
+  fail: (error: unknown, deadline: Deadline) => unknown,
+): Promise<T> {
+  const deadline = new Deadline(timeoutMs, callerSignal);
+  try {
+    return await call(deadline.signal);
+  } catch (error) {
+    throw fail(error, deadline);
+  } finally {
+    deadline.stop();
+  }
+}
+
+/** Reads an SDK stream under a Deadline, yielding the text each chunk carries. */
 export async function* readStream<Chunk>(
+  timeoutMs: number,
+  callerSignal: AbortSignal | undefined,
   open: (signal: AbortSignal) => Promise<AsyncIterable<Chunk>>,
   textOf: (chunk: Chunk) => string | undefined,
-  options: { idleMs: number; signal?: AbortSignal; onError: (error: unknown) => unknown },
+  fail: (error: unknown, deadline: Deadline) => unknown,
 ): AsyncIterable<string> {
-  const idle = new AbortController();
-  const signal = options.signal ? AbortSignal.any([options.signal, idle.signal]) : idle.signal;
-  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Deadline(timeoutMs, callerSignal);
   try {
-    const stream = await open(signal);
-    timer = setTimeout(() => idle.abort(new IdleTimeout()), options.idleMs);
+    const stream = await open(deadline.signal);
     for await (const chunk of stream) {
-      timer.refresh();
+      deadline.restart();
       const text = textOf(chunk);
       if (text) yield text;
     }
+    // The SDKs end an aborted stream quietly; a quiet end after our deadline is a timeout.
+    if (deadline.expired) throw new Error('stream stalled');
   } catch (error) {
-    throw options.onError(idle.signal.aborted ? idle.signal.reason : error);
+    throw fail(error, deadline);
   } finally {
-    clearTimeout(timer);
+    deadline.stop();
   }
 }

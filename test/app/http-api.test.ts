@@ -1,0 +1,160 @@
+import { startGateway, type TestGateway } from '../helpers/gateway';
+import { postJson, readEvents } from '../helpers/http';
+
+describe('gateway HTTP API (rules model, memory store)', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startGateway();
+  });
+  afterAll(() => gw.close());
+
+  const chat = (body: unknown, token = gw.apiKey) => postJson(`${gw.url}/api/chat`, body, token);
+  const completions = (body: unknown, token = gw.apiKey) => postJson(`${gw.url}/v1/chat/completions`, body, token);
+
+  it('answers /health with exactly {"status":"healthy"}', async () => {
+    const response = await fetch(`${gw.url}/health`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('{"status":"healthy"}');
+  });
+
+  it('is ready when the store and the model are usable', async () => {
+    const response = await fetch(`${gw.url}/ready`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ready', checks: { store: 'ok', model: 'ok' } });
+  });
+
+  it.each([
+    ['POST', '/api/chat'],
+    ['POST', '/v1/chat/completions'],
+    ['GET', '/v1/models'],
+  ])('refuses %s %s without a valid API key (401, OpenAI-style body)', async (method, route) => {
+    for (const authorization of [undefined, 'Bearer not-a-key-at-all', `Basic ${gw.apiKey}`]) {
+      const response = await fetch(`${gw.url}${route}`, {
+        method,
+        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+        ...(method === 'POST' ? { body: JSON.stringify({ message: 'hi', messages: [{ role: 'user', content: 'hi' }] }) } : {}),
+      });
+      expect(response.status).toBe(401);
+      const body = await response.json();
+      expect(body.error).toMatchObject({ type: 'authentication_error', code: 'invalid_api_key' });
+    }
+  });
+
+  it('starts a session when none is given and keeps its history', async () => {
+    const first = await chat({ message: 'hello' });
+    expect(first.status).toBe(200);
+    const answer = await first.json();
+    expect(answer.sessionId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(answer.reply).toMatch(/clawdbot/i);
+    expect(answer.model).toEqual({ provider: 'rules', name: 'rules' });
+
+    await chat({ sessionId: answer.sessionId, message: 'help' });
+    const history = await gw.deps.store.readList(`session:${answer.sessionId}`);
+    expect(history.map((item) => JSON.parse(item).role)).toEqual(['user', 'assistant', 'user', 'assistant']);
+    expect(JSON.parse(history[2]).content).toBe('help');
+  });
+
+  it('streams /api/chat as deltas, then the final reply, then [DONE]', async () => {
+    const response = await chat({ sessionId: 'stream-1', message: 'what time is it', stream: true });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const events = await readEvents(response);
+    expect(events.at(-1)).toBe('[DONE]');
+    const final = events.at(-2) as { sessionId: string; reply: string; model: unknown };
+    expect(final).toMatchObject({ sessionId: 'stream-1', model: { provider: 'rules', name: 'rules' } });
+    const deltas = events.slice(0, -2) as Array<{ delta: string }>;
+    expect(deltas.length).toBeGreaterThan(0);
+    expect(deltas.map((e) => e.delta).join('')).toBe(final.reply);
+    expect(final.reply).toMatch(/^It is /);
+  });
+
+  it('answers /v1/chat/completions like OpenAI', async () => {
+    const response = await completions({ model: 'anything', messages: [{ role: 'user', content: 'hi' }] });
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect(body).toMatchObject({ object: 'chat.completion', model: 'rules' });
+    expect(body.id).toMatch(/^chatcmpl-/);
+    expect(body.choices[0]).toMatchObject({ index: 0, message: { role: 'assistant' }, finish_reason: 'stop' });
+    expect(body.choices[0].message.content).toMatch(/clawdbot/i);
+  });
+
+  it('streams /v1/chat/completions as chat.completion.chunk events ending in [DONE]', async () => {
+    const response = await completions({ messages: [{ role: 'user', content: 'help' }], stream: true });
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const events = await readEvents(response);
+    expect(events.at(-1)).toBe('[DONE]');
+    const chunks = events.slice(0, -1) as Array<{ object: string; choices: Array<{ delta: { content?: string }; finish_reason: string | null }> }>;
+    for (const chunk of chunks) expect(chunk.object).toBe('chat.completion.chunk');
+    expect(chunks.at(-1)?.choices[0].finish_reason).toBe('stop');
+    expect(chunks.map((c) => c.choices[0].delta.content ?? '').join('')).toMatch(/greet/);
+  });
+
+  it('lists the current model on /v1/models', async () => {
+    const response = await fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${gw.apiKey}` } });
+    const body = await response.json();
+    expect(body.object).toBe('list');
+    expect(body.data).toEqual([{ id: 'rules', object: 'model', owned_by: 'rules', created: expect.any(Number) }]);
+  });
+
+  describe('bad input never gets a 5xx', () => {
+    const raw = (route: string, body: string, contentType = 'application/json') =>
+      fetch(`${gw.url}${route}`, { method: 'POST', headers: { 'content-type': contentType, authorization: `Bearer ${gw.apiKey}` }, body });
+
+    it('malformed JSON is a 400', async () => {
+      const response = await raw('/api/chat', '{"message": "hi"');
+      expect(response.status).toBe(400);
+      expect((await response.json()).error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_json' });
+    });
+
+    it.each([
+      ['/api/chat', { message: 42 }, 'message'],
+      ['/api/chat', { message: '   ' }, 'message'],
+      ['/api/chat', { message: 'hi', sessionId: 'has space' }, 'sessionId'],
+      ['/api/chat', { message: 'hi', stream: 'yes' }, 'stream'],
+      ['/v1/chat/completions', { messages: [] }, 'messages'],
+      ['/v1/chat/completions', { messages: [{ role: 'user' }] }, 'messages[0].content'],
+      ['/v1/chat/completions', { messages: [{ role: 'tool', content: 'x' }] }, 'messages[0].role'],
+      ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], temperature: 5 }, 'temperature'],
+      ['/v1/chat/completions', { messages: [{ role: 'assistant', content: 'x' }] }, 'messages'],
+    ])('%s %j is a 400 naming %s', async (route, body, field) => {
+      const response = await postJson(`${gw.url}${route}`, body, gw.apiKey);
+      expect(response.status).toBe(400);
+      const { error } = await response.json();
+      expect(error.param).toBe(field);
+      expect(error.message.startsWith(`${field}:`)).toBe(true);
+    });
+
+    it('a JSON value that is not an object is a 400 naming the body', async () => {
+      for (const body of ['"hello"', '[1,2]', 'null']) {
+        const response = await raw('/api/chat', body);
+        expect(response.status).toBe(400);
+        expect((await response.json()).error.param).toBe('body');
+      }
+    });
+
+    it('a body over 1 MB is a 413', async () => {
+      const response = await raw('/api/chat', JSON.stringify({ message: 'x'.repeat(1_100_000) }));
+      expect(response.status).toBe(413);
+      expect((await response.json()).error.code).toBe('request_too_large');
+    });
+
+    it('a body that is not JSON is a 415 asking for JSON', async () => {
+      const response = await raw('/api/chat', 'message=hi', 'application/x-www-form-urlencoded');
+      expect(response.status).toBe(415);
+      expect((await response.json()).error.message).toMatch(/application\/json/);
+    });
+
+    it('prototype pollution attempts are refused, and the gateway keeps serving', async () => {
+      const response = await raw('/api/chat', '{"message":"hi","__proto__":{"polluted":true}}');
+      expect(response.status).toBe(400);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      expect((await fetch(`${gw.url}/health`)).status).toBe(200);
+    });
+
+    it('an unknown route is a 404 with an OpenAI-style body', async () => {
+      const response = await fetch(`${gw.url}/v1/nope`);
+      expect(response.status).toBe(404);
+      expect((await response.json()).error.type).toBe('not_found_error');
+    });
+  });
+});

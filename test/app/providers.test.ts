@@ -1,0 +1,136 @@
+import { LOG_FILES } from '../../app/src/contract';
+import { startFakeAnthropic, startFakeOpenAI, type FakeLLM } from '../helpers/fake-llm';
+import { startGateway, type TestGateway } from '../helpers/gateway';
+import { postJson, readEvents } from '../helpers/http';
+
+const MODEL_KEY = 'sk-test-provider-key-0123456789abcdef';
+const PICTURE = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+
+
+describe.each([
+  ['openai', startFakeOpenAI, 'gpt-4o-mini'],
+  ['anthropic', startFakeAnthropic, 'claude-sonnet-4-5'],
+] as const)('%s provider through the gateway', (provider, startFake, modelName) => {
+  let fake: FakeLLM;
+  let gw: TestGateway;
+  beforeAll(async () => {
+    fake = await startFake();
+    gw = await startGateway({
+      MODEL_PROVIDER: provider,
+      MODEL_NAME: modelName,
+      MODEL_ENDPOINT: fake.url,
+      MODEL_API_KEY: MODEL_KEY,
+      MODEL_TIMEOUT_SECONDS: '0.5',
+      ROUTING: 'llm',
+      CACHE_TTL_SECONDS: '0',
+    });
+  });
+  afterAll(async () => {
+    await gw.close();
+    await fake.close();
+  });
+
+  const complete = (body: Record<string, unknown>) =>
+    postJson(`${gw.url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'tell me something' }], ...body }, gw.apiKey);
+
+  it('sends the conversation with the key and returns the answer', async () => {
+    fake.enqueue({ text: 'something true' });
+    const response = await complete({ messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'tell me something' }] });
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect(body.choices[0].message.content).toBe('something true');
+    expect(body.usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 5 });
+
+    const sent = fake.completions().at(-1)!;
+    expect(sent.body.model).toBe(modelName);
+    if (provider === 'openai') {
+      expect(sent.headers.authorization).toBe(`Bearer ${MODEL_KEY}`);
+      expect(sent.body.messages).toEqual([{ role: 'system', content: 'be brief' }, { role: 'user', content: 'tell me something' }]);
+    } else {
+      // The SDK sends the key as x-api-key or as a bearer token, depending on its version.
+      expect(sent.headers['x-api-key'] ?? sent.headers.authorization?.replace(/^Bearer /, '')).toBe(MODEL_KEY);
+      expect(sent.body.system).toBe('be brief');
+      expect(sent.body.messages).toEqual([{ role: 'user', content: 'tell me something' }]);
+    }
+  });
+
+  it('streams the provider deltas through', async () => {
+    fake.enqueue({ text: 'one two three' });
+    const events = await readEvents(await complete({ stream: true }));
+    const chunks = events.slice(0, -1) as Array<{ choices: Array<{ delta: { content?: string } }> }>;
+    expect(chunks.map((c) => c.choices[0].delta.content ?? '').join('')).toBe('one two three');
+    expect(events.at(-1)).toBe('[DONE]');
+  });
+
+  it('retries 429 and 5xx with backoff, then answers', async () => {
+    const before = fake.completions().length;
+    fake.enqueue({ status: 429, headers: { 'retry-after-ms': '10' } }, { status: 503, headers: { 'retry-after-ms': '10' } }, { text: 'third time lucky' });
+    const response = await complete({});
+    expect(response.status).toBe(200);
+    expect((await response.json()).choices[0].message.content).toBe('third time lucky');
+    expect(fake.completions().length - before).toBe(3);
+  });
+
+  it('answers 502 with an OpenAI-style body when the provider keeps failing', async () => {
+    fake.enqueue(...Array(3).fill({ status: 500, headers: { 'retry-after-ms': '10' } }));
+    const response = await complete({});
+    expect(response.status).toBe(502);
+    const { error } = await response.json();
+    expect(error).toMatchObject({ type: 'api_error', code: 'model_unavailable' });
+    expect(error.message).toContain('HTTP 500');
+  });
+
+  it('answers 504 when the provider does not answer within MODEL_TIMEOUT_SECONDS', async () => {
+    fake.enqueue({ hang: true });
+    const response = await complete({});
+    expect(response.status).toBe(504);
+    expect((await response.json()).error).toMatchObject({ type: 'api_error', code: 'model_timeout' });
+  });
+
+  it('ends a stream that stalls with an error event and [DONE]', async () => {
+    fake.enqueue({ text: 'a b c d', stallAfterChunks: 1 });
+    const events = await readEvents(await complete({ stream: true }));
+    expect(events.at(-1)).toBe('[DONE]');
+    expect(events.at(-2)).toMatchObject({ error: { code: 'model_timeout' } });
+  });
+
+  it('sends pictures as image parts to a vision model', async () => {
+    fake.enqueue({ text: 'a red pixel' });
+    const response = await complete({
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this?' }, { type: 'image_url', image_url: { url: PICTURE } }] }],
+    });
+    expect(response.status).toBe(200);
+    const content = fake.completions().at(-1)!.body.messages[0].content;
+    if (provider === 'openai') {
+      expect(content).toEqual([{ type: 'text', text: 'what is this?' }, { type: 'image_url', image_url: { url: PICTURE } }]);
+    } else {
+      expect(content[1]).toEqual({ type: 'image', source: { type: 'base64', media_type: 'image/png', data: PICTURE.split(',')[1] } });
+    }
+  });
+
+  it('never writes the model key to any log', async () => {
+    const logs = await Promise.all(Object.values(LOG_FILES).map((file) => gw.readLog(file)));
+    expect(logs.join('').length).toBeGreaterThan(0);
+    expect(logs.join('\n')).not.toContain(MODEL_KEY);
+  });
+});
+
+describe('a model without vision', () => {
+  it('refuses pictures with a 400 instead of dropping them silently', async () => {
+    const fake = await startFakeOpenAI();
+    const gw = await startGateway({ MODEL_PROVIDER: 'openai', MODEL_NAME: 'deepseek-chat', MODEL_ENDPOINT: fake.url, MODEL_API_KEY: MODEL_KEY });
+    try {
+      const response = await postJson(
+        `${gw.url}/v1/chat/completions`,
+        { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: PICTURE } }] }] },
+        gw.apiKey,
+      );
+      expect(response.status).toBe(400);
+      expect((await response.json()).error.code).toBe('images_not_supported');
+      expect(fake.completions()).toHaveLength(0);
+    } finally {
+      await gw.close();
+      await fake.close();
+    }
+  });
+});

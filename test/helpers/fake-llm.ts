@@ -1,0 +1,223 @@
+/**
+ * Fake model providers: real HTTP servers on 127.0.0.1 that speak the OpenAI Chat
+ * Completions API (/v1/chat/completions, plain and SSE, and /v1/models) or the Anthropic
+ * Messages API (/v1/messages, plain and SSE). Point MODEL_ENDPOINT at `fake.url`.
+ *
+ *   const fake = await startFakeOpenAI({ reply: 'hi there' });
+ *   fake.enqueue({ status: 429, headers: { 'retry-after-ms': '10' } }, { text: 'after retry' });
+ *   ... fake.requests[0].body.messages ...
+ *   await fake.close();
+ *
+ * Each completion request takes the next enqueued step, or else the default `reply`
+ * (a string, or a function of the request). The default reply echoes the last user text.
+ */
+import http, { type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeStep {
+  /** The answer text (success). */
+  text?: string;
+  /** Non-200: answers with this status and an error body in the provider's format. */
+  status?: number;
+  headers?: Record<string, string>;
+  /** Waits this long before answering. */
+  delayMs?: number;
+  /** Never answers (until close): for timeouts. */
+  hang?: boolean;
+  /** Streams only: sends this many chunks, then goes silent. */
+  stallAfterChunks?: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: any;
+}
+
+export interface FakeLLMOptions {
+  reply?: string | ((request: RecordedRequest) => string | FakeStep);
+  /** Model ids for /v1/models (OpenAI). */
+  models?: string[];
+}
+
+export interface FakeLLM {
+  /** The MODEL_ENDPOINT to configure: `…/v1` for OpenAI, the server root for Anthropic. */
+  url: string;
+  /** Every request received, in order (completions, models, anything else). */
+  requests: RecordedRequest[];
+  /** Completion requests only. */
+  completions(): RecordedRequest[];
+  enqueue(...steps: FakeStep[]): void;
+  close(): Promise<void>;
+}
+
+type Protocol = 'openai' | 'anthropic';
+
+const COMPLETION_PATHS: Record<Protocol, string> = { openai: '/v1/chat/completions', anthropic: '/v1/messages' };
+
+function lastUserText(body: RecordedRequest['body']): string {
+  const messages: Array<{ role: string; content: unknown }> = body?.messages ?? [];
+  const last = [...messages].reverse().find((m) => m.role === 'user');
+  if (!last) return '';
+  if (typeof last.content === 'string') return last.content;
+  return (last.content as Array<{ type: string; text?: string }>)
+    .filter((part) => part.type === 'text')
+    .map((part) => part.text)
+    .join(' ');
+}
+
+/** Splits text into word-sized chunks (keeping spaces) so streams have several deltas. */
+const chunksOf = (text: string) => text.match(/\S+\s*|\s+/g) ?? [''];
+
+function errorBody(protocol: Protocol, status: number): unknown {
+  const message = `fake provider error ${status}`;
+  if (protocol === 'anthropic') return { type: 'error', error: { type: status === 429 ? 'rate_limit_error' : 'api_error', message } };
+  return { error: { message, type: status === 429 ? 'rate_limit_exceeded' : 'server_error', code: null } };
+}
+
+function successBody(protocol: Protocol, model: string, text: string): unknown {
+  if (protocol === 'anthropic') {
+    return {
+      id: 'msg_fake',
+      type: 'message',
+      role: 'assistant',
+      model,
+      content: [{ type: 'text', text }],
+      stop_reason: 'end_turn',
+      stop_sequence: null,
+      usage: { input_tokens: 3, output_tokens: 5 },
+    };
+  }
+  return {
+    id: 'chatcmpl-fake',
+    object: 'chat.completion',
+    created: 1,
+    model,
+    choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 },
+  };
+}
+
+function streamEvents(protocol: Protocol, model: string, chunks: string[]): { start: string[]; deltas: string[]; end: string[] } {
+  const sse = (data: unknown, name?: string) => `${name ? `event: ${name}\n` : ''}data: ${JSON.stringify(data)}\n\n`;
+  if (protocol === 'anthropic') {
+    return {
+      start: [
+        sse({ type: 'message_start', message: { id: 'msg_fake', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 3, output_tokens: 0 } } }, 'message_start'),
+        sse({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, 'content_block_start'),
+      ],
+      deltas: chunks.map((text) => sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } }, 'content_block_delta')),
+      end: [
+        sse({ type: 'content_block_stop', index: 0 }, 'content_block_stop'),
+        sse({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 5 } }, 'message_delta'),
+        sse({ type: 'message_stop' }, 'message_stop'),
+      ],
+    };
+  }
+  const chunk = (delta: Record<string, string>, finish: string | null) =>
+    sse({ id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1, model, choices: [{ index: 0, delta, finish_reason: finish }] });
+  return {
+    start: [chunk({ role: 'assistant', content: '' }, null)],
+    deltas: chunks.map((text) => chunk({ content: text }, null)),
+    end: [chunk({}, 'stop'), 'data: [DONE]\n\n'],
+  };
+}
+
+async function startFake(protocol: Protocol, options: FakeLLMOptions): Promise<FakeLLM> {
+  const requests: RecordedRequest[] = [];
+  const queue: FakeStep[] = [];
+  const pending = new Set<NodeJS.Timeout>();
+  const wait = (ms: number) => new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      pending.delete(timer);
+      resolve();
+    }, ms);
+    pending.add(timer);
+  });
+
+  const nextStep = (request: RecordedRequest): FakeStep => {
+    const queued = queue.shift();
+    if (queued) return queued;
+    const reply = options.reply ?? ((r: RecordedRequest) => `echo: ${lastUserText(r.body)}`);
+    const step = typeof reply === 'function' ? reply(request) : reply;
+    return typeof step === 'string' ? { text: step } : step;
+  };
+
+  const server = http.createServer((req, res) => {
+    let raw = '';
+    req.on('data', (data: Buffer) => (raw += data.toString()));
+    req.on('end', () => {
+      let body: unknown = undefined;
+      try {
+        body = raw ? JSON.parse(raw) : undefined;
+      } catch {
+        body = raw;
+      }
+      const recorded: RecordedRequest = { method: req.method ?? '', path: (req.url ?? '').split('?')[0], headers: req.headers, body };
+      requests.push(recorded);
+      void answer(recorded, res);
+    });
+  });
+
+  const answer = async (request: RecordedRequest, res: http.ServerResponse) => {
+    if (protocol === 'openai' && request.method === 'GET' && request.path === '/v1/models') {
+      const data = (options.models ?? ['fake-model']).map((id) => ({ id, object: 'model', created: 1, owned_by: 'fake' }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data }));
+      return;
+    }
+    if (request.method !== 'POST' || request.path !== COMPLETION_PATHS[protocol]) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify(errorBody(protocol, 404)));
+      return;
+    }
+    const step = nextStep(request);
+    if (step.hang) return;
+    if (step.delayMs) await wait(step.delayMs);
+    if (res.destroyed) return;
+    const status = step.status ?? 200;
+    if (status !== 200) {
+      res.writeHead(status, { 'content-type': 'application/json', ...step.headers }).end(JSON.stringify(errorBody(protocol, status)));
+      return;
+    }
+    const model = String(request.body?.model ?? 'fake-model');
+    const text = step.text ?? '';
+    if (!request.body?.stream) {
+      res.writeHead(200, { 'content-type': 'application/json', ...step.headers }).end(JSON.stringify(successBody(protocol, model, text)));
+      return;
+    }
+    const events = streamEvents(protocol, model, chunksOf(text));
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...step.headers });
+    for (const event of events.start) res.write(event);
+    for (const [index, event] of events.deltas.entries()) {
+      if (step.stallAfterChunks !== undefined && index >= step.stallAfterChunks) return;
+      res.write(event);
+    }
+    for (const event of events.end) res.write(event);
+    res.end();
+  };
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const root = `http://127.0.0.1:${port}`;
+  return {
+    url: protocol === 'openai' ? `${root}/v1` : root,
+    requests,
+    completions: () => requests.filter((r) => r.path === COMPLETION_PATHS[protocol]),
+    enqueue: (...steps) => queue.push(...steps),
+    async close() {
+      for (const timer of pending) clearTimeout(timer);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A fake OpenAI-compatible provider; `url` ends in /v1 like a real base URL. */
+export function startFakeOpenAI(options: FakeLLMOptions = {}): Promise<FakeLLM> {
+  return startFake('openai', options);
+}
+
+/** A fake Anthropic Messages API; `url` is the server root (the SDK adds /v1/messages). */
+export function startFakeAnthropic(options: FakeLLMOptions = {}): Promise<FakeLLM> {
+  return startFake('anthropic', options);
+}
