@@ -2,9 +2,10 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { channelsPlugin } from '../../app/src/channels';
-import type { ChatService, Turn, TurnReply } from '../../app/src/chat/service';
+import type { ChatService, TextStream, Turn, TurnReply } from '../../app/src/chat/service';
 import { loadSettings } from '../../app/src/config';
 import type { GatewayDeps, Logs } from '../../app/src/deps';
+import { createMetrics } from '../../app/src/metrics';
 import type { ModelManager } from '../../app/src/models/manager';
 import { type ChatModel, textOf } from '../../app/src/models/types';
 import { MemoryStore } from '../../app/src/store/memory';
@@ -35,7 +36,7 @@ export class FakeChat implements ChatService {
     return { sessionId: turn.sessionId, reply: this.answer(turn), model: { provider: 'rules', name: 'fake' } };
   }
 
-  async *replyStream(): AsyncIterable<string> {
+  replyStream(): TextStream {
     throw new Error('not used by channels');
   }
 
@@ -43,7 +44,7 @@ export class FakeChat implements ChatService {
     throw new Error('not used by channels');
   }
 
-  async *completeStream(): AsyncIterable<string> {
+  completeStream(): TextStream {
     throw new Error('not used by channels');
   }
 }
@@ -98,12 +99,14 @@ export async function startChannelsApp(
 ): Promise<ChannelsApp> {
   const captured = captureLogs();
   const chat = options.chat ?? new FakeChat();
+  const registry = new Registry();
   const deps: GatewayDeps = {
     settings: loadSettings(env, '/tmp'),
     store: options.store ?? new MemoryStore(),
     chat,
     models: fakeModels(options.supportsVision ?? false),
-    registry: new Registry(),
+    registry,
+    metrics: createMetrics(registry, { activeSessions: () => 0 }),
     logs: captured.logs,
   };
   const app = Fastify({ bodyLimit: 1024 * 1024 });

@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, type Registry, Summary } from 'prom-client';
 import { METRICS } from '../contract';
 
 type Labels = 'channel' | 'outcome';
@@ -13,8 +13,11 @@ export interface ChannelMetrics {
   failures: Counter<Labels>;
   /** Refused deliveries; outcome: the reason (bad_signature, stale_timestamp, wrong_token, ...). */
   refused: Counter<Labels>;
-  /** From receipt to acknowledgement; outcome as in events, or refused. */
-  ackDuration: Histogram<Labels>;
+  /**
+   * From receipt to acknowledgement; outcome as in events, or refused. A summary (quantiles of
+   * the last 5 minutes) because the CloudWatch agent drops histograms.
+   */
+  ackDuration: Summary<Labels>;
 }
 
 function counter(registry: Registry, name: string, help: string): Counter<Labels> {
@@ -25,7 +28,7 @@ function counter(registry: Registry, name: string, help: string): Counter<Labels
 
 /** Registers the channel metrics on the gateway's registry, or returns those already there. */
 export function channelMetrics(registry: Registry): ChannelMetrics {
-  const existingAck = registry.getSingleMetric(METRICS.channelAckDuration) as Histogram<Labels> | undefined;
+  const existingAck = registry.getSingleMetric(METRICS.channelAckDuration) as Summary<Labels> | undefined;
   return {
     events: counter(registry, METRICS.channelEvents, 'IM deliveries that passed verification, by channel and outcome'),
     replies: counter(registry, METRICS.channelReplies, 'IM messages answered, by channel and delivery path'),
@@ -33,11 +36,13 @@ export function channelMetrics(registry: Registry): ChannelMetrics {
     refused: counter(registry, METRICS.channelRefused, 'IM callbacks refused, by channel and reason'),
     ackDuration:
       existingAck ??
-      new Histogram({
+      new Summary({
         name: METRICS.channelAckDuration,
-        help: 'Time from receiving an IM delivery to acknowledging it, in seconds',
+        help: 'Time from receiving an IM delivery to acknowledging it, in seconds, as quantiles of the last 5 minutes',
         labelNames: ['channel', 'outcome'],
-        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+        percentiles: [0.5, 0.9, 0.99],
+        maxAgeSeconds: 300,
+        ageBuckets: 5,
         registers: [registry],
       }),
   };

@@ -75,7 +75,7 @@ export function contentOf(message: ReceiveEvent['message']): InboundContent | un
       const post = postBody(parsed);
       if (!post) return undefined;
       const elements = post.content.flat();
-      const lines = post.content.map((line) => line.map((element) => (element.tag === 'at' ? '' : element.text ?? '')).join(''));
+      const lines = post.content.map((line) => line.map((element) => (element.tag === 'at' ? '' : element.text ?? '')).join('').trim());
       const text = withoutMentions([post.title ?? '', ...lines].filter((line) => line.trim()).join('\n'), mentionKeys);
       const pictures = elements.flatMap((element) => (element.tag === 'img' && element.image_key ? [element.image_key] : []));
       return { text, pictures };
