@@ -13,12 +13,15 @@ CADDY_DIR="$CLAWDBOT_ROOT/caddy"
 ACTIVE_FILE="$RELEASES_DIR/active"
 HISTORY_FILE="$RELEASES_DIR/history"
 DEPLOY_LOCK="$CLAWDBOT_ROOT/.deploy.lock"
-BACKUP_ENV="$CLAWDBOT_ROOT/backup.env"
 EDGE_PROJECT=clawdbot
+# Matches stop_grace_period in app/compose.yaml; the gateway drains for at most 10 s.
+DRAIN_SECONDS=15
+FAILED_LOG_LINES=50
 BOT=clawdbot
 PROXY=clawdbot-caddy
 EDGE_NETWORK=clawdbot-edge
 BACKEND_NETWORK=clawdbot-backend
+SHARED_VOLUMES=(clawdbot-redis-data clawdbot-caddy-data clawdbot-caddy-config)
 
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 die() {
@@ -43,9 +46,15 @@ compose() {
   docker compose --project-directory "$dir" -p "$project" -f "$dir/compose.yaml" "$@"
 }
 
-ensure_networks() {
+# The networks and volumes that app/compose.yaml declares external: the edge project and the
+# bot's slot projects share them.
+ensure_shared_resources() {
+  local volume
   docker network inspect "$EDGE_NETWORK" >/dev/null 2>&1 || docker network create "$EDGE_NETWORK" >/dev/null
   docker network inspect "$BACKEND_NETWORK" >/dev/null 2>&1 || docker network create --internal "$BACKEND_NETWORK" >/dev/null
+  for volume in "${SHARED_VOLUMES[@]}"; do
+    docker volume inspect "$volume" >/dev/null 2>&1 || docker volume create "$volume" >/dev/null
+  done
 }
 
 # The bot runs as its image's user and the data dir is a bind mount: hand it to that user
@@ -181,7 +190,7 @@ activate_release() {
   if [ "$active_slot" = blue ]; then slot=green; else slot=blue; fi
 
   mkdir -p "$CADDY_DIR"
-  ensure_networks
+  ensure_shared_resources
   ensure_data_owner "$image"
   export CLAWDBOT_IMAGE="$image" CLAWDBOT_SLOT="$slot"
   if [ ! -f "$CADDY_DIR/upstream.caddy" ]; then
@@ -223,4 +232,111 @@ activate_release() {
   record_history "$release"
   prune_releases
   log "release $release is live in slot $slot"
+}
+
+# --- backups ---------------------------------------------------------------------------------
+# Archives live at s3://$BACKUP_BUCKET/$BACKUP_PREFIX/YYYY/MM/DD/clawdbot-YYYYMMDDTHHMMSSZ.tar.gz
+# and hold data/ (the data dir without its secrets) and config/ (the live release's
+# compose.yaml, Caddyfile and .env). The bucket settings come from $BACKUP_ENV, written by
+# cloud-init; the credentials from the instance role.
+
+load_backup_env() {
+  if [ -f "$BACKUP_ENV" ]; then
+    set -a
+    # shellcheck source=/dev/null
+    . "$BACKUP_ENV"
+    set +a
+  fi
+  local key
+  for key in BACKUP_BUCKET AWS_REGION BACKUP_RETENTION_DAYS; do
+    [ -n "${!key:-}" ] || die "$key is not set (in $BACKUP_ENV)"
+  done
+  BACKUP_PREFIX=${BACKUP_PREFIX:-}
+  BACKUP_PREFIX=${BACKUP_PREFIX%/}
+  # The snap's bin dir is not on systemd's PATH.
+  PATH="$PATH:/snap/bin"
+}
+
+# The AWS CLI against the backup bucket. BACKUP_S3_ENDPOINT exists for tests against a local
+# S3-compatible server.
+aws_s3() {
+  local endpoint=()
+  if [ -n "${BACKUP_S3_ENDPOINT:-}" ]; then endpoint=(--endpoint-url "$BACKUP_S3_ENDPOINT"); fi
+  aws --region "$AWS_REGION" "${endpoint[@]}" "$@"
+}
+
+# Keys of all backups, oldest first (the dated names sort by time).
+# Call it as an assignment (keys=$(list_backups)) so that a failed listing stops the caller.
+list_backups() {
+  local keys
+  keys=$(aws_s3 s3api list-objects-v2 --bucket "$BACKUP_BUCKET" --prefix "${BACKUP_PREFIX:+$BACKUP_PREFIX/}" \
+    --query 'Contents[].Key' --output text) || die "cannot list s3://$BACKUP_BUCKET/$BACKUP_PREFIX"
+  printf '%s\n' "$keys" | tr '\t' '\n' | { grep -E '(^|/)clawdbot-[0-9]{8}T[0-9]{6}Z\.tar\.gz$' || true; } | sort
+}
+
+# "latest" or a key → the key; fails when there is no such backup. Call it as an assignment.
+resolve_backup() {
+  local wanted=$1 key
+  if [ "$wanted" = latest ]; then
+    key=$(list_backups)
+    key=$(printf '%s\n' "$key" | tail -n 1)
+    [ -n "$key" ] || die "no backup under s3://$BACKUP_BUCKET/$BACKUP_PREFIX"
+  else
+    key=$wanted
+    aws_s3 s3api head-object --bucket "$BACKUP_BUCKET" --key "$key" >/dev/null 2>&1 ||
+      die "no backup s3://$BACKUP_BUCKET/$key"
+  fi
+  printf '%s\n' "$key"
+}
+
+# The object's size and the sha256 recorded at upload, tab-separated.
+backup_fingerprint() {
+  aws_s3 s3api head-object --bucket "$BACKUP_BUCKET" --key "$1" \
+    --query '[ContentLength, Metadata.sha256]' --output text
+}
+
+file_fingerprint() {
+  printf '%s\t%s\n' "$(stat -c %s "$1")" "$(sha256sum "$1" | cut -d' ' -f1)"
+}
+
+# Replaces the data dir with the backup's. A non-empty data dir is moved aside, never deleted;
+# the bot is stopped for the swap and started again if it was running.
+restore_backup() {
+  local key=$1 work running="" stamp
+  mkdir -p "$CLAWDBOT_ROOT"
+  work=$(mktemp -d "$CLAWDBOT_ROOT/.restore.XXXXXX")
+  # shellcheck disable=SC2064 # expand now: $work is local
+  trap "rm -rf '$work'" EXIT
+  log "downloading s3://$BACKUP_BUCKET/$key"
+  aws_s3 s3 cp --only-show-errors "s3://$BACKUP_BUCKET/$key" "$work/backup.tar.gz"
+  [ "$(file_fingerprint "$work/backup.tar.gz")" = "$(backup_fingerprint "$key")" ] ||
+    die "s3://$BACKUP_BUCKET/$key does not match the size and sha256 recorded at upload"
+  mkdir "$work/unpacked"
+  tar --extract --gzip --file "$work/backup.tar.gz" --directory "$work/unpacked" --numeric-owner --same-permissions
+  [ -d "$work/unpacked/data" ] || die "s3://$BACKUP_BUCKET/$key is not a clawdbot backup (no data/)"
+
+  if docker ps -q --filter "name=^$BOT\$" | grep -q .; then
+    running=yes
+    docker stop -t "$DRAIN_SECONDS" "$BOT" >/dev/null
+  fi
+  stamp=$(date -u +%Y%m%dT%H%M%SZ)
+  if [ -d "$DATA_DIR" ] && [ -n "$(ls -A "$DATA_DIR")" ]; then
+    mv "$DATA_DIR" "$DATA_DIR.before-restore-$stamp"
+    log "the previous data is in $DATA_DIR.before-restore-$stamp"
+    # Secrets are never in a backup: keep this host's (e.g. a generated API key).
+    if [ -d "$DATA_DIR.before-restore-$stamp/$EXCLUDED_DATA" ]; then
+      cp -a "$DATA_DIR.before-restore-$stamp/$EXCLUDED_DATA" "$work/unpacked/data/"
+    fi
+  else
+    rm -rf "$DATA_DIR"
+  fi
+  mv "$work/unpacked/data" "$DATA_DIR"
+  rm -rf "$CLAWDBOT_ROOT/restored-config"
+  if [ -d "$work/unpacked/config" ]; then mv "$work/unpacked/config" "$CLAWDBOT_ROOT/restored-config"; fi
+  if [ -n "$running" ]; then
+    ensure_data_owner "$(docker inspect -f '{{.Config.Image}}' "$BOT")"
+    docker start "$BOT" >/dev/null
+    log "restarted $BOT"
+  fi
+  log "restored s3://$BACKUP_BUCKET/$key into $DATA_DIR"
 }

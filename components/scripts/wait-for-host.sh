@@ -19,7 +19,7 @@ docker_cli() {
   if [ "$(id -u)" = 0 ] || id -nG | tr ' ' '\n' | grep -qx docker; then
     docker "$@"
   else
-    sg docker -c "docker $*"
+    sg docker -c "docker $(printf '%q ' "$@")"
   fi
 }
 
