@@ -7,7 +7,8 @@
  *
  * startGateway runs in-process (fast; `deps` gives the store, model manager, logs...).
  * spawnGateway runs the built gateway (`node app/dist/main.js`, as `npm start` does) as a
- * child process, for signals, start-up output and exit codes.
+ * child process, for signals, start-up output and exit codes; it builds app/dist first when
+ * a source changed (tsc takes ~15 s), so give the beforeAll that calls it a 120 s timeout.
  * `env` is the gateway's whole environment (process.env is not read); pass
  * CLAWDBOT_DATA_DIR to keep a data dir across restarts (it is then not deleted on close).
  */
@@ -94,8 +95,21 @@ export interface SpawnedGateway {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Builds app/dist with tsc (incremental; serialized across jest workers with flock). */
+function newestSourceMtime(dir: string): number {
+  return fs.readdirSync(dir, { withFileTypes: true }).reduce((newest, entry) => {
+    const file = path.join(dir, entry.name);
+    return Math.max(newest, entry.isDirectory() ? newestSourceMtime(file) : fs.statSync(file).mtimeMs);
+  }, 0);
+}
+
+/**
+ * Builds app/dist with tsc when a source file is newer than the last build (tsc takes
+ * seconds even when incremental). Serialized across jest workers with flock.
+ */
 export function buildApp(): void {
+  const buildInfo = path.join(REPO_ROOT, 'app/dist/.tsbuildinfo');
+  const built = fs.existsSync(buildInfo) && fs.existsSync(MAIN_JS) ? fs.statSync(buildInfo).mtimeMs : 0;
+  if (built > newestSourceMtime(path.join(REPO_ROOT, 'app/src'))) return;
   const tsc = require.resolve('typescript/bin/tsc');
   const lock = path.join(os.tmpdir(), 'clawdbot-app-build.lock');
   execFileSync('flock', [lock, process.execPath, tsc, '-p', 'app'], { cwd: REPO_ROOT, stdio: 'pipe' });
