@@ -103,6 +103,11 @@ export class FakePlatform {
     });
     res.end(payload);
 
+    this.notify();
+  }
+
+  /** Re-checks the waiters; subclasses call it when something other than a request happened. */
+  protected notify(): void {
     for (const waiter of [...this.waiters]) {
       if (!waiter.ready()) continue;
       this.waiters.splice(this.waiters.indexOf(waiter), 1);

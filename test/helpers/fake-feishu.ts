@@ -1,4 +1,6 @@
 import crypto from 'node:crypto';
+import protobuf from 'protobufjs';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { FakePlatform, PNG_PIXEL, type FakeResponse, type RecordedRequest } from '../channels/fake-platform';
 
 export const FEISHU_APP_ID = 'cli_0123456789abcdef';
@@ -101,9 +103,39 @@ export function messageEvent(options: MessageEventOptions = {}): Record<string, 
   };
 }
 
+// The frame of Feishu's long connection (pbbp2.Frame in the SDK), for the fake's WebSocket end.
+const frames = protobuf.Root.fromJSON({
+  nested: {
+    Header: { fields: { key: { type: 'string', id: 1 }, value: { type: 'string', id: 2 } } },
+    Frame: {
+      fields: {
+        SeqID: { type: 'uint64', id: 1 },
+        LogID: { type: 'uint64', id: 2 },
+        service: { type: 'int32', id: 3 },
+        method: { type: 'int32', id: 4 },
+        headers: { rule: 'repeated', type: 'Header', id: 5 },
+        payloadEncoding: { type: 'string', id: 6 },
+        payloadType: { type: 'string', id: 7 },
+        payload: { type: 'bytes', id: 8 },
+        LogIDNew: { type: 'string', id: 9 },
+      },
+    },
+  },
+}).lookupType('Frame');
+const CONTROL_FRAME = 0;
+const DATA_FRAME = 1;
+const WS_SERVICE_ID = 7;
+
+interface Frame {
+  method: number;
+  headers: Array<{ key: string; value: string }>;
+  payload?: Uint8Array;
+}
+
 /**
  * A fake Feishu open platform: tenant_access_token, message replies, bot info and message
- * resources. Tokens can be revoked, so the next call with one gets 99991663.
+ * resources, and the long connection (endpoint discovery and a WebSocket that pushes events).
+ * Tokens can be revoked, so the next call with one gets 99991663.
  */
 export class FakeFeishu extends FakePlatform {
   private issued = 0;
@@ -112,9 +144,36 @@ export class FakeFeishu extends FakePlatform {
   readonly delivered: RecordedRequest[] = [];
   /** What the token endpoint says about lifetime, in seconds. */
   tokenLifetimeSeconds = 7200;
+  /** The long connection's answers to pushed events: the push's message_id and the handler's code. */
+  readonly wsAcks: Array<{ messageId: string; code: number }> = [];
+  private readonly wss = new WebSocketServer({ noServer: true });
+  private readonly sockets = new Set<WebSocket>();
+  private wsPings = 0;
 
   constructor() {
     super();
+    this.route('POST', /^\/callback\/ws\/endpoint$/, (request) =>
+      request.body?.AppID === FEISHU_APP_ID && request.body?.AppSecret === FEISHU_APP_SECRET
+        ? {
+            body: {
+              code: 0,
+              msg: 'ok',
+              data: {
+                URL: `${this.url.replace('http', 'ws')}/ws?device_id=fake-device&service_id=${WS_SERVICE_ID}`,
+                ClientConfig: { PingInterval: 120, ReconnectCount: -1, ReconnectInterval: 120, ReconnectNonce: 0 },
+              },
+            },
+          }
+        : { body: { code: 1000040345, msg: 'app secret invalid' } },
+    );
+    this.server.on('upgrade', (request, socket, head) => {
+      this.wss.handleUpgrade(request, socket, head, (ws) => {
+        this.sockets.add(ws);
+        ws.on('close', () => this.sockets.delete(ws));
+        ws.on('message', (data) => this.onFrame(data as Buffer));
+        this.wss.emit('connection', ws);
+      });
+    });
     this.route('POST', /^\/open-apis\/auth\/v3\/tenant_access_token\/internal$/, (request) => {
       if (request.body?.app_id !== FEISHU_APP_ID || request.body?.app_secret !== FEISHU_APP_SECRET) {
         return { body: { code: 10014, msg: 'app secret invalid' } };
@@ -142,6 +201,51 @@ export class FakeFeishu extends FakePlatform {
     const token = String(request.headers.authorization ?? '').replace(/^Bearer /, '');
     if (!this.valid.has(token)) return { status: 400, body: { code: 99991663, msg: 'Invalid access token for authorization' } };
     return answer();
+  }
+
+  /**
+   * Waits until the SDK's long connection is ready for pushes: its first ping, which the SDK
+   * sends once it is connected (its event handler is attached by the time the ping arrives).
+   */
+  wsConnected(): Promise<void> {
+    return this.waitUntil(() => this.wsPings > 0);
+  }
+
+  /** Pushes an event over the long connection; returns the push's message_id. */
+  pushEvent(event: unknown): string {
+    const messageId = `push-${crypto.randomUUID()}`;
+    const headers = { type: 'event', message_id: messageId, sum: '1', seq: '0', trace_id: 'trace' };
+    const frame = frames.create({
+      SeqID: 0,
+      LogID: 0,
+      service: WS_SERVICE_ID,
+      method: DATA_FRAME,
+      headers: Object.entries(headers).map(([key, value]) => ({ key, value })),
+      payload: Buffer.from(JSON.stringify(event)),
+    });
+    const bytes = frames.encode(frame).finish();
+    for (const socket of this.sockets) socket.send(bytes);
+    return messageId;
+  }
+
+  private onFrame(data: Buffer): void {
+    const frame = frames.decode(data) as unknown as Frame;
+    const header = (key: string) => frame.headers.find((h) => h.key === key)?.value;
+    if (frame.method === CONTROL_FRAME && header('type') === 'ping') {
+      this.wsPings += 1;
+      this.notify();
+      return;
+    }
+    if (frame.method !== DATA_FRAME || header('type') !== 'event' || !frame.payload) return;
+    const { code } = JSON.parse(Buffer.from(frame.payload).toString()) as { code: number };
+    this.wsAcks.push({ messageId: header('message_id') ?? '', code });
+    this.notify();
+  }
+
+  override async close(): Promise<void> {
+    for (const socket of this.sockets) socket.terminate();
+    this.wss.close();
+    await super.close();
   }
 
   /** Invalidates every token issued so far, as when the app secret is reset. */

@@ -1,0 +1,74 @@
+import { MemoryStore } from '../../app/src/store/memory';
+import { type FakeDingtalk, dingtalkEnv, startFakeDingtalk } from '../helpers/fake-dingtalk';
+import { type ChannelsApp, deferred, startChannelsApp } from './harness';
+
+// The SDK prints its connection state with console.info; keep the test output readable.
+beforeAll(() => jest.spyOn(console, 'info').mockImplementation(() => undefined));
+afterAll(() => jest.restoreAllMocks());
+
+describe('DingTalk Stream mode (DINGTALK_MODE=stream)', () => {
+  let fake: FakeDingtalk;
+  let gw: ChannelsApp;
+  let store: MemoryStore;
+
+  beforeEach(async () => {
+    fake = await startFakeDingtalk();
+    store = new MemoryStore();
+    gw = await startChannelsApp(dingtalkEnv(fake, { DINGTALK_MODE: 'stream' }), { store });
+    await fake.streamConnected();
+  });
+
+  afterEach(async () => {
+    await gw.close();
+    await fake.close();
+  });
+
+  it('opens the connection at DINGTALK_API_BASE with the app credentials and serves no callback route', async () => {
+    const [open] = fake.received(/gateway\/connections\/open$/);
+    expect(open.body).toMatchObject({ clientId: 'dingtestappkey', clientSecret: 'dingtalk-test-app-secret-value' });
+    expect(open.body.subscriptions).toEqual(expect.arrayContaining([{ type: 'CALLBACK', topic: '/v1.0/im/bot/messages/get' }]));
+    expect((await fetch(`${gw.url}/api/dingtalk/callback`, { method: 'POST' })).status).toBe(404);
+  });
+
+  it('ACKs every push and answers a message re-pushed after a lost ACK only once', async () => {
+    const message = fake.robotMessage({ msgId: 'stream-1', text: 'over the stream' });
+    const first = fake.pushRobotMessage(message);
+    const again = fake.pushRobotMessage(message);
+    await fake.waitForAcks(2);
+    expect(fake.streamAcks.map((ack) => ack.messageId).sort()).toEqual([first, again].sort());
+    expect(fake.streamAcks[0].data).toEqual({ response: {} });
+    await fake.waitFor(/^\/robot\/sendBySession$/);
+    await gw.close();
+    expect(fake.sent).toHaveLength(1);
+    expect(fake.sent[0].body.markdown.text).toBe('echo: over the stream');
+    expect(gw.chat.turns[0].sessionId).toBe('dingtalk:cid-single-1:staff-1');
+  });
+
+  it('ACKs but refuses a push whose webhook is on another origin', async () => {
+    fake.pushRobotMessage(fake.robotMessage({ sessionWebhook: 'https://evil.example.com/hook' }));
+    await fake.waitForAcks(1);
+    await gw.close();
+    expect(fake.sent).toHaveLength(0);
+    expect(gw.chat.turns).toHaveLength(0);
+    expect(await gw.metric('clawdbot_channel_refused_total', { channel: 'dingtalk', outcome: 'foreign_webhook' })).toBe(1);
+  });
+
+  it('withholds the ACK when the message cannot be recorded, so DingTalk pushes it again', async () => {
+    const setIfAbsent = store.setIfAbsent.bind(store);
+    const attempted = deferred();
+    store.setIfAbsent = async () => {
+      attempted.resolve();
+      throw new Error('store down');
+    };
+    const lost = fake.pushRobotMessage(fake.robotMessage({ msgId: 'stream-2' }));
+    await attempted.promise;
+    store.setIfAbsent = setIfAbsent;
+    const redelivered = fake.pushRobotMessage(fake.robotMessage({ msgId: 'stream-2' }));
+    await fake.waitForAcks(1);
+    expect(fake.streamAcks.map((ack) => ack.messageId)).toEqual([redelivered]);
+    expect(fake.streamAcks.map((ack) => ack.messageId)).not.toContain(lost);
+    await gw.close();
+    expect(fake.sent).toHaveLength(1);
+    expect(await gw.metric('clawdbot_channel_failures_total', { channel: 'dingtalk', outcome: 'store' })).toBe(1);
+  });
+});
