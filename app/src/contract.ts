@@ -60,8 +60,11 @@ export const HOST_PATHS = {
   root: '/opt/clawdbot',
   /** Mounted into the bot container as /data. */
   data: '/opt/clawdbot/data',
-  /** The bot's log dir as the host sees it (bind mount of <data>/logs). */
-  logs: '/opt/clawdbot/data/logs',
+  /**
+   * The bot's log dir on the host, bind-mounted into the container at <data>/logs. Kept out of
+   * the data dir so that data backups carry no logs; logrotate and the CloudWatch agent read it.
+   */
+  logs: '/opt/clawdbot/logs',
   releases: '/opt/clawdbot/releases',
   /** Host-side scripts (backup, restore, deploy steps). */
   bin: '/opt/clawdbot/bin',
