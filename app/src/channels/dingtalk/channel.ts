@@ -38,7 +38,7 @@ export class DingtalkChannel implements ChannelAdapter<DingtalkJob> {
   readonly channel = 'dingtalk' as const;
   readonly messageLimit = DINGTALK_MARKDOWN_LIMIT;
   readonly inbox: Inbox<DingtalkJob>;
-  readonly api: DingtalkApi;
+  private readonly api: DingtalkApi;
   private readonly events?: DingtalkEventCrypto;
   private readonly oapiOrigin: string;
 

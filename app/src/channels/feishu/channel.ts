@@ -37,7 +37,7 @@ export class FeishuChannel implements ChannelAdapter<FeishuJob> {
   readonly channel = 'feishu' as const;
   readonly messageLimit = FEISHU_TEXT_LIMIT;
   readonly inbox: Inbox<FeishuJob>;
-  readonly api: FeishuApi;
+  private readonly api: FeishuApi;
   private readonly cipher?: lark.AESCipher;
 
   constructor(
