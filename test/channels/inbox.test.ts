@@ -194,6 +194,34 @@ describe('Inbox: exactly-once handling', () => {
     expect(next.adapter.sent).toEqual([{ text: 're: hi', part: 0 }]);
   });
 
+  it('forgets a half-recorded delivery, so the platform retry is answered', async () => {
+    const store = new MemoryStore();
+    const appendToList = store.appendToList.bind(store);
+    store.appendToList = async () => {
+      throw new Error('store down');
+    };
+    const { inbox, adapter } = setup(store);
+    await expect(inbox.accept('m1', 'chat', { text: 'hi' })).rejects.toThrow('store down');
+    store.appendToList = appendToList;
+    expect(await inbox.accept('m1', 'chat', { text: 'hi' })).toBe('accepted');
+    await inbox.idle();
+    expect(adapter.sent).toEqual([{ text: 're: hi', part: 0 }]);
+  });
+
+  it('lets the retry take over a delivery recorded without its lease', async () => {
+    const store = new MemoryStore();
+    const set = store.set.bind(store);
+    store.set = async () => {
+      throw new Error('store down');
+    };
+    const { inbox, adapter } = setup(store);
+    await expect(inbox.accept('m1', 'chat', { text: 'hi' })).rejects.toThrow('store down');
+    store.set = set;
+    expect(await inbox.accept('m1', 'chat', { text: 'hi' })).toBe('accepted');
+    await inbox.idle();
+    expect(adapter.sent).toEqual([{ text: 're: hi', part: 0 }]);
+  });
+
   it('rejects a delivery it cannot record, so the caller does not acknowledge it', async () => {
     const store = new MemoryStore();
     store.setIfAbsent = async () => {

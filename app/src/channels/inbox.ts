@@ -89,8 +89,15 @@ export class Inbox<P> {
     const key = this.key(id);
     const record: JobRecord<P> = { state: 'pending', conversation, payload, sent: 0, attempts: 0 };
     if (await this.store.setIfAbsent(key, JSON.stringify(record), DEDUP_TTL_SECONDS)) {
+      try {
+        await this.store.appendToList(this.pendingList, key, PENDING_LIST_LENGTH, DEDUP_TTL_SECONDS);
+      } catch (error) {
+        // Unlisted, the sweep would never find it: forget it so the platform's retry starts afresh.
+        await this.store.delete(key).catch(() => undefined);
+        throw error;
+      }
+      // Should this fail, the record is listed and unleased: a retry or the sweep takes it over.
       await this.store.set(this.leaseKey(key), this.owner, LEASE_TTL_SECONDS);
-      await this.store.appendToList(this.pendingList, key, PENDING_LIST_LENGTH, DEDUP_TTL_SECONDS);
       this.enqueue(key, record);
       return 'accepted';
     }
