@@ -68,6 +68,17 @@ export interface Simulation {
   outputs: Record<string, unknown>;
 }
 
+/** The program failed; `resources` are those declared before it did. */
+export class SimulationError extends Error {
+  constructor(
+    cause: unknown,
+    readonly resources: SimulatedResource[],
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = 'SimulationError';
+  }
+}
+
 interface ConfigDeclaration {
   type: 'string' | 'integer' | 'boolean' | 'array';
   default?: unknown;
@@ -281,20 +292,31 @@ async function simulateNow(stack: string, options: SimulateOptions): Promise<Sim
       callback(error, response);
     });
 
-  // A failed resource surfaces as an unhandled rejection in Pulumi's runtime; collect them.
+  // The program's own error (bad config) is caught at the top, as the CLI's language host would
+  // report it. A failure inside a resource's inputs surfaces as unhandled rejections of the
+  // runtime's internal promises instead: collect those and mark them handled (the first is
+  // rethrown below). Under jest, whose `process` is a sandbox, they reach jest instead.
   const failures: unknown[] = [];
-  const onRejection = (reason: unknown) => failures.push(reason);
+  const onRejection = (reason: unknown, promise: Promise<unknown>) => {
+    failures.push(reason);
+    promise.catch(() => undefined);
+  };
   process.on('unhandledRejection', onRejection);
   try {
-    await pulumi.runtime.runInPulumiStack(program);
-  } catch (error) {
-    failures.unshift(error);
+    await pulumi.runtime.runInPulumiStack(async () => {
+      try {
+        return await program();
+      } catch (error) {
+        failures.unshift(error);
+        return {};
+      }
+    });
   } finally {
     await pulumi.runtime.disconnect();
     await new Promise((resolve) => setImmediate(resolve));
     process.off('unhandledRejection', onRejection);
   }
-  if (failures.length > 0) throw failures[0];
+  if (failures.length > 0) throw new SimulationError(failures[0], resources);
 
   for (const resource of resources) {
     if (!resource.custom) resource.outputs = plainState(monitor.resources.get(resource.urn)?.state);

@@ -1,0 +1,166 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+import { SECRET_KEYS } from '../../infra/config';
+import { reveal, simulate, SimulationError, type SimulateOptions } from '../../infra/simulate';
+import { only } from './graph';
+
+// Each bad setting stops the program before it declares a single resource, with an error that
+// names the key. The stack (pulumi:pulumi:Stack) itself is the only thing registered.
+
+async function rejection(stack: string, options: SimulateOptions): Promise<SimulationError> {
+  try {
+    await simulate(stack, options);
+  } catch (error) {
+    if (error instanceof SimulationError) return error;
+    throw error;
+  }
+  throw new Error(`stack ${stack} accepted ${JSON.stringify(options)}`);
+}
+
+async function expectRejected(stack: string, options: SimulateOptions, message: string | RegExp) {
+  const error = await rejection(stack, options);
+  expect(error.message).toMatch(message);
+  expect(error.resources.map((resource) => resource.type)).toEqual(['pulumi:pulumi:Stack']);
+}
+
+describe('config rejections', () => {
+  it('sshPort 22', async () => {
+    await expectRejected('dev', { config: { sshPort: 22 } }, /^clawdbot:sshPort: 22 is the port every scanner tries/);
+  });
+
+  it.each([0, 65536])('sshPort %p out of range', async (sshPort) => {
+    await expectRejected('dev', { config: { sshPort } }, `clawdbot:sshPort: ${sshPort} is out of range; use a whole number from 1 to 65535`);
+  });
+
+  it('sshPort on one of the gateway ports', async () => {
+    await expectRejected('dev', { config: { sshPort: 18789 } }, "clawdbot:sshPort: 18789 is the gateway's gateway port");
+    await expectRejected('dev', { config: { sshPort: 443 } }, "clawdbot:sshPort: 443 is the gateway's https port");
+  });
+
+  it.each(['10.0.0.0/33', '300.1.2.0/24', '10.0.0.1', 'office', '2001:db8::/129', ' 10.0.0.0/8'])('invalid CIDR %p in sshAllowedCidrs', async (cidr) => {
+    await expectRejected('dev', { config: { sshAllowedCidrs: ['198.51.100.0/24', cidr] } }, `clawdbot:sshAllowedCidrs: ${JSON.stringify(cidr)} is not a valid CIDR`);
+  });
+
+  it('invalid CIDR in publicCidrs', async () => {
+    await expectRejected('prod', { config: { publicCidrs: ['0.0.0.0/0', '::/0', 'everyone'] } }, 'clawdbot:publicCidrs: "everyone" is not a valid CIDR');
+  });
+
+  it('empty CIDR lists', async () => {
+    await expectRejected('prod', { config: { publicCidrs: [] } }, 'clawdbot:publicCidrs: must be a non-empty list of CIDRs');
+  });
+
+  it.each(['0.0.0.0/0', '::/0', '::0/0'])('sshAllowedCidrs containing %p in prod', async (cidr) => {
+    await expectRejected(
+      'prod',
+      { config: { sshAllowedCidrs: ['203.0.113.0/24', cidr] } },
+      `clawdbot:sshAllowedCidrs: ${cidr} opens SSH to the whole internet, which prod refuses`,
+    );
+  });
+
+  it('a domain whose hosted zone is not found', async () => {
+    await expectRejected('prod', { config: { domain: 'no-zone.example.org' } }, /^clawdbot:domain: no public Route53 hosted zone named no-zone\.example\.org was found/);
+  });
+
+  it('a domain that is not a domain name', async () => {
+    await expectRejected('prod', { config: { domain: 'my bot' } }, 'clawdbot:domain: "my bot" is not a domain name');
+  });
+
+  it('a host name that is not one DNS label', async () => {
+    await expectRejected('prod', { config: { hostName: 'bot.team' } }, 'clawdbot:hostName: "bot.team" is not a single DNS label');
+  });
+
+  it.each(['t3.large', 't4g.small', 'm5.large', 'c7g.medium'])('instanceType %p, not 2 vCPU / 4 GiB', async (instanceType) => {
+    await expectRejected(
+      'dev',
+      { config: { instanceType } },
+      `clawdbot:instanceType: ${instanceType} is not one of the 2 vCPU / 4 GiB types t4g.medium, t3.medium, t3a.medium`,
+    );
+  });
+
+  it.each(['ops@', 'ops.example.com', 'ops@example', 'two words@example.com'])('malformed alarmEmail %p', async (alarmEmail) => {
+    await expectRejected('prod', { config: { alarmEmail } }, `clawdbot:alarmEmail: ${JSON.stringify(alarmEmail)} is not an email address`);
+  });
+
+  it('a missing model API key, with Pulumi\'s own error', async () => {
+    await expectRejected('prod', { unset: ['modelApiKey'] }, /^Missing required configuration variable 'clawdbot:modelApiKey'\n\tplease set a value using the command `pulumi config set --secret clawdbot:modelApiKey <value>`/);
+  });
+
+  it('a missing DingTalk app secret when DingTalk is on', async () => {
+    await expectRejected('dev', { config: { dingtalkAppKey: 'dingappkey' }, unset: ['dingtalkAppSecret'] }, "Missing required configuration variable 'clawdbot:dingtalkAppSecret'");
+  });
+
+  it('a missing Feishu app secret or verification token when Feishu is on', async () => {
+    await expectRejected('dev', { config: { feishuAppId: 'cli_0123456789abcdef' }, unset: ['feishuAppSecret'] }, "Missing required configuration variable 'clawdbot:feishuAppSecret'");
+    await expectRejected(
+      'dev',
+      { config: { feishuAppId: 'cli_0123456789abcdef' }, unset: ['feishuVerificationToken'] },
+      "Missing required configuration variable 'clawdbot:feishuVerificationToken'",
+    );
+  });
+
+  it('a malformed DingTalk AES key, without echoing the secret', async () => {
+    const error = await rejection('dev', { config: { dingtalkAppKey: 'dingappkey' }, secrets: { dingtalkAesKey: 'too-short-secret-value' } });
+    expect(error.message).toBe('clawdbot:dingtalkAesKey: must be 43 characters of A-Z, a-z, 0-9, + and / (the EncodingAESKey format)');
+    expect(error.message).not.toContain('too-short-secret-value');
+  });
+
+  it('a root volume under 50 GB', async () => {
+    await expectRejected('dev', { config: { rootVolumeSizeGb: 30 } }, 'clawdbot:rootVolumeSizeGb: 30 is out of range; use a whole number from 50 to 16384');
+  });
+
+  it('a backup retention outside 1-3650 days', async () => {
+    await expectRejected('dev', { config: { backupRetentionDays: 0 } }, 'clawdbot:backupRetentionDays: 0 is out of range');
+  });
+
+  it('values outside an enumeration, with Pulumi\'s own error', async () => {
+    await expectRejected('dev', { config: { vpc: 'mine' } }, `Configuration 'clawdbot:vpc' value 'mine' is not a legal enum value (["default","dedicated"])`);
+    await expectRejected('dev', { config: { environment: 'staging' } }, `Configuration 'clawdbot:environment' value 'staging' is not a legal enum value`);
+    await expectRejected('dev', { config: { backupEncryption: 'sse-c' } }, `Configuration 'clawdbot:backupEncryption' value 'sse-c' is not a legal enum value`);
+  });
+
+  it('an SSH public key that is not one', async () => {
+    await expectRejected('dev', { config: { sshPublicKey: '-----BEGIN OPENSSH PRIVATE KEY-----' } }, 'clawdbot:sshPublicKey: is not an OpenSSH public key');
+  });
+
+  it('a model endpoint that is not an http(s) URL, and a bad expiry date', async () => {
+    await expectRejected('dev', { config: { modelEndpoint: 'api.deepseek.com' } }, 'clawdbot:modelEndpoint: "api.deepseek.com" is not a URL');
+    await expectRejected('dev', { config: { modelEndpoint: 'ftp://models.example.com' } }, 'clawdbot:modelEndpoint: must be an http(s) URL');
+    await expectRejected('dev', { config: { modelKeyExpiresAt: '31/01/2030' } }, 'clawdbot:modelKeyExpiresAt: "31/01/2030" is not a date in YYYY-MM-DD form');
+  });
+
+  it('a stack that lacks a key Pulumi.yaml declares without a default, as the CLI would', async () => {
+    await expect(simulate('dev', { unset: ['sshAllowedCidrs'] })).rejects.toThrow("Stack 'dev' is missing configuration value 'sshAllowedCidrs'");
+  });
+});
+
+describe('config acceptance', () => {
+  it('lets dev open SSH to the world (key-only, fail2ban)', async () => {
+    await expect(simulate('dev', { config: { sshAllowedCidrs: ['0.0.0.0/0', '::/0'] } })).resolves.toBeDefined();
+  });
+
+  it('needs no model key for the built-in rules model', async () => {
+    const simulation = await simulate('dev', { config: { modelProvider: 'rules' }, unset: ['modelApiKey'] });
+    const env = reveal(only(simulation, 'clawdbot:secrets:Secrets').outputs.botEnvironment) as Record<string, string>;
+    expect(env.MODEL_PROVIDER).toBe('rules');
+    expect(env).not.toHaveProperty('MODEL_API_KEY');
+  });
+
+  it('normalizes the domain', async () => {
+    const simulation = await simulate('prod', { config: { domain: 'Example.COM.' } });
+    expect(simulation.outputs.publicUrl).toBe('https://bot.example.com');
+  });
+});
+
+describe('committed stack files', () => {
+  const stackFile = (stack: string) => parse(readFileSync(path.join(__dirname, '../../Pulumi.' + stack + '.yaml'), 'utf8')) as { config: Record<string, unknown> };
+
+  it.each(['dev', 'prod'])('%s holds no secret in plain text', (stack) => {
+    const config = stackFile(stack).config;
+    for (const key of Object.keys(SECRET_KEYS)) {
+      const value = config[`clawdbot:${key}`];
+      // Absent, or Pulumi ciphertext written by `pulumi config set --secret`.
+      if (value !== undefined) expect(value).toEqual({ secure: expect.any(String) });
+    }
+  });
+});

@@ -1,0 +1,46 @@
+import type { SimulatedResource, Simulation } from '../../infra/simulate';
+import { reveal } from '../../infra/simulate';
+
+// Queries over a simulated resource graph, for the infra tests.
+
+export function ofType(simulation: Simulation, type: string): SimulatedResource[] {
+  return simulation.resources.filter((resource) => resource.type === type);
+}
+
+/** The single resource of a type (optionally with a name); fails the test otherwise. */
+export function only(simulation: Simulation, type: string, name?: string): SimulatedResource {
+  const found = ofType(simulation, type).filter((resource) => name === undefined || resource.name === name);
+  if (found.length !== 1) throw new Error(`expected one ${type}${name ? ` named ${name}` : ''}, found ${found.length}`);
+  return found[0];
+}
+
+/** Inputs with secret wrappers removed. */
+export function inputs(resource: SimulatedResource): Record<string, any> {
+  return reveal(resource.inputs) as Record<string, any>;
+}
+
+/** The chain of parents, nearest first. */
+export function ancestors(simulation: Simulation, resource: SimulatedResource): SimulatedResource[] {
+  const byUrn = new Map(simulation.resources.map((r) => [r.urn, r]));
+  const chain: SimulatedResource[] = [];
+  for (let parent = resource.parent && byUrn.get(resource.parent); parent; parent = parent.parent && byUrn.get(parent.parent)) {
+    chain.push(parent);
+  }
+  return chain;
+}
+
+/** Every string inside a value, secret or not. */
+export function strings(value: unknown): string[] {
+  const revealed = reveal(value);
+  if (typeof revealed === 'string') return [revealed];
+  if (Array.isArray(revealed)) return revealed.flatMap(strings);
+  if (typeof revealed === 'object' && revealed !== null) return Object.values(revealed).flatMap(strings);
+  return [];
+}
+
+/** The words of a bash array assignment `name=('a' 'b')` in a rendered script. */
+export function bashArray(script: string, name: string): string[] {
+  const match = new RegExp(`^${name}=\\((.*)\\)$`, 'm').exec(script);
+  if (!match) throw new Error(`no array ${name} in the script`);
+  return [...match[1].matchAll(/'([^']*)'/g)].map((word) => word[1]);
+}

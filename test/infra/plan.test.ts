@@ -1,0 +1,60 @@
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { renderPlan } from '../../infra/plan';
+import { reveal, simulate, type Simulation } from '../../infra/simulate';
+import { only, strings } from './graph';
+
+// `npm run plan -- <stack>` prints the resource tree the program declares. The committed
+// snapshots below are the infrastructure as a reviewable text: a pull request that changes the
+// stack changes them, and the diff shows what moves.
+
+const ROOT = path.join(__dirname, '../..');
+const run = promisify(execFile);
+
+const plans = new Map<string, { simulation: Simulation; text: string }>();
+beforeAll(async () => {
+  for (const stack of ['dev', 'prod']) {
+    const simulation = await simulate(stack);
+    plans.set(stack, { simulation, text: renderPlan(simulation) });
+  }
+});
+
+describe.each(['dev', 'prod'])('plan for %s', (stack) => {
+  it('matches the committed snapshot', () => {
+    expect(plans.get(stack)!.text).toMatchSnapshot();
+  });
+
+  it('lists every resource under its parent', () => {
+    const { simulation, text } = plans.get(stack)!;
+    for (const resource of simulation.resources) expect(text).toContain(`${resource.type} ${resource.name}`);
+    expect(text).toMatch(/\n├─ clawdbot:host:Host clawdbot-\w+\n│  ├─ aws:cloudwatch\/logGroup:LogGroup/);
+  });
+
+  it('redacts every secret', () => {
+    const { simulation, text } = plans.get(stack)!;
+    const secrets = [
+      ...Object.entries(simulation.config)
+        .filter(([key]) => simulation.config[key].startsWith('placeholder-'))
+        .map(([, value]) => value),
+      ...strings(only(simulation, 'clawdbot:secrets:Secrets').outputs),
+    ].filter((value) => value.length >= 16);
+    expect(secrets).toContain(reveal(simulation.outputs.gatewayApiKey));
+    for (const secret of secrets) expect(text).not.toContain(secret);
+    expect(text).toContain('gatewayApiKey: "[secret]"');
+  });
+});
+
+describe('npm run plan', () => {
+  it('prints the same plan', async () => {
+    const { stdout } = await run(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'infra/plan.ts', 'dev'], { cwd: ROOT });
+    expect(stdout).toBe(plans.get('dev')!.text);
+  }, 60_000);
+
+  it('names the stack it cannot find', async () => {
+    await expect(run(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'infra/plan.ts', 'staging'], { cwd: ROOT })).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('Pulumi.staging.yaml'),
+    });
+  }, 60_000);
+});
