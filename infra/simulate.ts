@@ -15,12 +15,12 @@ const ROOT = path.join(__dirname, '..');
 const ACCOUNT = '123456789012';
 
 /** What the mocked AWS account contains. */
-export const MOCK_ACCOUNT = {
+const MOCK_ACCOUNT = {
   hostedZones: ['example.com'],
 } as const;
 
 /** Stand-ins for values an operator sets per stack (`pulumi config set [--secret]`). */
-export const PLACEHOLDERS = {
+const PLACEHOLDERS = {
   sshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFBsYWNlaG9sZGVyIGtleSwgbm90IGEgcmVhbCBvbmUuLi4u placeholder@plan',
   secret: (key: string) => `placeholder-${key}`,
 } as const;
@@ -114,7 +114,7 @@ const TYPE_CHECKS: Record<ConfigDeclaration['type'], (value: unknown) => boolean
 };
 
 /** The config the Pulumi CLI would hand the program for this stack, as PULUMI_CONFIG entries. */
-export function resolveStackConfig(stack: string, options: SimulateOptions = {}): { config: Record<string, string>; secretKeys: string[] } {
+function resolveStackConfig(stack: string, options: SimulateOptions = {}): { config: Record<string, string>; secretKeys: string[] } {
   const project = readYaml('Pulumi.yaml') as { name: string; config: Record<string, ConfigDeclaration> };
   const stackFile = readYaml(`Pulumi.${stack}.yaml`) as { config?: Record<string, unknown> };
   const qualify = (key: string) => (key.includes(':') ? key : `${project.name}:${key}`);
