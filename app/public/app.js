@@ -170,8 +170,9 @@ async function send(text) {
     showModel(final.model);
   } catch (error) {
     if (controller.signal.aborted) {
-      chat.messages.push({ role: 'user', text }, { role: 'assistant', text: `${received} [stopped]` });
-      replyText.textContent = `${received} [stopped]`;
+      const stopped = `${received.trimEnd()} [stopped]`;
+      chat.messages.push({ role: 'user', text }, { role: 'assistant', text: stopped });
+      replyText.textContent = stopped;
     } else if (error instanceof GatewayError && REFUSED_STATUSES.has(error.status)) {
       userText.parentElement.remove();
       replyText.parentElement.remove();

@@ -185,7 +185,7 @@ export class FullScreenChat {
     } catch (error) {
       const partial = this.streaming ?? '';
       if (controller.signal.aborted) {
-        entries.push(partial ? { role: 'assistant', text: `${partial} [stopped]` } : { role: 'info', text: 'Stopped.' });
+        entries.push(partial ? { role: 'assistant', text: `${partial.trimEnd()} [stopped]` } : { role: 'info', text: 'Stopped.' });
       } else {
         if (partial) entries.push({ role: 'assistant', text: partial });
         entries.push({ role: 'error', text: describeError(error, this.gatewayUrl) });

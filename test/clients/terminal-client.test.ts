@@ -1,0 +1,100 @@
+import { describeError, GatewayClient, GatewayError } from '../../app/src/tui/client';
+import { startFakeOpenAI, type FakeLLM } from '../helpers/fake-llm';
+import { startGateway, type TestGateway } from '../helpers/gateway';
+
+async function failure(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('terminal client against a gateway with a fake model', () => {
+  let fake: FakeLLM;
+  let gw: TestGateway;
+  let client: GatewayClient;
+  let url: URL;
+  beforeAll(async () => {
+    fake = await startFakeOpenAI();
+    gw = await startGateway({
+      MODEL_PROVIDER: 'openai',
+      MODEL_API_KEY: 'fake-provider-key',
+      MODEL_ENDPOINT: fake.url,
+      MODEL_NAME: 'fake-gpt',
+      ROUTING: 'llm',
+      MODEL_TIMEOUT_SECONDS: '1',
+    });
+    url = new URL(gw.url);
+    client = new GatewayClient(url, gw.apiKey);
+  });
+  afterAll(async () => {
+    await gw.close();
+    await fake.close();
+  });
+
+  it('streams a reply in pieces and continues the same session', async () => {
+    fake.enqueue({ text: 'first answer comes in several words' });
+    const deltas: string[] = [];
+    const first = await client.chat({ message: 'remember the word teapot' }, (d) => deltas.push(d));
+    expect(deltas.length).toBeGreaterThan(1);
+    expect(deltas.join('')).toBe('first answer comes in several words');
+    expect(first).toMatchObject({ reply: 'first answer comes in several words', model: { provider: 'openai', name: 'fake-gpt' } });
+
+    await client.chat({ message: 'what was the word?', sessionId: first.sessionId }, () => {});
+    const history = fake.completions().at(-1)?.body.messages.map((m: { content: string }) => m.content);
+    expect(history).toEqual(expect.arrayContaining(['remember the word teapot', 'first answer comes in several words', 'what was the word?']));
+  });
+
+  it('reports the current model', async () => {
+    expect(await client.currentModel()).toEqual({ name: 'fake-gpt', provider: 'openai' });
+  });
+
+  it('names CLAWDBOT_API_KEY when the gateway rejects the key', async () => {
+    const error = await failure(new GatewayClient(url, 'not-a-valid-key-000').currentModel());
+    expect(error).toBeInstanceOf(GatewayError);
+    expect((error as GatewayError).status).toBe(401);
+    expect(describeError(error, url)).toMatch(/rejected CLAWDBOT_API_KEY/);
+  });
+
+  it('says the model is down when it fails before replying', async () => {
+    fake.enqueue({ status: 401 });
+    const error = await failure(client.chat({ message: 'are you there?' }, () => {}));
+    expect((error as GatewayError).status).toBe(502);
+    expect(describeError(error, url)).toMatch(/^the model is not available right now/);
+  });
+
+  it('passes on an error that arrives after part of the reply', async () => {
+    fake.enqueue({ text: 'this reply stalls after three words', stallAfterChunks: 3 });
+    const deltas: string[] = [];
+    const error = await failure(client.chat({ message: 'tell me a long story' }, (d) => deltas.push(d)));
+    expect(deltas.join('')).toBe('this reply stalls ');
+    expect(error).toMatchObject({ status: undefined, code: 'model_timeout' });
+    expect(describeError(error, url)).toMatch(/did not answer in time/);
+  });
+
+  it('names CLAWDBOT_URL when the gateway cannot be reached', async () => {
+    const nowhere = new URL('http://127.0.0.1:9');
+    const error = await failure(new GatewayClient(nowhere, 'any-key-0123456789').currentModel());
+    expect(describeError(error, nowhere)).toMatch(/^cannot reach the gateway at http:\/\/127\.0\.0\.1:9 \(CLAWDBOT_URL\)/);
+  });
+});
+
+describe('terminal client and the rate limit', () => {
+  it('reports a 429 with the wait from Retry-After', async () => {
+    const gw = await startGateway({ RATE_LIMIT_QPS: '0.02' });
+    try {
+      const url = new URL(gw.url);
+      const client = new GatewayClient(url, gw.apiKey);
+      await client.currentModel();
+      const error = await failure(client.chat({ message: 'hello' }, () => {}));
+      expect(error).toMatchObject({ status: 429 });
+      const wait = (error as GatewayError).retryAfterSeconds ?? 0;
+      expect(wait).toBeGreaterThan(0);
+      expect(describeError(error, url)).toBe(`rate limited by the gateway; try again in ${wait} seconds`);
+    } finally {
+      await gw.close();
+    }
+  });
+});
