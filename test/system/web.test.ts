@@ -1,0 +1,283 @@
+// The web chat page in a real browser: Debian's Chromium driven by playwright-core, against
+// an in-process gateway whose model is a fake OpenAI-compatible server.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { startFakeOpenAI, type FakeLLM } from '../helpers/fake-llm';
+import { startGateway, type TestGateway } from '../helpers/gateway';
+
+jest.setTimeout(60_000);
+
+const ARTIFACTS = path.resolve(__dirname, '../../test-results');
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+let browser: Browser;
+let fake: FakeLLM;
+let gw: TestGateway;
+/** Script errors and CSP violations seen on any page: there must be none. */
+const pageProblems: string[] = [];
+
+async function newPage(context: BrowserContext): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (error) => pageProblems.push(`pageerror: ${error.message}`));
+  page.on('console', (message) => {
+    // The deliberate 401/429/502 answers are logged by Chromium as failed loads; anything else is a problem.
+    if (message.type() === 'error' && !/Failed to load resource: the server responded with a status of (401|429|502)/.test(message.text())) {
+      pageProblems.push(`console: ${message.text()}`);
+    }
+  });
+  return page;
+}
+
+const transcriptMessages = (page: Page) => page.locator('#transcript .message');
+const lastReply = (page: Page) => page.locator('#transcript .message.assistant .text').last();
+const errorBanner = (page: Page) => page.getByRole('alert');
+
+async function enterKey(page: Page, key: string): Promise<void> {
+  const input = page.getByRole('textbox', { name: 'API key' });
+  await input.fill(key);
+  await input.press('Enter');
+}
+
+async function sendMessage(page: Page, text: string): Promise<void> {
+  const box = page.getByRole('textbox', { name: 'Message' });
+  await box.fill(text);
+  await box.press('Enter');
+}
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  fake = await startFakeOpenAI();
+  gw = await startGateway({
+    MODEL_PROVIDER: 'openai',
+    MODEL_API_KEY: 'fake-provider-key',
+    MODEL_ENDPOINT: fake.url,
+    MODEL_NAME: 'fake-gpt',
+    ROUTING: 'llm',
+    // A stalled stream turns into a mid-stream model_timeout error this soon.
+    MODEL_TIMEOUT_SECONDS: '3',
+  });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await gw?.close();
+  await fake?.close();
+});
+
+describe('web chat page in Chromium', () => {
+  let context: BrowserContext;
+  let page: Page;
+  beforeAll(async () => {
+    context = await browser.newContext({ viewport: DESKTOP });
+    page = await newPage(context);
+  });
+  afterAll(() => context.close());
+
+  it('asks for the API key first, keeps it across reloads, and shows the model', async () => {
+    await page.goto(gw.url);
+    await expect(page.getByRole('dialog', { name: 'Connect with an API key' }).isVisible()).resolves.toBe(true);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('key-input');
+    await enterKey(page, gw.apiKey);
+    await page.getByText('fake-gpt (openai)').waitFor();
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('message');
+
+    await page.reload();
+    await page.getByText('fake-gpt (openai)').waitFor();
+    expect(await page.getByRole('dialog').isVisible()).toBe(false);
+  });
+
+  it('streams the reply in as it arrives, and Stop keeps what came', async () => {
+    fake.enqueue({ text: 'first words arrive and then the model goes quiet', stallAfterChunks: 3 });
+    await sendMessage(page, 'Tell me something slowly');
+    await page.locator('#transcript .message.assistant.streaming').waitFor();
+    await page.waitForFunction(() => document.querySelector('#transcript .message.assistant:last-child .text')?.textContent === 'first words arrive ');
+    expect(await page.locator('#transcript').getAttribute('aria-busy')).toBe('true');
+    expect(await page.getByRole('button', { name: 'Stop' }).isVisible()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Send' }).isVisible()).toBe(false);
+
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await page.locator('#transcript .message.assistant.streaming').waitFor({ state: 'detached' });
+    expect(await lastReply(page).textContent()).toBe('first words arrive [stopped]');
+    expect(await page.locator('#transcript').getAttribute('aria-busy')).toBe('false');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('message');
+  });
+
+  it('shows a complete streamed reply', async () => {
+    fake.enqueue({ text: 'A complete answer, delivered in several pieces.' });
+    await sendMessage(page, 'And now the whole answer');
+    await page.locator('#transcript .message.assistant.streaming').waitFor({ state: 'detached' });
+    expect(await lastReply(page).textContent()).toBe('A complete answer, delivered in several pieces.');
+    expect(await page.locator('#transcript .message.user .text').last().textContent()).toBe('And now the whole answer');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'web-desktop.png') });
+  });
+
+  it('renders model output as text, never as markup', async () => {
+    fake.enqueue({ text: '<img src=x onerror="window.__owned=1"> <b>not bold</b>' });
+    await sendMessage(page, 'Reply with some HTML');
+    await page.locator('#transcript .message.assistant.streaming').waitFor({ state: 'detached' });
+    expect(await lastReply(page).textContent()).toBe('<img src=x onerror="window.__owned=1"> <b>not bold</b>');
+    expect(await page.locator('#transcript img, #transcript b').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __owned?: number }).__owned)).toBeUndefined();
+  });
+
+  it('starts a new chat and switches back to the earlier one, history and session included', async () => {
+    const firstChatMessages = await transcriptMessages(page).count();
+    await page.getByRole('button', { name: 'New chat' }).click();
+    expect(await transcriptMessages(page).count()).toBe(0);
+    expect(await page.getByText('Ask anything.').isVisible()).toBe(true);
+
+    await sendMessage(page, 'A second, separate chat');
+    await page.getByText('echo: A second, separate chat').waitFor();
+    const chats = page.getByRole('navigation', { name: 'Recent chats' }).getByRole('button', { name: /Tell me something slowly|A second, separate chat/ });
+    expect(await chats.allTextContents()).toEqual(['A second, separate chat', 'Tell me something slowly']);
+    // Long titles end in an ellipsis inside the list rather than spilling out of it.
+    const list = await page.getByRole('navigation', { name: 'Recent chats' }).boundingBox();
+    for (const box of await Promise.all((await chats.all()).map((chat) => chat.boundingBox()))) {
+      expect((box?.x ?? 0) + (box?.width ?? 0)).toBeLessThanOrEqual((list?.x ?? 0) + (list?.width ?? 0));
+    }
+
+    await page.getByRole('button', { name: 'Tell me something slowly' }).click();
+    expect(await transcriptMessages(page).count()).toBe(firstChatMessages);
+    expect(await page.getByRole('button', { name: 'Tell me something slowly' }).getAttribute('aria-current')).toBe('true');
+    await sendMessage(page, 'Back in the first chat');
+    await page.getByText('echo: Back in the first chat').waitFor();
+    // The gateway continued the first chat's session: the model saw its history.
+    const seen = fake.completions().at(-1)?.body.messages.map((m: { content: string }) => m.content);
+    expect(seen).toEqual(expect.arrayContaining(['And now the whole answer', 'A complete answer, delivered in several pieces.', 'Back in the first chat']));
+    expect(seen).not.toContain('A second, separate chat');
+
+    await page.reload();
+    await page.getByText('echo: Back in the first chat').waitFor();
+    expect(await chats.count()).toBe(2);
+  });
+
+  it('explains a model failure before a reply and one in the middle of it', async () => {
+    fake.enqueue({ status: 401 });
+    await sendMessage(page, 'Is the model there?');
+    await errorBanner(page).getByText(/The model is not available right now/).waitFor();
+    expect(await page.locator('#transcript .message.error').last().textContent()).toContain('The model is not available right now');
+
+    fake.enqueue({ text: 'half an answer and then silence', stallAfterChunks: 2 });
+    await sendMessage(page, 'Try once more');
+    await page.waitForFunction(() => document.querySelector('#transcript .message.assistant:last-of-type .text')?.textContent === 'half an ');
+    await errorBanner(page).getByText('The model did not answer in time. Try again in a moment.').waitFor();
+    expect(await lastReply(page).textContent()).toBe('half an ');
+
+    fake.enqueue({ text: 'back to normal' });
+    await sendMessage(page, 'Working again?');
+    await page.getByText('back to normal').waitFor();
+    expect(await page.locator('#error').textContent()).toBe('');
+  });
+
+  it('says when the key is rejected and asks for another', async () => {
+    await page.getByRole('button', { name: 'API key' }).click();
+    await enterKey(page, 'wrong-key-0123456789');
+    await errorBanner(page).getByText('The gateway rejected the API key. Enter a valid key.').waitFor();
+    expect(await page.getByRole('dialog').isVisible()).toBe(true);
+    expect(await page.getByText('not connected').isVisible()).toBe(true);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('key-input');
+
+    await enterKey(page, gw.apiKey);
+    await page.getByText('fake-gpt (openai)').waitFor();
+    expect(await page.locator('#error').textContent()).toBe('');
+  });
+
+  it('gives every control a name and keeps text contrast at WCAG AA in light and dark schemes', async () => {
+    const unnamed = await page.evaluate(() =>
+      Array.from(document.querySelectorAll<HTMLElement>('button, textarea, input'))
+        .filter((el) => !((el as HTMLInputElement).labels?.length || el.getAttribute('aria-label') || el.textContent?.trim()))
+        .map((el) => el.outerHTML),
+    );
+    expect(unnamed).toEqual([]);
+
+    for (const colorScheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme });
+      const ratios = await page.evaluate(() => {
+        const rgb = (css: string) => (css.match(/[\d.]+/g) ?? []).slice(0, 3).map(Number);
+        const luminance = ([r, g, b]: number[]) => {
+          const channel = (c: number) => ((c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+          return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+        };
+        const background = (el: Element | null): string => {
+          for (let node = el; node; node = node.parentElement) {
+            const bg = getComputedStyle(node).backgroundColor;
+            if (bg !== 'rgba(0, 0, 0, 0)' && bg !== 'transparent') return bg;
+          }
+          return getComputedStyle(document.body).backgroundColor;
+        };
+        const selectors = ['body', '.hint', '#model-name', '.model', '.who', '.message.user .text', '.message.assistant .text', '.message.error .text', 'button.primary', '.chat-link', 'label'];
+        return selectors.map((selector) => {
+          const el = document.querySelector(selector);
+          if (!el) return { selector, ratio: 0 };
+          const [a, b] = [luminance(rgb(getComputedStyle(el).color)), luminance(rgb(background(el)))];
+          return { selector, ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) };
+        });
+      });
+      for (const { selector, ratio } of ratios) expect([colorScheme, selector, ratio >= 4.5]).toEqual([colorScheme, selector, true]);
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+});
+
+describe('web chat page on a phone-sized screen', () => {
+  it('puts the chat list in a drawer and fits the width', async () => {
+    const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+    try {
+      const page = await newPage(context);
+      await page.goto(gw.url);
+      await enterKey(page, gw.apiKey);
+      fake.enqueue({ text: 'Replies fit a phone screen too, wrapping long lines instead of scrolling sideways.' });
+      await sendMessage(page, 'Hello from a phone');
+      await page.getByText(/wrapping long lines/).waitFor();
+
+      const chatList = page.getByRole('navigation', { name: 'Recent chats' });
+      expect(await chatList.isVisible()).toBe(false);
+      const toggle = page.getByRole('button', { name: 'Chats' });
+      await toggle.click();
+      expect(await toggle.getAttribute('aria-expanded')).toBe('true');
+      expect(await chatList.isVisible()).toBe(true);
+      await chatList.getByRole('button', { name: 'Hello from a phone' }).click();
+      expect(await chatList.isVisible()).toBe(false);
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('message');
+
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'web-phone.png') });
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('web chat page when rate limited', () => {
+  it('says how long to wait and keeps the message', async () => {
+    // One API call per 50 s: loading the model label spends it, so the message gets a 429.
+    const limited = await startGateway({ RATE_LIMIT_QPS: '0.02' });
+    const context = await browser.newContext({ viewport: DESKTOP });
+    try {
+      const page = await newPage(context);
+      await page.goto(limited.url);
+      await enterKey(page, limited.apiKey);
+      await page.getByText('rules', { exact: true }).waitFor();
+      await sendMessage(page, 'Too fast?');
+      const banner = await errorBanner(page).getByText(/^Too many requests: the gateway is rate limiting\. Try again in \d+ seconds\.$/).textContent();
+      expect(Number(banner?.match(/\d+/)?.[0])).toBeGreaterThan(0);
+      expect(await page.getByRole('textbox', { name: 'Message' }).inputValue()).toBe('Too fast?');
+      expect(await transcriptMessages(page).count()).toBe(0);
+    } finally {
+      await context.close();
+      await limited.close();
+    }
+  });
+});
+
+describe('web chat page overall', () => {
+  it('ran without script errors or Content-Security-Policy violations', () => {
+    expect(pageProblems).toEqual([]);
+  });
+});
