@@ -80,7 +80,7 @@ export interface Settings {
 
 const DEFAULT_MODEL_NAMES: Record<ModelProvider, string> = {
   openai: 'gpt-4o-mini',
-  anthropic: 'claude-sonnet-4-5',
+  anthropic: 'claude-sonnet-4-6',
   rules: 'rules',
 };
 

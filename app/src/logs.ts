@@ -31,15 +31,17 @@ function errorLogLevel(level: LevelWithSilent): LevelWithSilent {
 }
 
 export interface FileLogs extends Logs {
-  /** Writes out what is buffered and closes the files (graceful shutdown). */
+  /** Closes the files (graceful shutdown). */
   close(): Promise<void>;
 }
 
-/** The four pino JSON logs under `<data dir>/logs/`, written asynchronously. */
+/** The four pino JSON logs under `<data dir>/logs/`. */
 export function createLogs(dir: string, level: LevelWithSilent): FileLogs {
   const destinations: ReturnType<typeof pino.destination>[] = [];
   const open = (file: string, fileLevel: LevelWithSilent) => {
-    const destination = pino.destination({ dest: path.join(dir, file), mkdir: true, sync: false });
+    // Synchronous, pino's default: a line is on disk before the next statement, so nothing is
+    // lost in a crash and the error that preceded one is there to read.
+    const destination = pino.destination({ dest: path.join(dir, file), mkdir: true, sync: true });
     destinations.push(destination);
     return pino({ level: fileLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, destination);
   };

@@ -46,10 +46,14 @@ async function main(): Promise<void> {
     stopping = true;
     console.info({ signal }, `${signal}: no new requests; finishing in-flight ones (at most ${SHUTDOWN_GRACE_MS / 1000} s)`);
     const force = setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+    // A keep-alive connection whose last request finishes during shutdown turns idle; close it
+    // then, rather than waiting for the client or the grace period.
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
     try {
       await app.close();
     } finally {
       clearTimeout(force);
+      clearInterval(sweep);
     }
     await metrics.close();
     await deps.close();

@@ -19,7 +19,7 @@ import { RulesModel, STARTER_FAQ } from './models/rules';
 import { createStore } from './store';
 
 export interface RunningDeps extends GatewayDeps {
-  /** Closes the store and flushes the conversation and log files. */
+  /** Closes the store and flushes the conversation and log files; later calls wait for the first. */
   close(): Promise<void>;
 }
 
@@ -83,6 +83,7 @@ export async function createDeps(settings: Settings, console?: Logger): Promise<
     temperature: settings.temperature,
   });
 
+  let closing: Promise<void> | undefined;
   return {
     settings: { ...settings, apiKeys, adminToken },
     store,
@@ -91,10 +92,13 @@ export async function createDeps(settings: Settings, console?: Logger): Promise<
     registry,
     metrics,
     logs,
-    async close() {
-      await store.close();
-      await conversationLog.close();
-      await logs.close();
+    close() {
+      closing ??= (async () => {
+        await store.close();
+        await conversationLog.close();
+        await logs.close();
+      })();
+      return closing;
     },
   };
 }

@@ -243,5 +243,5 @@ describe('switching under steady load', () => {
       await fakeA.close();
       await fakeB.close();
     }
-  });
+  }, 60_000);
 });

@@ -9,7 +9,7 @@ const PICTURE = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfF
 
 describe.each([
   ['openai', startFakeOpenAI, 'gpt-4o-mini'],
-  ['anthropic', startFakeAnthropic, 'claude-sonnet-4-5'],
+  ['anthropic', startFakeAnthropic, 'claude-sonnet-4-6'],
 ] as const)('%s provider through the gateway', (provider, startFake, modelName) => {
   let fake: FakeLLM;
   let gw: TestGateway;

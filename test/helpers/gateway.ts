@@ -37,8 +37,9 @@ export interface TestGateway {
   dataDir: string;
   deps: RunningDeps;
   app: FastifyInstance;
-  /** Writes out the buffered log lines, then returns `<data dir>/logs/<file>` (e.g. 'audit.log'). */
+  /** The content of `<data dir>/logs/<file>` (e.g. 'audit.log'); '' when not written yet. */
   readLog(file: string): Promise<string>;
+  /** Stops the gateway and flushes its files; the temporary data dir goes too. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -60,6 +61,7 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Te
   await app.listen({ host: '127.0.0.1', port: 0 });
   const metrics = await startMetricsServer(deps.registry, '127.0.0.1', 0);
   const { port } = app.server.address() as AddressInfo;
+  let closing: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${port}`,
     metricsUrl: metrics.url,
@@ -69,15 +71,16 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Te
     deps,
     app,
     async readLog(file) {
-      const { access, error, modelApi, audit } = deps.logs;
-      await Promise.all([access, error, modelApi, audit].map((logger) => new Promise((resolve) => logger.flush(resolve))));
       return readFileOrEmpty(path.join(dataDir, DATA_LAYOUT.logs, file));
     },
-    async close() {
-      await app.close();
-      await metrics.close();
-      await deps.close();
-      if (temporary) fs.rmSync(dataDir, { recursive: true, force: true });
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await metrics.close();
+        await deps.close();
+        if (temporary) fs.rmSync(dataDir, { recursive: true, force: true });
+      })();
+      return closing;
     },
   };
 }

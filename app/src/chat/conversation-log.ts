@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Logger } from 'pino';
+import pino, { type Logger } from 'pino';
 import type { ModelDescriptor } from '../models/types';
 import type { Channel } from './service';
 
@@ -20,10 +20,13 @@ export interface ExchangeRecord {
   error?: string;
 }
 
-/** Appends every exchange as JSONL, one file per UTC day (the backup job ships these). */
+/**
+ * Appends every exchange as JSONL, one file per UTC day (the backup job ships these).
+ * Writes are synchronous, so an exchange is on disk before its answer leaves.
+ */
 export class ConversationLog {
   private day = '';
-  private stream?: fs.WriteStream;
+  private file?: ReturnType<typeof pino.destination>;
 
   /** errorLog receives write failures (a full disk must not take the gateway down). */
   constructor(
@@ -35,21 +38,26 @@ export class ConversationLog {
 
   write(record: ExchangeRecord): void {
     const day = record.time.slice(0, 10);
-    if (day !== this.day || !this.stream) {
-      this.stream?.end();
-      this.day = day;
-      const file = path.join(this.dir, `${day}.jsonl`);
-      this.stream = fs.createWriteStream(file, { flags: 'a' });
-      this.stream.on('error', (error) => this.errorLog.error({ err: error, file }, 'conversation log write failed'));
+    try {
+      if (day !== this.day || !this.file) {
+        this.file?.end();
+        this.day = day;
+        this.file = pino.destination({ dest: path.join(this.dir, `${day}.jsonl`), sync: true });
+        this.file.on('error', (error) => this.errorLog.error({ err: error, dir: this.dir }, 'conversation log write failed'));
+      }
+      this.file.write(`${JSON.stringify(record)}\n`);
+    } catch (error) {
+      this.errorLog.error({ err: error, dir: this.dir }, 'conversation log write failed');
     }
-    this.stream.write(`${JSON.stringify(record)}\n`);
   }
 
-  /** Resolves once every line is on disk. */
   close(): Promise<void> {
-    const stream = this.stream;
-    this.stream = undefined;
-    if (!stream) return Promise.resolve();
-    return new Promise((resolve) => stream.end(resolve));
+    const file = this.file;
+    this.file = undefined;
+    if (!file) return Promise.resolve();
+    return new Promise((resolve) => {
+      file.once('close', () => resolve());
+      file.end();
+    });
   }
 }

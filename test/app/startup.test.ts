@@ -1,0 +1,97 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DATA_LAYOUT } from '../../app/src/contract';
+import { startFakeOpenAI } from '../helpers/fake-llm';
+import { buildApp, spawnGateway } from '../helpers/gateway';
+import { postJson } from '../helpers/http';
+
+const REPO_ROOT = path.resolve(__dirname, '../..');
+
+// Each test starts a real Node process (about 2 s on a busy 2-core machine).
+jest.setTimeout(30_000);
+
+/** Runs the built gateway expecting it to refuse to start; returns its exit code and output. */
+function failedStart(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['app/dist/main.js'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', PORT: '0', METRICS_PORT: '0', ...env } });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.once('exit', (code) => resolve({ code, output }));
+  });
+}
+
+describe('the gateway process (node app/dist/main.js, as npm start runs it)', () => {
+  beforeAll(() => buildApp(), 120_000);
+
+  it('generates an API key and an admin token on first start, says where they are, never what', async () => {
+    const gw = await spawnGateway();
+    try {
+      const keyFile = path.join(gw.dataDir, DATA_LAYOUT.generatedApiKey);
+      expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
+      expect(fs.statSync(path.join(gw.dataDir, DATA_LAYOUT.generatedAdminToken)).mode & 0o777).toBe(0o600);
+      expect(gw.output()).toContain(keyFile);
+      expect(gw.output()).not.toContain(gw.apiKey);
+      expect(gw.output()).not.toContain(gw.adminToken);
+      expect(fs.existsSync(path.join(gw.dataDir, DATA_LAYOUT.faq))).toBe(true);
+
+      const answer = await postJson(`${gw.url}/api/chat`, { message: 'hello' }, gw.apiKey);
+      expect(answer.status).toBe(200);
+      expect((await fetch(gw.metricsUrl)).status).toBe(200);
+    } finally {
+      expect(await gw.stop()).toBe(0);
+    }
+  });
+
+  it('on SIGTERM stops accepting, finishes the request in flight, flushes its logs and exits 0', async () => {
+    const fake = await startFakeOpenAI({ reply: () => ({ text: 'worth the wait', delayMs: 1500 }) });
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'clawdbot-sigterm-'));
+    const gw = await spawnGateway({ CLAWDBOT_DATA_DIR: dataDir, MODEL_PROVIDER: 'openai', MODEL_ENDPOINT: fake.url, MODEL_API_KEY: 'sk-sigterm-0123456789abcdef', ROUTING: 'llm' });
+    try {
+      const inFlight = postJson(`${gw.url}/api/chat`, { sessionId: 'slow', message: 'take your time' }, gw.apiKey);
+      while (fake.completions().length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      const exited = gw.stop('SIGTERM');
+
+      const response = await inFlight;
+      expect(response.status).toBe(200);
+      expect((await response.json()).reply).toBe('worth the wait');
+      expect(await exited).toBe(0);
+      await expect(fetch(`${gw.url}/health`)).rejects.toThrow();
+
+      const access = fs.readFileSync(path.join(dataDir, 'logs', 'access.log'), 'utf8');
+      expect(access).toContain('"route":"/api/chat"');
+      const conversations = fs.readdirSync(path.join(dataDir, DATA_LAYOUT.conversations));
+      expect(fs.readFileSync(path.join(dataDir, DATA_LAYOUT.conversations, conversations[0]), 'utf8')).toContain('worth the wait');
+      expect(gw.output()).toMatch(/SIGTERM: no new requests/);
+    } finally {
+      await gw.stop();
+      await fake.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a bad setting, naming the variable, with exit code 1', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'clawdbot-badenv-'));
+    try {
+      const { code, output } = await failedStart({ CLAWDBOT_DATA_DIR: dataDir, MODEL_PROVIDER: 'gemini' });
+      expect(code).toBe(1);
+      expect(output).toMatch(/invalid setting MODEL_PROVIDER: /);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a broken faq.json, naming the file and the entry', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'clawdbot-badfaq-'));
+    try {
+      fs.writeFileSync(path.join(dataDir, 'faq.json'), JSON.stringify([{ question: 'q' }]));
+      const { code, output } = await failedStart({ CLAWDBOT_DATA_DIR: dataDir });
+      expect(code).toBe(1);
+      expect(output).toContain(`${path.join(dataDir, 'faq.json')}: [0].answer`);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
