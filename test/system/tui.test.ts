@@ -3,7 +3,7 @@
 // a fake OpenAI-compatible server.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import path from 'node:path';
 import { displayWidth } from '../../app/src/tui/text';
 import { startFakeOpenAI, type FakeLLM } from '../helpers/fake-llm';
@@ -230,8 +230,8 @@ describe('terminal chat, full screen under tmux', () => {
     expect(lines[11]).toBe('>');
   });
 
-  it('restores the terminal on /quit, Ctrl-C and SIGTERM', async () => {
-    for (const leave of ['/quit', 'C-c', 'SIGTERM']) {
+  it('restores the terminal on /quit, Ctrl-C, SIGINT, SIGTERM and SIGHUP (a dropped SSH session)', async () => {
+    for (const leave of ['/quit', 'C-c', 'SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
       tmux = new Tmux({ CLAWDBOT_URL: gw.url, CLAWDBOT_API_KEY: gw.apiKey });
       // The shell stays after the chat, to show the exit code and whether the tty is back in
       // canonical (cooked) mode: stty prints "icanon", or "-icanon" if raw mode was left on.
@@ -244,10 +244,10 @@ describe('terminal chat, full screen under tmux', () => {
       } else if (leave === 'C-c') {
         tmux.press('C-c');
       } else {
-        process.kill(childOf(Number(tmux.format('pane_pid'))), 'SIGTERM');
+        process.kill(childOf(Number(tmux.format('pane_pid'))), leave);
       }
       const screen = await tmux.until((s) => /icanon/.test(s));
-      const exitCode = leave === 'SIGTERM' ? 143 : 0;
+      const exitCode = leave === '/quit' || leave === 'C-c' ? 0 : 128 + constants.signals[leave];
       expect([leave, screen.split('\n').filter(Boolean)]).toEqual([leave, [`exit=${exitCode}`, 'icanon']]);
       expect([leave, tmux.format('alternate_on'), tmux.format('cursor_flag')]).toEqual([leave, '0', '1']);
       tmux.kill();
