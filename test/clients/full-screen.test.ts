@@ -128,11 +128,12 @@ describe('full-screen chat (painted on a recorded display)', () => {
     chat.handleKey(undefined, key('paste-start'));
     type(chat, 'line one');
     chat.handleKey('\r', key('return'));
+    chat.handleKey('\t', key('tab'));
     type(chat, 'line two');
     chat.handleKey(undefined, key('paste-end'));
-    expect(display.lines.at(-1)).toBe('> line one↵line two');
+    expect(display.lines.at(-1)).toBe('> line one↵    line two');
     chat.handleKey('\r', key('return'));
-    await until(display, (t) => t.includes('  echo: line one\n  line two'));
+    await until(display, (t) => t.includes('  echo: line one\n      line two'));
   });
 
   it('repaints at the new size on resize', async () => {

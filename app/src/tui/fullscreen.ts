@@ -50,7 +50,8 @@ export class FullScreenChat {
     this.notice = undefined;
     if (this.pasting && key.name !== 'paste-end') {
       if (key.name === 'return' || key.name === 'enter') this.editor.insert('\n');
-      else if (text && sanitize(text) === text) this.editor.insert(text);
+      // Pasted code keeps its tabs (as spaces); control characters go.
+      else if (text) this.editor.insert(sanitize(text));
       this.paint();
       return;
     }
