@@ -1,6 +1,14 @@
+import crypto from 'node:crypto';
 import type { GatewayDeps } from '../deps';
 import type { Platform } from './inbox';
 import type { ChannelMetrics } from './metrics';
+
+/** A callback request as the channels see it: the body exactly as received. */
+export interface CallbackRequest {
+  headers: Record<string, string | string[] | undefined>;
+  query: unknown;
+  rawBody: Buffer;
+}
 
 /** What a callback answers, and the outcome it is counted under. */
 export interface DoorResult {
@@ -72,4 +80,11 @@ export function unavailable(
 
 export function isFresh(timestampMs: number, now: number): boolean {
   return Number.isFinite(timestampMs) && Math.abs(now - timestampMs) <= MAX_CLOCK_SKEW_MS;
+}
+
+/** Constant-time comparison of two signatures or tokens. */
+export function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && crypto.timingSafeEqual(left, right);
 }

@@ -3,7 +3,7 @@ import { ROUTES } from '../contract';
 import type { GatewayDeps } from '../deps';
 import { DingtalkChannel } from './dingtalk/channel';
 import { startDingtalkStream } from './dingtalk/stream';
-import type { DoorResult } from './door';
+import type { CallbackRequest, DoorResult } from './door';
 import { FeishuChannel } from './feishu/channel';
 import { startFeishuWs } from './feishu/ws';
 import { channelMetrics } from './metrics';
@@ -11,10 +11,9 @@ import { channelMetrics } from './metrics';
 /** On shutdown, queued answers get this long; the rest is resumed by the next start. */
 const SHUTDOWN_GRACE_MS = 5_000;
 
-interface CallbackRequest {
-  headers: Record<string, string | string[] | undefined>;
-  query: unknown;
-  rawBody: Buffer;
+interface CallbackChannel {
+  handleCallback(request: CallbackRequest): Promise<DoorResult>;
+  observeAck(outcome: string, seconds: number): void;
 }
 
 /**
@@ -25,18 +24,13 @@ interface CallbackRequest {
  * verified before any work is done, and a 429 would only delay answers by the platform's
  * retry interval.
  */
-async function callbackRoute(
-  app: FastifyInstance,
-  path: string,
-  channel: { observeAck(outcome: string, seconds: number): void },
-  handle: (request: CallbackRequest) => Promise<DoorResult>,
-): Promise<void> {
+async function callbackRoute(app: FastifyInstance, path: string, channel: CallbackChannel): Promise<void> {
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
     scope.post(path, { config: { rateLimit: false } }, async (request, reply) => {
       const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const result = await handle({ headers: request.headers, query: request.query, rawBody });
+      const result = await channel.handleCallback({ headers: request.headers, query: request.query, rawBody });
       channel.observeAck(result.outcome, reply.elapsedTime / 1000);
       return reply.code(result.status).send(result.body);
     });
@@ -61,7 +55,7 @@ export const channelsPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps)
     if (dingtalk.mode === 'stream') {
       connectors.push(() => startDingtalkStream(channel, dingtalk, deps.logs.error));
     } else {
-      await callbackRoute(app, ROUTES.dingtalkCallback, channel, (request) => channel.handleCallback(request));
+      await callbackRoute(app, ROUTES.dingtalkCallback, channel);
     }
   }
 
@@ -71,7 +65,7 @@ export const channelsPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps)
     if (feishu.mode === 'ws') {
       connectors.push(() => startFeishuWs(channel, feishu, deps.logs.error));
     } else {
-      await callbackRoute(app, ROUTES.feishuCallback, channel, (request) => channel.handleCallback(request.headers, request.rawBody));
+      await callbackRoute(app, ROUTES.feishuCallback, channel);
     }
   }
 

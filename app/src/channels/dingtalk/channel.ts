@@ -1,13 +1,13 @@
 import type { GatewayDeps } from '../../deps';
 import { answerInbound } from '../answer';
-import { type DoorResult, type RefusalReason, isFresh, refuse, unavailable } from '../door';
+import { type CallbackRequest, type DoorResult, type RefusalReason, isFresh, refuse, safeEqual, unavailable } from '../door';
 import { PlatformError } from '../http';
 import { type ChannelAdapter, Inbox } from '../inbox';
 import { waitForSlot } from '../limits';
 import type { ChannelMetrics } from '../metrics';
 import type { DingtalkSettings } from '../settings';
 import { DingtalkApi, type Markdown } from './api';
-import { DingtalkEventCrypto, robotSignature, safeEqual } from './crypto';
+import { DingtalkEventCrypto, robotSignature } from './crypto';
 import { type DingtalkJob, parseRobotMessage } from './message';
 
 /** DingTalk renders markdown messages up to about this many characters. */
@@ -16,8 +16,6 @@ export const DINGTALK_MARKDOWN_LIMIT = 3500;
 const CONVERSATION_MESSAGES_PER_MINUTE = 20;
 /** The session webhook is not used in its last minute: a slow send would land after expiry. */
 const WEBHOOK_EXPIRY_MARGIN_MS = 60 * 1000;
-
-type Headers = Record<string, string | string[] | undefined>;
 
 function single(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
@@ -46,9 +44,8 @@ export class DingtalkChannel implements ChannelAdapter<DingtalkJob> {
     private readonly deps: GatewayDeps,
     private readonly settings: DingtalkSettings,
     private readonly metrics: ChannelMetrics,
-    private readonly now: () => number = Date.now,
   ) {
-    this.api = new DingtalkApi(settings, now);
+    this.api = new DingtalkApi(settings);
     this.inbox = new Inbox(this, deps.store, metrics, deps.logs);
     this.oapiOrigin = new URL(settings.oapiBase).origin;
     const subscription = settings.eventSubscription;
@@ -56,7 +53,7 @@ export class DingtalkChannel implements ChannelAdapter<DingtalkJob> {
   }
 
   /** POST /api/dingtalk/callback: a signed robot message, or an encrypted event. */
-  async handleCallback(request: { headers: Headers; query: unknown; rawBody: Buffer }): Promise<DoorResult> {
+  async handleCallback(request: CallbackRequest): Promise<DoorResult> {
     const query = (request.query ?? {}) as Record<string, unknown>;
     let body: unknown;
     try {
@@ -71,7 +68,7 @@ export class DingtalkChannel implements ChannelAdapter<DingtalkJob> {
       return this.refuse('unknown_shape', 'expected a robot message (timestamp and sign headers) or an event (msg_signature query)');
     }
     if (!timestamp || !sign) return this.refuse('bad_signature', 'both the timestamp and the sign header are required');
-    if (!isFresh(Number(timestamp), this.now())) return this.refuse('stale_timestamp', 'timestamp is more than an hour away from now');
+    if (!isFresh(Number(timestamp), Date.now())) return this.refuse('stale_timestamp', 'timestamp is more than an hour away from now');
     if (!safeEqual(robotSignature(timestamp, this.settings.appSecret), sign)) return this.refuse('bad_signature', 'sign does not match');
     return this.receive(body);
   }
@@ -114,7 +111,7 @@ export class DingtalkChannel implements ChannelAdapter<DingtalkJob> {
     }
     this.metrics.events.inc({ channel: this.channel, outcome: 'event' });
     this.deps.logs.audit.info({ channel: this.channel, eventType }, 'channel event received');
-    return { status: 200, body: this.events.success(this.now()), outcome: 'event' };
+    return { status: 200, body: this.events.success(), outcome: 'event' };
   }
 
   /** Records how long a delivery took to acknowledge. */
@@ -139,7 +136,7 @@ export class DingtalkChannel implements ChannelAdapter<DingtalkJob> {
     const message: Markdown = { title: titleOf(text), text };
     const webhook = job.webhook;
     // The origin was checked on receipt; checked again so a stored record can never redirect a send.
-    if (webhook && webhook.expiresAt - WEBHOOK_EXPIRY_MARGIN_MS > this.now() && new URL(webhook.url).origin === this.oapiOrigin) {
+    if (webhook && webhook.expiresAt - WEBHOOK_EXPIRY_MARGIN_MS > Date.now() && new URL(webhook.url).origin === this.oapiOrigin) {
       const mention = job.group && job.senderStaffId && part === 0 ? [job.senderStaffId] : [];
       await this.api.sendWebhook(webhook.url, message, mention, signal);
       return 'webhook';

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { safeEqual } from '../door';
 
 // DingTalk's two HTTP schemes. No Node SDK covers them (dingtalk-stream only speaks the
 // long connection), so they are written here from the platform's documentation.
@@ -6,13 +7,6 @@ import crypto from 'node:crypto';
 /** Robot callbacks: sign = Base64(HmacSHA256(key = app secret, data = timestamp + "\n" + app secret)). */
 export function robotSignature(timestamp: string, appSecret: string): string {
   return crypto.createHmac('sha256', appSecret).update(`${timestamp}\n${appSecret}`).digest('base64');
-}
-
-/** Equal-length, constant-time comparison of two ASCII strings. */
-export function safeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && crypto.timingSafeEqual(left, right);
 }
 
 /** Why an encrypted event was refused. */

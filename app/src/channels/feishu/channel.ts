@@ -1,8 +1,7 @@
 import * as lark from '@larksuiteoapi/node-sdk';
 import type { GatewayDeps } from '../../deps';
-import { safeEqual } from '../dingtalk/crypto';
 import { answerInbound } from '../answer';
-import { type DoorResult, type RefusalReason, isFresh, refuse, unavailable } from '../door';
+import { type CallbackRequest, type DoorResult, type RefusalReason, isFresh, refuse, safeEqual, unavailable } from '../door';
 import { type ChannelAdapter, Inbox } from '../inbox';
 import { waitForSlot } from '../limits';
 import type { ChannelMetrics } from '../metrics';
@@ -17,9 +16,7 @@ export const FEISHU_TEXT_LIMIT = 30_000;
 const APP_REQUESTS_PER_SECOND = 50;
 const CHAT_MESSAGES_PER_SECOND = 5;
 
-type Headers = Record<string, string | string[] | undefined>;
-
-function header(headers: Headers, name: string): string | undefined {
+function header(headers: CallbackRequest['headers'], name: string): string | undefined {
   const value = headers[name];
   return typeof value === 'string' ? value : undefined;
 }
@@ -44,15 +41,14 @@ export class FeishuChannel implements ChannelAdapter<FeishuJob> {
     private readonly deps: GatewayDeps,
     private readonly settings: FeishuSettings,
     private readonly metrics: ChannelMetrics,
-    private readonly now: () => number = Date.now,
   ) {
-    this.api = new FeishuApi(settings, deps.logs.error, now);
+    this.api = new FeishuApi(settings, deps.logs.error);
     this.inbox = new Inbox(this, deps.store, metrics, deps.logs);
     if (settings.encryptKey) this.cipher = new lark.AESCipher(settings.encryptKey);
   }
 
-  /** POST /api/feishu/callback with the body exactly as received. */
-  async handleCallback(headers: Headers, rawBody: Buffer): Promise<DoorResult> {
+  /** POST /api/feishu/callback. */
+  async handleCallback({ headers, rawBody }: CallbackRequest): Promise<DoorResult> {
     let body: unknown;
     try {
       body = JSON.parse(rawBody.toString('utf8'));
@@ -67,7 +63,7 @@ export class FeishuChannel implements ChannelAdapter<FeishuJob> {
       const timestamp = header(headers, 'x-lark-request-timestamp');
       const nonce = header(headers, 'x-lark-request-nonce');
       if (!timestamp || !nonce) return this.refuse('bad_signature', 'X-Lark-Request-Timestamp and X-Lark-Request-Nonce are required');
-      if (!isFresh(Number(timestamp) * 1000, this.now())) return this.refuse('stale_timestamp', 'X-Lark-Request-Timestamp is more than an hour away from now');
+      if (!isFresh(Number(timestamp) * 1000, Date.now())) return this.refuse('stale_timestamp', 'X-Lark-Request-Timestamp is more than an hour away from now');
       if (!safeEqual(feishuSignature(timestamp, nonce, encryptKey, rawBody), signature)) return this.refuse('bad_signature', 'X-Lark-Signature does not match');
     }
 
