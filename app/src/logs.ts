@@ -31,26 +31,46 @@ function errorLogLevel(level: LevelWithSilent): LevelWithSilent {
 }
 
 export interface FileLogs extends Logs {
-  /** Closes the files (graceful shutdown). */
+  /** Resolves once every line logged so far is in its file. */
+  flush(): Promise<void>;
+  /** Writes out what is buffered and closes the files (graceful shutdown). */
   close(): Promise<void>;
 }
 
-/** The four pino JSON logs under `<data dir>/logs/`. */
+/** Buffered lines of the busy logs are written at least this often. */
+const FLUSH_INTERVAL_MS = 1000;
+
+/**
+ * The four pino JSON logs under `<data dir>/logs/`. access.log and model_api.log take a line
+ * per request, so they are buffered (4 KiB or FLUSH_INTERVAL_MS, whichever comes first): a
+ * synchronous write per line costs the gateway about 40% of its throughput. error.log and
+ * audit.log are rare and must survive a crash, so they are written synchronously.
+ */
 export function createLogs(dir: string, level: LevelWithSilent): FileLogs {
   const destinations: ReturnType<typeof pino.destination>[] = [];
-  const open = (file: string, fileLevel: LevelWithSilent) => {
-    // Synchronous, pino's default: a line is on disk before the next statement, so nothing is
-    // lost in a crash and the error that preceded one is there to read.
-    const destination = pino.destination({ dest: path.join(dir, file), mkdir: true, sync: true });
+  const open = (file: string, fileLevel: LevelWithSilent, buffered: boolean) => {
+    const destination = pino.destination({
+      dest: path.join(dir, file),
+      mkdir: true,
+      ...(buffered ? { sync: false, minLength: 4096 } : { sync: true }),
+    });
     destinations.push(destination);
     return pino({ level: fileLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, destination);
   };
+  const logs = {
+    access: open(LOG_FILES.access, level, true),
+    error: open(LOG_FILES.error, errorLogLevel(level), false),
+    modelApi: open(LOG_FILES.modelApi, level, true),
+    audit: open(LOG_FILES.audit, level === 'silent' ? level : 'info', false),
+  };
+  const flusher = setInterval(() => destinations.forEach((destination) => destination.flush()), FLUSH_INTERVAL_MS).unref();
   return {
-    access: open(LOG_FILES.access, level),
-    error: open(LOG_FILES.error, errorLogLevel(level)),
-    modelApi: open(LOG_FILES.modelApi, level),
-    audit: open(LOG_FILES.audit, level === 'silent' ? level : 'info'),
+    ...logs,
+    async flush() {
+      await Promise.all(destinations.map((destination) => new Promise((resolve) => destination.flush(resolve))));
+    },
     async close() {
+      clearInterval(flusher);
       await Promise.all(
         destinations.map(
           (destination) =>

@@ -24,7 +24,15 @@ async function main(): Promise<void> {
   }
 
   const deps = await createDeps(settings, console);
+  // A bug must not take the gateway down with a stray promise; a thrown exception leaves it in
+  // an unknown state, so it is logged (error.log is written synchronously) and the process
+  // exits for the container's restart policy.
   process.on('unhandledRejection', (reason) => deps.logs.error.error({ err: reason }, 'unhandled rejection'));
+  process.on('uncaughtException', (error) => {
+    deps.logs.error.fatal({ err: error }, 'uncaught exception');
+    console.fatal({ err: error }, 'uncaught exception; exiting');
+    process.exit(1);
+  });
 
   const app = await buildGateway(deps);
   await app.listen({ port: settings.port, host: settings.host });

@@ -12,13 +12,14 @@ import type { Settings } from './config';
 import { DATA_LAYOUT } from './contract';
 import type { GatewayDeps } from './deps';
 import { readFileIfExists, writeFileAtomic } from './files';
-import { createLogs } from './logs';
+import { createLogs, type FileLogs } from './logs';
 import { createMetrics } from './metrics';
 import { HotSwapModelManager } from './models/hot-swap';
 import { RulesModel, STARTER_FAQ } from './models/rules';
 import { createStore } from './store';
 
 export interface RunningDeps extends GatewayDeps {
+  logs: FileLogs;
   /** Closes the store and flushes the conversation and log files; later calls wait for the first. */
   close(): Promise<void>;
 }

@@ -37,7 +37,7 @@ export interface TestGateway {
   dataDir: string;
   deps: RunningDeps;
   app: FastifyInstance;
-  /** The content of `<data dir>/logs/<file>` (e.g. 'audit.log'); '' when not written yet. */
+  /** Flushes the logs, then returns `<data dir>/logs/<file>` (e.g. 'audit.log'); '' if never written. */
   readLog(file: string): Promise<string>;
   /** Stops the gateway and flushes its files; the temporary data dir goes too. Idempotent. */
   close(): Promise<void>;
@@ -71,6 +71,7 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Te
     deps,
     app,
     async readLog(file) {
+      await deps.logs.flush();
       return readFileOrEmpty(path.join(dataDir, DATA_LAYOUT.logs, file));
     },
     close() {

@@ -6,10 +6,9 @@ import { InputError } from '../errors';
 import { readFileIfExists, writeFileAtomic } from '../files';
 import type { GatewayMetrics } from '../metrics';
 import { firstProblem } from '../validation';
-import { AnthropicModel } from './anthropic';
 import { instrument } from './instrumented';
 import type { ModelManager, ModelSwitch } from './manager';
-import { OpenAIModel } from './openai';
+import type { RemoteModelOptions } from './openai';
 import type { RulesModel } from './rules';
 import { ModelError, type ChatModel, type ModelDescriptor } from './types';
 
@@ -60,6 +59,19 @@ export interface HotSwapOptions {
   metrics: Pick<GatewayMetrics, 'modelCallDuration' | 'modelCalls' | 'modelFailures' | 'modelSwitchDuration'>;
   modelApiLog: Logger;
   auditLog: Logger;
+}
+
+/**
+ * An SDK-backed model. The SDKs load on first use (about 20 MB and 0.2 s), so a gateway that
+ * runs on the rules engine never pays for them.
+ */
+function remoteModel(provider: 'openai' | 'anthropic', options: RemoteModelOptions): ChatModel {
+  if (provider === 'openai') {
+    const { OpenAIModel } = require('./openai') as typeof import('./openai');
+    return new OpenAIModel(options);
+  }
+  const { AnthropicModel } = require('./anthropic') as typeof import('./anthropic');
+  return new AnthropicModel(options);
 }
 
 function describe(settings: ModelSettings): ModelDescriptor {
@@ -162,13 +174,10 @@ export class HotSwapModelManager implements ModelManager {
 
   private activate(settings: ModelSettings, keySource: KeySource, switchedBy?: string): ActiveModel {
     const { rules, timeoutMs, metrics, modelApiLog } = this.options;
-    let model: ChatModel;
-    if (settings.provider === 'rules') {
-      model = rules;
-    } else {
-      const remote = { name: settings.name, endpoint: settings.endpoint, apiKey: settings.apiKey ?? '', apiSecret: settings.apiSecret, timeoutMs };
-      model = settings.provider === 'openai' ? new OpenAIModel(remote) : new AnthropicModel(remote);
-    }
+    const model =
+      settings.provider === 'rules'
+        ? rules
+        : remoteModel(settings.provider, { name: settings.name, endpoint: settings.endpoint, apiKey: settings.apiKey ?? '', apiSecret: settings.apiSecret, timeoutMs });
     return {
       model: instrument(model, metrics, modelApiLog),
       settings,
