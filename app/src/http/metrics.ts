@@ -1,21 +1,41 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { GatewayDeps } from '../deps';
+
+/** The status recorded for a client that hung up before its answer (as nginx does). */
+export const CLIENT_CLOSED_STATUS = 499;
 
 /** The route pattern, so labels stay few; requests that matched no route share one label. */
 export const routeLabel = (request: FastifyRequest) => request.routeOptions.url ?? 'unmatched';
 
+/**
+ * Calls `record` once per request when its response closes: with the status sent, or with
+ * 499 when the client hung up before the response was complete (Fastify's onResponse hook
+ * does not run then).
+ */
+export function onEveryOutcome(
+  app: FastifyInstance,
+  record: (request: FastifyRequest, status: number, seconds: number) => void,
+): void {
+  app.addHook('onRequest', async (request, reply) => {
+    const receivedAt = performance.now();
+    reply.raw.once('close', () => {
+      const status = reply.raw.writableFinished ? reply.statusCode : CLIENT_CLOSED_STATUS;
+      record(request, status, (performance.now() - receivedAt) / 1000);
+    });
+  });
+}
+
 /** Times and counts every response by route and status (served on the metrics port). */
 export const metricsPlugin = fp<GatewayDeps>(
   async (app, { metrics }) => {
-    app.addHook('onResponse', async (request, reply) => {
+    onEveryOutcome(app, (request, status, seconds) => {
       const route = routeLabel(request);
-      const seconds = reply.elapsedTime / 1000;
-      const labels = { route, method: request.method, status: String(reply.statusCode) };
+      const labels = { route, method: request.method, status: String(status) };
       metrics.httpRequestDuration.observe(labels, seconds);
       metrics.httpLatency.observe(seconds);
       metrics.httpRequests.inc(labels);
-      if (reply.statusCode >= 500) metrics.http5xx.inc({ route });
+      if (status >= 500) metrics.http5xx.inc({ route });
     });
   },
   { name: 'clawdbot-metrics' },

@@ -89,8 +89,9 @@ export async function* readStream<Chunk>(
       const text = textOf(chunk);
       if (text) yield text;
     }
-    // The SDKs end an aborted stream quietly; a quiet end after our deadline is a timeout.
-    if (deadline.expired) throw new Error('stream stalled');
+    // The SDKs end an aborted stream quietly: after our deadline that is a timeout, after the
+    // client left it is not a complete answer either.
+    if (deadline.signal.aborted) throw new Error('stream aborted');
   } catch (error) {
     throw fail(error, deadline);
   } finally {
