@@ -69,28 +69,11 @@ export class ConversationService implements ChatService {
 
   replyStream(turn: Turn): TextStream {
     const user: ChatMessage = { role: 'user', content: turn.message };
-    const plan = this.plan([user]);
-    const service = this;
-    async function* run(): AsyncGenerator<string> {
-      const startedAt = performance.now();
-      const answer: Answer = { text: '', model: modelOf(plan), source: plan.source };
-      let failure: unknown = new Error('client disconnected');
-      try {
-        const history = await service.options.sessions.load(turn.sessionId);
-        for await (const delta of service.answerStream(plan, [...history, user], { signal: turn.signal }, answer)) {
-          answer.text += delta;
-          yield delta;
-        }
-        await service.remember(turn.sessionId, user, answer.text);
-        failure = undefined;
-      } catch (error) {
-        failure = error;
-        throw error;
-      } finally {
-        service.log(turn, user, answer, startedAt, failure);
-      }
-    }
-    return Object.assign(run(), { model: modelOf(plan) });
+    return this.streamAnswer(this.plan([user]), turn, user, {
+      conversation: async () => [...(await this.options.sessions.load(turn.sessionId)), user],
+      options: { signal: turn.signal },
+      finish: (text) => this.remember(turn.sessionId, user, text),
+    });
   }
 
   async complete(messages: ChatMessage[], options: CompletionOptions = {}): Promise<Answer> {
@@ -108,23 +91,41 @@ export class ConversationService implements ChatService {
   }
 
   completeStream(messages: ChatMessage[], options: CompletionOptions = {}): TextStream {
-    const plan = this.plan(messages);
+    return this.streamAnswer(this.plan(messages), { channel: 'api' }, lastUserMessage(messages), {
+      conversation: async () => messages,
+      options,
+      finish: async () => undefined,
+    });
+  }
+
+  /**
+   * The streaming side of reply() and complete(): yields the deltas, runs `finish` with the
+   * whole text once the stream completed, and logs the exchange however it ended (an
+   * abandoned stream ends at a `yield` and is logged as a disconnect).
+   */
+  private streamAnswer(
+    plan: Plan,
+    turn: Pick<Turn, 'channel'> & { sessionId?: string },
+    user: ChatMessage | undefined,
+    steps: { conversation: () => Promise<ChatMessage[]>; options: CompletionOptions; finish: (text: string) => Promise<void> },
+  ): TextStream {
     const service = this;
     async function* run(): AsyncGenerator<string> {
       const startedAt = performance.now();
       const answer: Answer = { text: '', model: modelOf(plan), source: plan.source };
       let failure: unknown = new Error('client disconnected');
       try {
-        for await (const delta of service.answerStream(plan, messages, options, answer)) {
+        for await (const delta of service.deltas(plan, await steps.conversation(), steps.options, answer)) {
           answer.text += delta;
           yield delta;
         }
+        await steps.finish(answer.text);
         failure = undefined;
       } catch (error) {
         failure = error;
         throw error;
       } finally {
-        service.log({ channel: 'api' }, lastUserMessage(messages), answer, startedAt, failure);
+        service.log(turn, user, answer, startedAt, failure);
       }
     }
     return Object.assign(run(), { model: modelOf(plan) });
@@ -184,7 +185,7 @@ export class ConversationService implements ChatService {
   }
 
   /** As answer(), streaming; sets answer.source to who actually answered. */
-  private async *answerStream(plan: Plan, messages: ChatMessage[], options: CompletionOptions, answer: Answer): AsyncGenerator<string> {
+  private async *deltas(plan: Plan, messages: ChatMessage[], options: CompletionOptions, answer: Answer): AsyncGenerator<string> {
     if (plan.source === 'rules') {
       yield plan.text;
       return;
