@@ -55,11 +55,21 @@ function readFileOrEmpty(file: string): string {
 /** An in-process gateway: buildGateway + createDeps, listening on 127.0.0.1:0. */
 export async function startGateway(env: Record<string, string> = {}): Promise<TestGateway> {
   const { dataDir, temporary } = dataDirFor(env);
-  const settings = loadSettings({ ...env, CLAWDBOT_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', METRICS_PORT: '0' });
-  const deps = await createDeps(settings);
-  const app = await buildGateway(deps);
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const metrics = await startMetricsServer(deps.registry, '127.0.0.1', 0);
+  let deps: RunningDeps | undefined;
+  let app: FastifyInstance | undefined;
+  let metrics: Awaited<ReturnType<typeof startMetricsServer>>;
+  try {
+    const settings = loadSettings({ ...env, CLAWDBOT_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', METRICS_PORT: '0' });
+    deps = await createDeps(settings);
+    app = await buildGateway(deps);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    metrics = await startMetricsServer(deps.registry, '127.0.0.1', 0);
+  } catch (error) {
+    await app?.close();
+    await deps?.close();
+    if (temporary) fs.rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   const { port } = app.server.address() as AddressInfo;
   let closing: Promise<void> | undefined;
   return {
@@ -151,9 +161,18 @@ export async function spawnGateway(env: Record<string, string> = {}): Promise<Sp
     child.stderr?.on('data', (data: Buffer) => (output += data.toString()));
     void exited.then((code) => reject(new Error(`gateway exited with ${code} before listening:\n${output}`)));
   });
-  const { url, metricsUrl } = await listening;
-  const health = await fetch(`${url}/health`);
-  if (health.status !== 200) throw new Error(`/health answered ${health.status}`);
+  let url: string;
+  let metricsUrl: string;
+  try {
+    ({ url, metricsUrl } = await listening);
+    const health = await fetch(`${url}/health`);
+    if (health.status !== 200) throw new Error(`/health answered ${health.status}`);
+  } catch (error) {
+    child.kill('SIGKILL');
+    await exited;
+    if (temporary) fs.rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
 
   const secret = (relative: string) => fs.readFileSync(path.join(dataDir, relative), 'utf8').trim();
   return {
