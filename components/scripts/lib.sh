@@ -107,20 +107,20 @@ wait_healthy() {
   done
 }
 
-# Points Caddy at a slot. The snippets are the ones app/Caddyfile imports; the slot's name is a
-# network alias of the bot container (app/compose.yaml).
+# Points Caddy at an upstream name. The snippets are the ones app/Caddyfile imports; the name
+# is a network alias of the bot container (app/compose.yaml), unique to each activation.
 write_caddy_upstream() {
-  local slot=$1 tmp
+  local upstream=$1 tmp
   tmp=$(mktemp "$CADDY_DIR/.upstream.XXXXXX")
   cat >"$tmp" <<CADDY
 (clawdbot_gateway) {
-	reverse_proxy clawdbot-$slot:$GATEWAY_PORT {
+	reverse_proxy $upstream:$GATEWAY_PORT {
 		# Rides out a restart of the bot container instead of answering 502 at once.
 		lb_try_duration 10s
 	}
 }
 (clawdbot_metrics) {
-	reverse_proxy clawdbot-$slot:$METRICS_PORT
+	reverse_proxy $upstream:$METRICS_PORT
 }
 CADDY
   chmod 0644 "$tmp"
@@ -137,14 +137,14 @@ reload_proxy() {
   docker exec "$PROXY" caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile
 }
 
-# Switches Caddy to the release's Caddyfile and the slot; puts the old config back if Caddy
-# refuses the new one, so a later restart of the proxy still loads a good config.
+# Switches Caddy to the release's Caddyfile and the upstream; puts the old config back if
+# Caddy refuses the new one, so a later restart of the proxy still loads a good config.
 switch_proxy() {
-  local dir=$1 slot=$2
+  local dir=$1 upstream=$2
   cp -p "$CADDY_DIR/Caddyfile" "$CADDY_DIR/.Caddyfile.prev"
   cp -p "$CADDY_DIR/upstream.caddy" "$CADDY_DIR/.upstream.prev"
   install_caddyfile "$dir"
-  write_caddy_upstream "$slot"
+  write_caddy_upstream "$upstream"
   if ! reload_proxy; then
     mv -f "$CADDY_DIR/.Caddyfile.prev" "$CADDY_DIR/Caddyfile"
     mv -f "$CADDY_DIR/.upstream.prev" "$CADDY_DIR/upstream.caddy"
@@ -192,10 +192,11 @@ activate_release() {
   mkdir -p "$CADDY_DIR"
   ensure_shared_resources
   ensure_data_owner "$image"
-  export CLAWDBOT_IMAGE="$image" CLAWDBOT_SLOT="$slot"
+  CLAWDBOT_UPSTREAM="$BOT-$slot-$(date -u +%Y%m%d%H%M%S)"
+  export CLAWDBOT_IMAGE="$image" CLAWDBOT_UPSTREAM
   if [ ! -f "$CADDY_DIR/upstream.caddy" ]; then
     install_caddyfile "$dir"
-    write_caddy_upstream "$slot"
+    write_caddy_upstream "$CLAWDBOT_UPSTREAM"
   fi
   # Unchanged edge services are left running; compose recreates them only when their own
   # definition changed.
@@ -215,7 +216,7 @@ activate_release() {
     die "release $release failed its health check; ${active_release:-nothing} keeps serving"
   fi
 
-  if ! switch_proxy "$dir" "$slot"; then
+  if ! switch_proxy "$dir" "$CLAWDBOT_UPSTREAM"; then
     remove_slot "$slot"
     if [ -n "$serving" ]; then docker rename "$serving" "$BOT"; fi
     die "the proxy refused the config of release $release; ${active_release:-nothing} keeps serving"

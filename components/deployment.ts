@@ -1,0 +1,276 @@
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as pulumi from '@pulumi/pulumi';
+import * as aws from '@pulumi/aws';
+import * as docker from '@pulumi/docker';
+import { local, remote } from '@pulumi/command';
+import { planRelease, type ReleasePlan } from './scripts/plan';
+import {
+  DEFAULT_HOST_STEP_SETTINGS,
+  installToolsCommand,
+  pullImageCommand,
+  RELEASE_FILES,
+  renderEnvFile,
+  restoreOnBootCommand,
+  waitForHostCommand,
+  type HostStepSettings,
+  type ReleaseProxySettings,
+  type RestoreOnBoot,
+} from './scripts/render';
+
+/** Where the host is and how Pulumi logs in: an EC2 host of this stack, or a machine of yours. */
+export interface SshConnectionArgs {
+  host: pulumi.Input<string>;
+  port: pulumi.Input<number>;
+  user: pulumi.Input<string>;
+  privateKey: pulumi.Input<string>;
+}
+
+export interface DeploymentArgs {
+  connection: SshConnectionArgs;
+  /** Changes when the host is replaced (the instance id; host:port for a machine of yours): every host step runs again on the new one. */
+  hostId: pulumi.Input<string>;
+  /** The host's platform: linux/arm64 for t4g, linux/amd64 otherwise. */
+  platform: 'linux/arm64' | 'linux/amd64';
+  /** The image build: context (the repository root) and Dockerfile, and a base image (e.g. a registry mirror). */
+  build: { context: string; dockerfile: string; baseImage?: pulumi.Input<string> };
+  /** `ssh`: docker save → copy → docker load. `ecr`: push to an ECR repository; the host pulls with its role. */
+  imageTransport: 'ssh' | 'ecr';
+  /** ECR transport: the role of the host, which gets pull rights on the repository. */
+  hostRoleName?: pulumi.Input<string>;
+  /** The bot's environment (app/src/config.ts names), secrets included; it reaches the host only through stdin. */
+  environment: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** The CNAME Caddy gets a certificate for; unset: the bot is served on http://<host>:18789 only. */
+  domain?: pulumi.Input<string>;
+  /** Images of the proxy and Redis, for hosts that pull through a mirror. */
+  caddyImage?: pulumi.Input<string>;
+  redisImage?: pulumi.Input<string>;
+  /** On a fresh host, before the bot first starts: restore the newest backup, a named key, or nothing. */
+  restoreOnBoot: RestoreOnBoot;
+  keepReleases?: number;
+  healthTimeoutSeconds?: number;
+  /** The host's own resource (the EC2 instance): when it goes, the deletion step is skipped. */
+  hostResource?: pulumi.Resource;
+}
+
+/** What `npm run rollback` needs from the stack's outputs (with the SSH key from its config). */
+export interface RollbackTarget {
+  host: string;
+  port: number;
+  user: string;
+  keepReleases: number;
+  healthTimeoutSeconds: number;
+}
+
+/**
+ * Builds the bot's image and ships it to the host over SSH, then makes it the live release
+ * without dropping a request (components/scripts/). Steps, in order: image → readiness →
+ * ship (image and config files) → activate, beside the host tools, the env file and the
+ * restore on boot. Each step re-runs only when its image, config or host changed.
+ */
+export class Deployment extends pulumi.ComponentResource {
+  /** The image ID (ssh) or repository digest (ecr) of the live release. */
+  public readonly imageRef: pulumi.Output<string>;
+  /** The id of the live release on the host (releases/<id>). */
+  public readonly release: pulumi.Output<string>;
+  public readonly rollbackTarget: pulumi.Output<RollbackTarget>;
+  /** ECR transport only. */
+  public readonly repositoryUrl?: pulumi.Output<string>;
+
+  constructor(name: string, args: DeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('clawdbot:deployment:Deployment', name, {}, opts);
+    const child = { parent: this };
+    const settings: HostStepSettings = {
+      ...DEFAULT_HOST_STEP_SETTINGS,
+      ...(args.keepReleases !== undefined && { keepReleases: args.keepReleases }),
+      ...(args.healthTimeoutSeconds !== undefined && { healthTimeoutSeconds: args.healthTimeoutSeconds }),
+    };
+    const connection = {
+      host: args.connection.host,
+      port: args.connection.port,
+      user: args.connection.user,
+      privateKey: pulumi.secret(args.connection.privateKey),
+    };
+    const hostId = pulumi.output(args.hostId);
+    const proxy: pulumi.Output<ReleaseProxySettings> = pulumi
+      .all([args.domain, args.caddyImage, args.redisImage])
+      .apply(([domain, caddyImage, redisImage]) => ({ domain: domain || undefined, caddyImage, redisImage }));
+
+    // --- image ---------------------------------------------------------------------------------
+    const buildArgs = args.build.baseImage ? { BASE_IMAGE: args.build.baseImage } : undefined;
+    const build = { context: args.build.context, dockerfile: args.build.dockerfile, platform: args.platform, args: buildArgs };
+    let image: docker.Image;
+    let repository: aws.ecr.Repository | undefined;
+    if (args.imageTransport === 'ecr') {
+      repository = new aws.ecr.Repository(`${name}-image`, { imageTagMutability: 'MUTABLE', forceDelete: true, imageScanningConfiguration: { scanOnPush: true } }, child);
+      new aws.ecr.LifecyclePolicy(
+        `${name}-image`,
+        {
+          repository: repository.name,
+          policy: JSON.stringify({
+            rules: [{ rulePriority: 1, description: 'keep what the host keeps for rollback', selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: settings.keepReleases }, action: { type: 'expire' } }],
+          }),
+        },
+        child,
+      );
+      if (!args.hostRoleName) throw new Error('deployment: imageTransport "ecr" needs hostRoleName (the role that pulls)');
+      new aws.iam.RolePolicyAttachment(`${name}-image-pull`, { role: args.hostRoleName, policyArn: aws.iam.ManagedPolicy.AmazonEC2ContainerRegistryReadOnly }, child);
+      const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, child);
+      image = new docker.Image(
+        `${name}-image`,
+        {
+          build,
+          imageName: pulumi.interpolate`${repository.repositoryUrl}:latest`,
+          registry: { server: repository.repositoryUrl, username: token.userName, password: pulumi.secret(token.password) },
+        },
+        child,
+      );
+      this.repositoryUrl = repository.repositoryUrl;
+    } else {
+      // The tag follows the host, so a new host gets a fresh build: the save step needs the
+      // image in the local engine, which a fresh CI runner only has after building it.
+      const hostTag = hostId.apply((id) => createHash('sha256').update(id).digest('hex').slice(0, 12));
+      image = new docker.Image(`${name}-image`, { build, imageName: pulumi.interpolate`clawdbot-${name}:${hostTag}`, skipPush: true }, child);
+    }
+    // For a local image, repoDigest is the image ID; for a pushed one, repository@digest.
+    this.imageRef = image.repoDigest;
+
+    // --- readiness: waits as long as a new instance takes to boot and run cloud-init ------------
+    const readiness = new remote.Command(
+      `${name}-readiness`,
+      { connection: { ...connection, dialErrorLimit: -1, perDialTimeout: 30 }, create: waitForHostCommand(), triggers: [hostId] },
+      { ...child, customTimeouts: { create: '30m' } },
+    );
+
+    // The deletion step: stops the bot's services on the host, tolerating a host that is gone
+    // (components/scripts/remove-from-host.ts). Runs where Pulumi runs; the key goes through
+    // the environment. Skipped when the host itself is deleted in the same run.
+    new local.Command(
+      `${name}-teardown`,
+      {
+        delete: `npx tsx ${path.relative(args.build.context, path.join(__dirname, 'scripts', 'remove-from-host.ts'))}`,
+        dir: args.build.context,
+        environment: {
+          CLAWDBOT_SSH_HOST: connection.host,
+          CLAWDBOT_SSH_PORT: pulumi.output(connection.port).apply(String),
+          CLAWDBOT_SSH_USER: connection.user,
+          CLAWDBOT_SSH_PRIVATE_KEY: connection.privateKey,
+        },
+        triggers: [hostId],
+      },
+      { ...child, dependsOn: [readiness], ...(args.hostResource && { deletedWith: args.hostResource }) },
+    );
+
+    const tools = new remote.Command(`${name}-host-tools`, { connection, create: installToolsCommand(settings), triggers: [hostId] }, { ...child, dependsOn: [readiness] });
+    const restore = new remote.Command(
+      `${name}-restore-on-boot`,
+      { connection, create: restoreOnBootCommand(args.restoreOnBoot, settings), triggers: [hostId] },
+      { ...child, dependsOn: [tools] },
+    );
+
+    // --- ship: the image, the release's config files, the env file ------------------------------
+    const localArchive = path.join(os.tmpdir(), 'clawdbot-images', `${name}.tar.gz`);
+    const plan: pulumi.Output<ReleasePlan> = pulumi
+      .all([this.imageRef, proxy])
+      .apply(([imageRef, releaseProxy]) => planRelease({ imageId: imageRef, proxy: releaseProxy, settings, localArchive }));
+    this.release = plan.release;
+
+    const configCopies = Object.values(RELEASE_FILES).map(
+      (file, index) =>
+        new remote.CopyToRemote(
+          `${name}-config-${path.basename(file).toLowerCase().replace(/\W/g, '-')}`,
+          { connection, source: new pulumi.asset.FileAsset(file), remotePath: plan.apply((p) => p.configFiles[index].remotePath), triggers: [hostId] },
+          { ...child, dependsOn: [readiness] },
+        ),
+    );
+
+    let imageOnHost: pulumi.Resource;
+    if (args.imageTransport === 'ecr') {
+      imageOnHost = new remote.Command(
+        `${name}-pull-image`,
+        {
+          connection,
+          create: pulumi
+            .all([this.imageRef, repository!.repositoryUrl, plan.release, aws.getRegionOutput({}, child).region])
+            .apply(([imageRef, url, release, region]) => pullImageCommand({ imageRef, registry: url.split('/')[0], region, release })),
+          triggers: [this.imageRef, hostId],
+        },
+        { ...child, dependsOn: [image, readiness] },
+      );
+    } else {
+      const probe = new remote.Command(
+        `${name}-probe-image`,
+        { connection, create: plan.apply((p) => p.probeImage), triggers: [this.imageRef, hostId] },
+        { ...child, dependsOn: [image, readiness] },
+      );
+      const save = new local.Command(
+        `${name}-save-image`,
+        { create: pulumi.all([plan, probe.stdout]).apply(([p, hostHasImage]) => p.saveImage(hostHasImage)), triggers: [this.imageRef, hostId] },
+        { ...child, dependsOn: [probe] },
+      );
+      // The copy re-runs on its triggers (a new image or host), after the save step wrote the
+      // archive. Between those, the archive may be gone (another machine, a cleaned temp dir):
+      // an empty stand-in keeps the asset readable, and its content is not compared.
+      const shipImage = new remote.CopyToRemote(
+        `${name}-ship-image`,
+        {
+          connection,
+          source: save.stdout.apply(() => new pulumi.asset.FileAsset(ensureFile(localArchive))),
+          remotePath: plan.apply((p) => p.remoteArchive),
+          triggers: [this.imageRef, hostId],
+        },
+        { ...child, dependsOn: [save], ignoreChanges: ['source'] },
+      );
+      imageOnHost = new remote.Command(
+        `${name}-load-image`,
+        { connection, create: plan.apply((p) => p.loadImage), triggers: [this.imageRef, hostId] },
+        { ...child, dependsOn: [shipImage, ...configCopies] },
+      );
+    }
+
+    const environmentText = pulumi.secret(pulumi.output(args.environment).apply((environment) => renderEnvFile(environment as Record<string, string>)));
+    const envFile = new remote.Command(
+      `${name}-env-file`,
+      {
+        connection,
+        create: plan.apply((p) => p.writeEnv),
+        stdin: environmentText,
+        logging: 'none',
+        addPreviousOutputInEnv: false,
+        triggers: [hostId],
+      },
+      { ...child, dependsOn: [readiness], additionalSecretOutputs: ['stdout', 'stderr'] },
+    );
+
+    // --- activate --------------------------------------------------------------------------------
+    // Re-runs when the release (image + config files + proxy settings) or the env file changed.
+    // No delete command: replacing this step must never stop the release it just started.
+    const configHash = pulumi.all([plan.release, environmentText]).apply(([release, text]) => createHash('sha256').update(release).update('\0').update(text).digest('hex'));
+    new remote.Command(
+      `${name}-activate`,
+      { connection, create: plan.apply((p) => p.activate), triggers: [this.imageRef, configHash, hostId] },
+      { ...child, dependsOn: [imageOnHost, ...configCopies, envFile, restore] },
+    );
+
+    this.rollbackTarget = pulumi.all([connection.host, connection.port, connection.user]).apply(([host, port, user]) => ({
+      host,
+      port,
+      user,
+      keepReleases: settings.keepReleases,
+      healthTimeoutSeconds: settings.healthTimeoutSeconds,
+    }));
+    this.registerOutputs({ imageRef: this.imageRef, release: this.release, rollbackTarget: this.rollbackTarget, repositoryUrl: this.repositoryUrl });
+  }
+}
+
+
+/** Creates an empty file at `file` unless there is one; returns the path. */
+function ensureFile(file: string): string {
+  if (!existsSync(file)) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    closeSync(openSync(file, 'a'));
+  }
+  return file;
+}
