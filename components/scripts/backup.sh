@@ -25,9 +25,9 @@ tar --create --gzip --file "$work/backup.tar.gz" --numeric-owner --warning=no-fi
 [ "$status" -le 1 ] || die "tar failed (exit $status)"
 
 fingerprint=$(file_fingerprint "$work/backup.tar.gz")
-aws_s3 s3 cp --only-show-errors "$work/backup.tar.gz" "s3://$BACKUP_BUCKET/$key" --metadata "sha256=${fingerprint#*$'\t'}"
-[ "$(backup_fingerprint "$key")" = "$fingerprint" ] || die "the upload of s3://$BACKUP_BUCKET/$key does not match the archive"
-log "backed up to s3://$BACKUP_BUCKET/$key (${fingerprint%%$'\t'*} bytes)"
+aws_s3 s3 cp --only-show-errors "$work/backup.tar.gz" "s3://$S3_BUCKET/$key" --metadata "sha256=${fingerprint#*$'\t'}"
+[ "$(backup_fingerprint "$key")" = "$fingerprint" ] || die "the upload of s3://$S3_BUCKET/$key does not match the archive"
+log "backed up to s3://$S3_BUCKET/$key (${fingerprint%%$'\t'*} bytes)"
 
 # Retention: drop backups older than BACKUP_RETENTION_DAYS, but never the newest one.
 cutoff=$(date -u -d "-$BACKUP_RETENTION_DAYS days" +%Y%m%dT%H%M%SZ)
@@ -38,7 +38,7 @@ printf '%s\n' "$backups" | while read -r old; do
   old_stamp=${old##*clawdbot-}
   old_stamp=${old_stamp%.tar.gz}
   if [ "$old" != "$newest" ] && [[ "$old_stamp" < "$cutoff" ]]; then
-    aws_s3 s3 rm --only-show-errors "s3://$BACKUP_BUCKET/$old"
-    log "pruned s3://$BACKUP_BUCKET/$old"
+    aws_s3 s3 rm --only-show-errors "s3://$S3_BUCKET/$old"
+    log "pruned s3://$S3_BUCKET/$old"
   fi
 done

@@ -6,7 +6,7 @@
 #   releases/active     "<slot> <release>" that Caddy routes to
 #   releases/history    "<release> <UTC time>" per activation, newest last
 #   current             symlink to the active release's dir
-#   caddy/              Caddyfile + upstream.caddy, mounted into the proxy at /etc/caddy
+#   caddy/              Caddyfile, and hosts (clawdbot-active → the live slot), for the proxy
 #   data/               the bot's data dir (/data in the container)
 
 CADDY_DIR="$CLAWDBOT_ROOT/caddy"
@@ -82,10 +82,19 @@ remove_slot() {
   fi
 }
 
-# Waits until the container answers GET /health with exactly {"status":"healthy"} on the
-# proxy's network. Fails early when it exits or restarts (a crash loop never gets healthy).
+# Where each slot publishes (app/compose.yaml); app/Caddyfile reaches the live one through
+# the name clawdbot-active.
+slot_address() {
+  case $1 in
+    blue) echo 127.0.0.2 ;;
+    green) echo 127.0.0.3 ;;
+  esac
+}
+
+# Waits until the slot answers GET /health with exactly {"status":"healthy"}. Fails early when
+# the container exits or restarts (a crash loop never gets healthy).
 wait_healthy() {
-  local container=$1 deadline=$((SECONDS + HEALTH_TIMEOUT_SECONDS)) state ip
+  local container=$1 address=$2 deadline=$((SECONDS + HEALTH_TIMEOUT_SECONDS)) state
   while :; do
     state=$(docker inspect -f '{{.State.Status}} {{.RestartCount}}' "$container" 2>/dev/null) || state=missing
     case $state in
@@ -95,8 +104,7 @@ wait_healthy() {
         return 1
         ;;
     esac
-    ip=$(docker inspect -f "{{with index .NetworkSettings.Networks \"$EDGE_NETWORK\"}}{{.IPAddress}}{{end}}" "$container")
-    if [ -n "$ip" ] && [ "$(curl -fsS -m 2 "http://$ip:$GATEWAY_PORT/health" 2>/dev/null)" = '{"status":"healthy"}' ]; then
+    if [ "$(curl -fsS -m 2 "http://$address:$SLOT_GATEWAY_PORT/health" 2>/dev/null)" = '{"status":"healthy"}' ]; then
       return 0
     fi
     if [ "$SECONDS" -ge "$deadline" ]; then
@@ -107,24 +115,10 @@ wait_healthy() {
   done
 }
 
-# Points Caddy at an upstream name. The snippets are the ones app/Caddyfile imports; the name
-# is a network alias of the bot container (app/compose.yaml), unique to each activation.
-write_caddy_upstream() {
-  local upstream=$1 tmp
-  tmp=$(mktemp "$CADDY_DIR/.upstream.XXXXXX")
-  cat >"$tmp" <<CADDY
-(clawdbot_gateway) {
-	reverse_proxy $upstream:$GATEWAY_PORT {
-		# Rides out a restart of the bot container instead of answering 502 at once.
-		lb_try_duration 10s
-	}
-}
-(clawdbot_metrics) {
-	reverse_proxy $upstream:$METRICS_PORT
-}
-CADDY
-  chmod 0644 "$tmp"
-  mv -f "$tmp" "$CADDY_DIR/upstream.caddy"
+# Points clawdbot-active at a slot. The file is bind-mounted as the proxy's /etc/hosts, so it
+# is rewritten in place (a new inode would not reach the container).
+write_proxy_hosts() {
+  printf '127.0.0.1 localhost\n%s clawdbot-active\n' "$(slot_address "$1")" >"$CADDY_DIR/hosts"
 }
 
 install_caddyfile() {
@@ -132,25 +126,36 @@ install_caddyfile() {
   mv -f "$CADDY_DIR/.Caddyfile.new" "$CADDY_DIR/Caddyfile"
 }
 
-# A graceful reload: Caddy finishes in-flight requests on the old config.
-reload_proxy() {
-  docker exec "$PROXY" caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile
-}
-
-# Switches Caddy to the release's Caddyfile and the upstream; puts the old config back if
-# Caddy refuses the new one, so a later restart of the proxy still loads a good config.
-switch_proxy() {
-  local dir=$1 upstream=$2
+# Only when a release brings a changed Caddyfile: a graceful reload (in-flight requests finish
+# on the old config). Puts the old file back if Caddy refuses the new one.
+update_caddyfile() {
+  local dir=$1
+  cmp -s "$dir/Caddyfile" "$CADDY_DIR/Caddyfile" && return 0
   cp -p "$CADDY_DIR/Caddyfile" "$CADDY_DIR/.Caddyfile.prev"
-  cp -p "$CADDY_DIR/upstream.caddy" "$CADDY_DIR/.upstream.prev"
   install_caddyfile "$dir"
-  write_caddy_upstream "$upstream"
-  if ! reload_proxy; then
+  if ! docker exec "$PROXY" caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile --address unix//config/admin.sock; then
     mv -f "$CADDY_DIR/.Caddyfile.prev" "$CADDY_DIR/Caddyfile"
-    mv -f "$CADDY_DIR/.upstream.prev" "$CADDY_DIR/upstream.caddy"
     return 1
   fi
-  rm -f "$CADDY_DIR/.Caddyfile.prev" "$CADDY_DIR/.upstream.prev"
+  rm -f "$CADDY_DIR/.Caddyfile.prev"
+}
+
+# Switches the proxy to a slot and waits until it answers from there: Caddy re-resolves
+# clawdbot-active every second (its resolver may cache the hosts file for up to 5 s).
+switch_proxy() {
+  local slot=$1 previous=$2 address deadline=$((SECONDS + 30))
+  address=$(slot_address "$slot")
+  write_proxy_hosts "$slot"
+  until curl -sS -m 2 -o /dev/null -D - "http://127.0.0.1:$METRICS_PORT/metrics" 2>/dev/null |
+    tr -d '\r' | grep -qix "x-clawdbot-upstream: $address"; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      [ -z "$previous" ] || write_proxy_hosts "$previous"
+      return 1
+    fi
+    sleep 0.5
+  done
+  # The gateway's lookup refreshes on its own one-second timer.
+  sleep 2
 }
 
 record_history() {
@@ -192,11 +197,11 @@ activate_release() {
   mkdir -p "$CADDY_DIR"
   ensure_shared_resources
   ensure_data_owner "$image"
-  CLAWDBOT_UPSTREAM="$BOT-$slot-$(date -u +%Y%m%d%H%M%S)"
-  export CLAWDBOT_IMAGE="$image" CLAWDBOT_UPSTREAM
-  if [ ! -f "$CADDY_DIR/upstream.caddy" ]; then
+  CLAWDBOT_SLOT_ADDRESS=$(slot_address "$slot")
+  export CLAWDBOT_IMAGE="$image" CLAWDBOT_SLOT_ADDRESS
+  if [ ! -f "$CADDY_DIR/Caddyfile" ] || [ ! -f "$CADDY_DIR/hosts" ]; then
     install_caddyfile "$dir"
-    write_caddy_upstream "$CLAWDBOT_UPSTREAM"
+    write_proxy_hosts "$slot"
   fi
   # Unchanged edge services are left running; compose recreates them only when their own
   # definition changed.
@@ -208,7 +213,7 @@ activate_release() {
   if [ -n "$serving" ]; then docker rename "$serving" "$BOT-previous"; fi
 
   log "starting release $release in slot $slot (serving: ${active_release:-none})"
-  if ! compose "$dir" "$EDGE_PROJECT-$slot" up -d --no-deps "$BOT" || ! wait_healthy "$BOT"; then
+  if ! compose "$dir" "$EDGE_PROJECT-$slot" up -d --no-deps "$BOT" || ! wait_healthy "$BOT" "$CLAWDBOT_SLOT_ADDRESS"; then
     log "release $release is not healthy; its last $FAILED_LOG_LINES log lines:"
     docker logs --tail "$FAILED_LOG_LINES" "$BOT" 2>&1 || true
     remove_slot "$slot"
@@ -216,10 +221,10 @@ activate_release() {
     die "release $release failed its health check; ${active_release:-nothing} keeps serving"
   fi
 
-  if ! switch_proxy "$dir" "$CLAWDBOT_UPSTREAM"; then
+  if ! update_caddyfile "$dir" || ! switch_proxy "$slot" "$active_slot"; then
     remove_slot "$slot"
     if [ -n "$serving" ]; then docker rename "$serving" "$BOT"; fi
-    die "the proxy refused the config of release $release; ${active_release:-nothing} keeps serving"
+    die "the proxy did not switch to release $release; ${active_release:-nothing} keeps serving"
   fi
   printf '%s %s\n' "$slot" "$release" >"$ACTIVE_FILE.new"
   mv -f "$ACTIVE_FILE.new" "$ACTIVE_FILE"
@@ -238,8 +243,10 @@ activate_release() {
 # --- backups ---------------------------------------------------------------------------------
 # Archives live at s3://$BACKUP_BUCKET/$BACKUP_PREFIX/YYYY/MM/DD/clawdbot-YYYYMMDDTHHMMSSZ.tar.gz
 # and hold data/ (the data dir without its secrets) and config/ (the live release's
-# compose.yaml, Caddyfile and .env). The bucket settings come from $BACKUP_ENV, written by
-# cloud-init; the credentials from the instance role.
+# compose.yaml, Caddyfile and .env). The settings come from $BACKUP_ENV, written by cloud-init;
+# the credentials from the instance role. RESTORE_BUCKET, RESTORE_PREFIX and RESTORE_REGION
+# (defaults: this host's own) name where restores read from, e.g. the backups of a stack that
+# was lost, in another region.
 
 load_backup_env() {
   if [ -f "$BACKUP_ENV" ]; then
@@ -254,24 +261,40 @@ load_backup_env() {
   done
   BACKUP_PREFIX=${BACKUP_PREFIX:-}
   BACKUP_PREFIX=${BACKUP_PREFIX%/}
+  RESTORE_BUCKET=${RESTORE_BUCKET:-$BACKUP_BUCKET}
+  RESTORE_PREFIX=${RESTORE_PREFIX-$BACKUP_PREFIX}
+  RESTORE_PREFIX=${RESTORE_PREFIX%/}
+  RESTORE_REGION=${RESTORE_REGION:-$AWS_REGION}
+  use_backup_location "$BACKUP_BUCKET" "$BACKUP_PREFIX" "$AWS_REGION"
   # The snap's bin dir is not on systemd's PATH.
   PATH="$PATH:/snap/bin"
 }
 
-# The AWS CLI against the backup bucket. BACKUP_S3_ENDPOINT exists for tests against a local
+# Where the functions below look: this host's backups (the default) or the restore source.
+use_backup_location() {
+  S3_BUCKET=$1
+  S3_PREFIX=$2
+  S3_REGION=$3
+}
+
+use_restore_source() {
+  use_backup_location "$RESTORE_BUCKET" "$RESTORE_PREFIX" "$RESTORE_REGION"
+}
+
+# The AWS CLI in the location's region. BACKUP_S3_ENDPOINT exists for tests against a local
 # S3-compatible server.
 aws_s3() {
   local endpoint=()
   if [ -n "${BACKUP_S3_ENDPOINT:-}" ]; then endpoint=(--endpoint-url "$BACKUP_S3_ENDPOINT"); fi
-  aws --region "$AWS_REGION" "${endpoint[@]}" "$@"
+  aws --region "$S3_REGION" "${endpoint[@]}" "$@"
 }
 
 # Keys of all backups, oldest first (the dated names sort by time).
 # Call it as an assignment (keys=$(list_backups)) so that a failed listing stops the caller.
 list_backups() {
   local keys
-  keys=$(aws_s3 s3api list-objects-v2 --bucket "$BACKUP_BUCKET" --prefix "${BACKUP_PREFIX:+$BACKUP_PREFIX/}" \
-    --query 'Contents[].Key' --output text) || die "cannot list s3://$BACKUP_BUCKET/$BACKUP_PREFIX"
+  keys=$(aws_s3 s3api list-objects-v2 --bucket "$S3_BUCKET" --prefix "${S3_PREFIX:+$S3_PREFIX/}" \
+    --query 'Contents[].Key' --output text) || die "cannot list s3://$S3_BUCKET/$S3_PREFIX"
   printf '%s\n' "$keys" | tr '\t' '\n' | { grep -E '(^|/)clawdbot-[0-9]{8}T[0-9]{6}Z\.tar\.gz$' || true; } | sort
 }
 
@@ -281,18 +304,18 @@ resolve_backup() {
   if [ "$wanted" = latest ]; then
     key=$(list_backups)
     key=$(printf '%s\n' "$key" | tail -n 1)
-    [ -n "$key" ] || die "no backup under s3://$BACKUP_BUCKET/$BACKUP_PREFIX"
+    [ -n "$key" ] || die "no backup under s3://$S3_BUCKET/$S3_PREFIX"
   else
     key=$wanted
-    aws_s3 s3api head-object --bucket "$BACKUP_BUCKET" --key "$key" >/dev/null 2>&1 ||
-      die "no backup s3://$BACKUP_BUCKET/$key"
+    aws_s3 s3api head-object --bucket "$S3_BUCKET" --key "$key" >/dev/null 2>&1 ||
+      die "no backup s3://$S3_BUCKET/$key"
   fi
   printf '%s\n' "$key"
 }
 
 # The object's size and the sha256 recorded at upload, tab-separated.
 backup_fingerprint() {
-  aws_s3 s3api head-object --bucket "$BACKUP_BUCKET" --key "$1" \
+  aws_s3 s3api head-object --bucket "$S3_BUCKET" --key "$1" \
     --query '[ContentLength, Metadata.sha256]' --output text
 }
 
@@ -308,13 +331,13 @@ restore_backup() {
   work=$(mktemp -d "$CLAWDBOT_ROOT/.restore.XXXXXX")
   # shellcheck disable=SC2064 # expand now: $work is local
   trap "rm -rf '$work'" EXIT
-  log "downloading s3://$BACKUP_BUCKET/$key"
-  aws_s3 s3 cp --only-show-errors "s3://$BACKUP_BUCKET/$key" "$work/backup.tar.gz"
+  log "downloading s3://$S3_BUCKET/$key"
+  aws_s3 s3 cp --only-show-errors "s3://$S3_BUCKET/$key" "$work/backup.tar.gz"
   [ "$(file_fingerprint "$work/backup.tar.gz")" = "$(backup_fingerprint "$key")" ] ||
-    die "s3://$BACKUP_BUCKET/$key does not match the size and sha256 recorded at upload"
+    die "s3://$S3_BUCKET/$key does not match the size and sha256 recorded at upload"
   mkdir "$work/unpacked"
   tar --extract --gzip --file "$work/backup.tar.gz" --directory "$work/unpacked" --numeric-owner --same-permissions
-  [ -d "$work/unpacked/data" ] || die "s3://$BACKUP_BUCKET/$key is not a clawdbot backup (no data/)"
+  [ -d "$work/unpacked/data" ] || die "s3://$S3_BUCKET/$key is not a clawdbot backup (no data/)"
 
   if docker ps -q --filter "name=^$BOT\$" | grep -q .; then
     running=yes
@@ -339,5 +362,5 @@ restore_backup() {
     docker start "$BOT" >/dev/null
     log "restarted $BOT"
   fi
-  log "restored s3://$BACKUP_BUCKET/$key into $DATA_DIR"
+  log "restored s3://$S3_BUCKET/$key into $DATA_DIR"
 }

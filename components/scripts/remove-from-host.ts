@@ -3,10 +3,17 @@ import { runOverSsh } from './ssh';
 
 // The deletion step of a deployment, run by Pulumi where it runs (a local command): stops the
 // bot's services on the host over SSH. A host that is already gone (no route, refused, timed
-// out, name unknown) has nothing left to stop, so that counts as done. The connection comes
-// from the environment, the key included, so it never appears in a command's text.
+// out, name unknown, no SSH server) has nothing left to stop, so that counts as done. The
+// connection comes from the environment, the key included, so it never appears in a command's
+// text.
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET']);
+/** ssh2's error levels for a host it could not get an SSH session from (as opposed to, say, a refused key). */
+const UNREACHABLE_LEVELS = new Set(['client-socket', 'client-timeout', 'client-dns']);
+
+function unreachable(error: Error & { level?: string }): boolean {
+  // A TCP peer that hangs up before the SSH banner: no sshd behind the address any more.
+  return UNREACHABLE_LEVELS.has(error.level ?? '') || error.message === 'Connection lost before handshake';
+}
 
 function required(name: string): string {
   const value = process.env[name];
@@ -25,13 +32,8 @@ async function main(): Promise<void> {
     const result = await runOverSsh(target, removeCommand());
     process.stdout.write(result.stdout + result.stderr);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const timedOut = /Timed out while waiting for handshake/.test((error as Error).message);
-    if ((code && UNREACHABLE.has(code)) || timedOut) {
-      console.log(`${target.host}:${target.port} is unreachable (${code ?? 'handshake timeout'}); nothing left to stop there`);
-      return;
-    }
-    throw error;
+    if (!unreachable(error as Error)) throw error;
+    console.log(`${target.host}:${target.port} is unreachable (${(error as Error).message}); nothing left to stop there`);
   }
 }
 

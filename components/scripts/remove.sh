@@ -15,5 +15,6 @@ for project in "$EDGE_PROJECT-blue" "$EDGE_PROJECT-green" "$EDGE_PROJECT"; do
   fi
 done
 docker network rm "$EDGE_NETWORK" "$BACKEND_NETWORK" >/dev/null 2>&1 || true
-rm -f "$ACTIVE_FILE" "$CADDY_DIR/upstream.caddy"
+# The next activation starts the proxy afresh.
+rm -f "$ACTIVE_FILE" "$CADDY_DIR/Caddyfile" "$CADDY_DIR/hosts"
 log "stopped clawdbot; data kept in $DATA_DIR"

@@ -15,6 +15,9 @@ export const HOST_FILES = {
   restoreCommand: `${HOST_PATHS.bin}/restore`,
 } as const;
 
+/** The ports each bot slot publishes on its own loopback address; app/Caddyfile proxies to them. */
+export const SLOT_PORTS = { gateway: PORTS.gateway + 1, metrics: PORTS.metrics + 1 } as const;
+
 /** The app's files that make up a release besides its image. */
 export const RELEASE_FILES = {
   compose: path.join(__dirname, '..', '..', 'app', 'compose.yaml'),
@@ -61,8 +64,9 @@ function hostParams(settings: HostStepSettings): Params {
     DATA_DIR: HOST_PATHS.data,
     RELEASES_DIR: HOST_PATHS.releases,
     BACKUP_ENV: HOST_FILES.backupEnv,
-    GATEWAY_PORT: PORTS.gateway,
     METRICS_PORT: PORTS.metrics,
+    // Where each bot slot publishes its gateway on its loopback address (app/compose.yaml).
+    SLOT_GATEWAY_PORT: SLOT_PORTS.gateway,
     // Never backed up: the data dir's secrets (a generated API key).
     EXCLUDED_DATA: path.dirname(DATA_LAYOUT.generatedApiKey),
     KEEP_RELEASES: settings.keepReleases,

@@ -12,10 +12,11 @@ elif [ -d "$DATA_DIR" ] && [ -n "$(ls -A "$DATA_DIR")" ]; then
   log "$DATA_DIR already holds data; not restoring over it"
 else
   load_backup_env
+  use_restore_source
   take_deploy_lock
   backups=$(list_backups)
   if [ "$RESTORE_ON_BOOT" = latest ] && [ -z "$backups" ]; then
-    log "no backup yet under s3://$BACKUP_BUCKET/$BACKUP_PREFIX; starting with empty data"
+    log "no backup yet under s3://$S3_BUCKET/$S3_PREFIX; starting with empty data"
   else
     key=$(resolve_backup "$RESTORE_ON_BOOT")
     restore_backup "$key"

@@ -2,6 +2,7 @@
 # with a backup's. Run as root on the host; see docs/disaster-recovery.md.
 
 load_backup_env
+use_restore_source
 take_deploy_lock
 key=$(resolve_backup "${1:-latest}")
 restore_backup "$key"

@@ -15,6 +15,7 @@ import {
   renderEnvFile,
   renderScript,
   shellQuote,
+  SLOT_PORTS,
 } from '../../components/scripts/render';
 
 // The renderers of the host steps and the host's compose file and Caddyfile they ship.
@@ -61,7 +62,7 @@ describe('rendered steps', () => {
     expect(script).toMatch(/^#!\/usr\/bin\/env bash\n/);
     expect(script).toContain("set -euo pipefail\n");
     expect(script).toContain(`CLAWDBOT_ROOT='${HOST_PATHS.root}'\nDATA_DIR='${HOST_PATHS.data}'\nRELEASES_DIR='${HOST_PATHS.releases}'`);
-    expect(script).toContain(`GATEWAY_PORT='${PORTS.gateway}'\nMETRICS_PORT='${PORTS.metrics}'`);
+    expect(script).toContain(`METRICS_PORT='${PORTS.metrics}'\nSLOT_GATEWAY_PORT='${SLOT_PORTS.gateway}'`);
     expect(script).toContain(`BACKUP_ENV='${HOST_FILES.backupEnv}'`);
     expect(HOST_FILES.backupCommand).toBe(`${HOST_PATHS.bin}/backup`);
   });
@@ -113,22 +114,28 @@ describe('planRelease', () => {
 
 describe('app/compose.yaml', () => {
   const compose = parse(readFileSync(RELEASE_FILES.compose, 'utf8')) as {
-    services: Record<string, { container_name?: string; ports?: string[]; volumes?: string[]; networks: unknown; env_file?: string; environment?: Record<string, string> }>;
+    services: Record<string, { container_name?: string; ports?: string[]; volumes?: string[]; networks?: unknown; network_mode?: string; env_file?: string; environment?: Record<string, string> }>;
     networks: Record<string, { name: string; external: boolean }>;
   };
+  const slotAddress = '${CLAWDBOT_SLOT_ADDRESS:?CLAWDBOT_SLOT_ADDRESS is set by the deploy step}';
 
   test('runs the bot as "clawdbot" with the data dir and the env file from HOST_PATHS', () => {
     const bot = compose.services.clawdbot;
     expect(bot.container_name).toBe('clawdbot');
     expect(bot.volumes).toEqual([`${HOST_PATHS.data}:${CONTAINER_DATA_DIR}`]);
     expect(bot.env_file).toBe(HOST_PATHS.envFile);
-    expect(bot.ports).toBeUndefined();
     expect(bot.environment?.REDIS_URL).toBe('redis://clawdbot-redis:6379');
   });
 
-  test('publishes 18789 and 443, and the metrics only on the host loopback', () => {
-    expect(compose.services.caddy.ports).toEqual([`${PORTS.gateway}:${PORTS.gateway}`, `${PORTS.https}:${PORTS.https}`, `127.0.0.1:${PORTS.metrics}:${PORTS.metrics}`]);
-    expect(compose.services.caddy.volumes).toContain(`${HOST_PATHS.root}/caddy:/etc/caddy:ro`);
+  test('publishes the bot only on its slot loopback address, for the proxy', () => {
+    expect(compose.services.clawdbot.ports).toEqual([`${slotAddress}:${SLOT_PORTS.gateway}:${PORTS.gateway}`, `${slotAddress}:${SLOT_PORTS.metrics}:${PORTS.metrics}`]);
+  });
+
+  test('runs the proxy on the host network with the Caddyfile and the hosts file the deploy writes', () => {
+    const caddy = compose.services.caddy;
+    expect(caddy.network_mode).toBe('host');
+    expect(caddy.ports).toBeUndefined();
+    expect(caddy.volumes).toEqual(expect.arrayContaining([`${HOST_PATHS.root}/caddy:/etc/caddy:ro`, `${HOST_PATHS.root}/caddy/hosts:/etc/hosts:ro`]));
   });
 
   test('keeps Redis on the back-end network only, unpublished', () => {
@@ -142,19 +149,19 @@ describe('app/compose.yaml', () => {
 
 describe('app/Caddyfile', () => {
   const caddyfile = readFileSync(RELEASE_FILES.caddyfile, 'utf8');
-  const activation = activateCommand('r1', {});
 
-  test('imports the upstream snippets that activation writes', () => {
-    expect(caddyfile).toContain('import /etc/caddy/upstream.caddy');
-    for (const snippet of ['clawdbot_gateway', 'clawdbot_metrics']) {
-      expect(caddyfile).toContain(`import ${snippet}`);
-      expect(activation).toContain(`(${snippet}) {`);
-    }
-  });
-
-  test('serves 18789, the domain on TLS 1.3 only, and the metrics port', () => {
+  test('serves 18789 and the domain (TLS 1.3 only) from the live slot', () => {
     expect(caddyfile).toMatch(new RegExp(`^:${PORTS.gateway} \\{\\n\\timport clawdbot_gateway\\n\\}`, 'm'));
     expect(caddyfile).toMatch(/^\{\$CLAWDBOT_DOMAIN\} \{\n\ttls \{\n\t\tprotocols tls1\.3\n\t\}\n\timport clawdbot_gateway\n\}/m);
-    expect(caddyfile).toMatch(new RegExp(`^:${PORTS.metrics} \\{\\n\\timport clawdbot_metrics\\n\\}`, 'm'));
+    expect(caddyfile).toContain(`dynamic a clawdbot-active ${SLOT_PORTS.gateway} {`);
+  });
+
+  test('serves the metrics on the host loopback only', () => {
+    expect(caddyfile).toMatch(new RegExp(`^:${PORTS.metrics} \\{\\n\\tbind 127\\.0\\.0\\.1\\n`, 'm'));
+    expect(caddyfile).toContain(`dynamic a clawdbot-active ${SLOT_PORTS.metrics} {`);
+  });
+
+  test('finds the live slot under the name the activation writes', () => {
+    expect(activateCommand('r1', {})).toContain('%s clawdbot-active\\n');
   });
 });

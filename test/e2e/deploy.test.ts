@@ -1,0 +1,340 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { DATA_LAYOUT, HOST_PATHS, PORTS, ROUTES } from '../../app/src/contract';
+import {
+  DEFAULT_HOST_STEP_SETTINGS,
+  HOST_FILES,
+  installToolsCommand,
+  restoreOnBootCommand,
+  rollbackCommand,
+  SLOT_PORTS,
+  waitForHostCommand,
+  type HostStepSettings,
+} from '../../components/scripts/render';
+import { runOverSsh, StepFailed } from '../../components/scripts/ssh';
+import { rollbackOnHost } from '../../infra/rollback';
+import { deployRelease, type ReleaseInput } from './harness/deploy';
+import { BACKUP_BUCKET, PhaseTimer, startEnvironment, type E2eEnvironment } from './harness/environment';
+import { run } from './harness/exec';
+import { buildAppImage, buildFrom, E2E_IMAGES } from './harness/images';
+import { LoadLoop, type LoadResult } from './harness/load';
+
+// The deployment's rendered steps, run in order over real SSH against a test host (network
+// namespace, sshd, Podman behind the Docker API): ship and activate, a zero-downtime redeploy
+// under load, a broken release that leaves the old one serving, rollback, the host lock,
+// backup → wipe → restore, and a disaster-recovery run on a fresh host. Needs root.
+
+jest.setTimeout(40 * 60_000);
+
+const API_KEY = 'e2e-api-key-0123456789abcdef';
+const BOT_ENVIRONMENT = {
+  CLAWDBOT_API_KEYS: API_KEY,
+  CLAWDBOT_ADMIN_TOKEN: 'e2e-admin-token-0123456789abcdef',
+  // The load loop runs well above the default 50 requests per second per key.
+  RATE_LIMIT_QPS: '2000',
+};
+const SETTINGS: HostStepSettings = { ...DEFAULT_HOST_STEP_SETTINGS, healthTimeoutSeconds: 60 };
+const PROXY = { caddyImage: E2E_IMAGES.services, redisImage: E2E_IMAGES.services };
+const BACKUP_PREFIX = 'e2e-stack';
+const REMOVE_FROM_HOST = path.join(__dirname, '..', '..', 'components', 'scripts', 'remove-from-host.ts');
+
+const timer = new PhaseTimer();
+let env: E2eEnvironment;
+const images = { v1: '', v2: '', broken: '' };
+const releases = { v1: '', v2: '' };
+
+const baseUrl = (): string => `http://${env.host.address}:${PORTS.gateway}`;
+const ssh = (command: string, stdin?: string) => runOverSsh(env.host.ssh, command, { stdin });
+const release = (imageId: string): ReleaseInput => ({ imageId, proxy: PROXY, settings: SETTINGS, environment: BOT_ENVIRONMENT });
+const deploy = (imageId: string) => deployRelease(env.host.ssh, env.builder.env, path.join(env.runDir, 'image.tar.gz'), release(imageId));
+
+async function servingImage(): Promise<string> {
+  return (await ssh(`docker inspect --format '{{.Image}}' clawdbot`)).stdout.trim().replace(/^sha256:/, '');
+}
+
+async function underLoad<T>(work: () => Promise<T>): Promise<{ result: T | Error; load: LoadResult }> {
+  const loop = new LoadLoop(baseUrl(), API_KEY);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const result = await work().catch((error: Error) => error);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const load = await loop.stop();
+  if (load.failed > 0) console.log(`[e2e] the proxy's last log lines:\n${(await ssh('docker logs --tail 40 clawdbot-caddy 2>&1')).stdout}`);
+  return { result, load };
+}
+
+function expectNoFailedRequests(load: LoadResult): void {
+  expect(load.failures).toEqual([]);
+  expect(load.failed).toBe(0);
+  expect(load.ok).toBeGreaterThan(20);
+}
+
+/** sha256 of every file under the data dir except its secrets, by relative path. */
+function dataManifest(dataDir: string): Record<string, string> {
+  const manifest: Record<string, string> = {};
+  const excluded = path.dirname(DATA_LAYOUT.generatedApiKey);
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      const relative = path.relative(dataDir, full);
+      if (relative === excluded) continue;
+      if (entry.isDirectory()) walk(full);
+      else manifest[relative] = `${statSync(full).mode.toString(8)} ${createHash('sha256').update(readFileSync(full)).digest('hex')}`;
+    }
+  };
+  walk(dataDir);
+  return manifest;
+}
+
+function hostPath(hostAbsolute: string): string {
+  return path.join(env.host.rootDir, path.relative(HOST_PATHS.root, hostAbsolute));
+}
+
+/** What cloud-init writes on an AWS host, plus the endpoint of the local S3 server. */
+function writeBackupEnv(settings: Record<string, string> = {}): void {
+  const all = { BACKUP_BUCKET, BACKUP_PREFIX, BACKUP_RETENTION_DAYS: '30', AWS_REGION: 'us-east-1', BACKUP_S3_ENDPOINT: env.s3.endpoint, ...settings };
+  writeFileSync(hostPath(HOST_FILES.backupEnv), Object.entries(all).map(([key, value]) => `${key}=${value}\n`).join(''));
+}
+
+async function s3(...args: string[]): Promise<string> {
+  return run('aws', ['--region', 'us-east-1', '--endpoint-url', env.s3.endpoint, ...args], {
+    env: { ...process.env, AWS_SHARED_CREDENTIALS_FILE: env.s3.credentialsFile, AWS_CONFIG_FILE: '/dev/null' },
+  });
+}
+
+async function backupKeys(): Promise<string[]> {
+  const listed = await s3('s3api', 'list-objects-v2', '--bucket', BACKUP_BUCKET, '--prefix', `${BACKUP_PREFIX}/`, '--query', 'Contents[].Key', '--output', 'text');
+  return listed.split(/\s+/).filter((key) => key.endsWith('.tar.gz'));
+}
+
+function tlsHandshake(maxVersion: tls.SecureVersion): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: env.host.address, port: PORTS.https, servername: 'localhost', rejectUnauthorized: false, maxVersion }, () => {
+      resolve(socket.getProtocol() ?? '');
+      socket.end();
+    });
+    socket.once('error', reject);
+  });
+}
+
+function tcpConnects(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: env.host.address, port, timeout: 3000 }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+beforeAll(async () => {
+  env = await startEnvironment(timer);
+  await timer.time('app image (app/Dockerfile on the stand-in base) and its variants', async () => {
+    images.v1 = await buildAppImage(env.builder.env, 'localhost/clawdbot-e2e/app:1');
+    images.v2 = await buildFrom(env.builder.env, env.runDir, 'localhost/clawdbot-e2e/app:2', 'FROM localhost/clawdbot-e2e/app:1\nLABEL org.clawdbot.e2e.release="2"\n');
+    images.broken = await buildFrom(
+      env.builder.env,
+      env.runDir,
+      'localhost/clawdbot-e2e/app:broken',
+      'FROM localhost/clawdbot-e2e/app:1\nENTRYPOINT ["node", "-e", "console.error(\'deliberately broken release: exiting at start\'); process.exit(1)"]\nCMD []\n',
+    );
+  });
+  const size = await run('docker', ['image', 'inspect', '--format', '{{.Size}}', images.v1], { env: env.builder.env });
+  console.log(`[e2e] app image: ${(Number(size) / 1e6).toFixed(0)} MB`);
+});
+
+afterAll(async () => {
+  await env?.stop();
+  console.log(timer.report());
+});
+
+test('the host gets ready and receives the backup and restore tools', async () => {
+  await timer.time('readiness and host tools', async () => {
+    const ready = await ssh(waitForHostCommand());
+    expect(ready.stdout).toMatch(/docker .*compose/i);
+    await ssh(installToolsCommand(SETTINGS));
+  });
+  const tools = await ssh(`stat -c '%a %n' ${HOST_FILES.backupCommand} ${HOST_FILES.restoreCommand}`);
+  expect(tools.stdout.trim().split('\n')).toEqual([`755 ${HOST_FILES.backupCommand}`, `755 ${HOST_FILES.restoreCommand}`]);
+});
+
+test('1. ship, load and activate: /health answers at the host address', async () => {
+  const shipped = await timer.time('1. ship, load, activate (first release)', () => deploy(images.v1));
+  releases.v1 = shipped.plan.release;
+  expect(shipped.hostHadImage).toBe(false);
+  expect(shipped.activateOutput).toContain(`release ${releases.v1} is live`);
+
+  const health = await fetch(`${baseUrl()}${ROUTES.health}`);
+  expect(health.status).toBe(200);
+  expect(await health.text()).toBe('{"status":"healthy"}');
+  expect(await servingImage()).toBe(images.v1.replace(/^sha256:/, ''));
+
+  // The env file is the secrets' only home on the host: 0600, and never in a release's files.
+  expect((await ssh(`stat -c %a ${HOST_PATHS.envFile}`)).stdout.trim()).toBe('600');
+  expect((await ssh(`grep -rl ${API_KEY} ${HOST_PATHS.releases} || true`)).stdout).toBe('');
+  // `docker exec clawdbot modelctl` reaches the active container.
+  expect((await ssh('docker exec clawdbot modelctl status')).stdout).toMatch(/rules/);
+});
+
+test('the published ports match the security design', async () => {
+  // 18789 and 443 public; TLS 1.3 only on 443.
+  expect(await tlsHandshake('TLSv1.3')).toBe('TLSv1.3');
+  await expect(tlsHandshake('TLSv1.2')).rejects.toThrow();
+  // Metrics on the host's loopback only; the bot's slots on theirs; Redis not published at all.
+  const metrics = await ssh(`curl -fsS http://127.0.0.1:${PORTS.metrics}${ROUTES.metrics}`);
+  expect(metrics.stdout).toMatch(/^clawdbot_/m);
+  for (const port of [PORTS.metrics, SLOT_PORTS.gateway, SLOT_PORTS.metrics, 6379]) expect(await tcpConnects(port)).toBe(false);
+});
+
+test('2. a changed image replaces the old one under steady load with zero failed requests', async () => {
+  const { result, load } = await timer.time('2. redeploy a changed image under load', () => underLoad(() => deploy(images.v2)));
+  if (result instanceof Error) throw result;
+  releases.v2 = result.plan.release;
+  expectNoFailedRequests(load);
+  console.log(`[e2e] redeploy under load: ${load.ok} requests, ${load.failed} failed`);
+  expect(await servingImage()).toBe(images.v2.replace(/^sha256:/, ''));
+  // The old release's container drained and went; one bot container is left.
+  expect((await ssh(`docker ps -a --filter label=com.docker.compose.service=clawdbot --format '{{.Names}}'`)).stdout.trim()).toBe('clawdbot');
+});
+
+test('shipping an image the host already has transfers an empty archive', async () => {
+  const { result, load } = await underLoad(() => deploy(images.v2));
+  if (result instanceof Error) throw result;
+  expect(result.hostHadImage).toBe(true);
+  expect(result.plan.release).toBe(releases.v2);
+  expectNoFailedRequests(load);
+});
+
+test('3. a broken release fails its health check, shows its logs, and the old one keeps serving', async () => {
+  const { result, load } = await timer.time('3. deploy a broken release', () => underLoad(() => deploy(images.broken)));
+  expect(result).toBeInstanceOf(StepFailed);
+  const output = `${(result as StepFailed).stdout}${(result as StepFailed).stderr}`;
+  expect(output).toContain('deliberately broken release: exiting at start');
+  expect(output).toMatch(/keeps serving/);
+  expectNoFailedRequests(load);
+  expect(await servingImage()).toBe(images.v2.replace(/^sha256:/, ''));
+  expect((await ssh(`cut -d' ' -f1 ${HOST_PATHS.releases}/history`)).stdout.trim().split('\n')).toEqual([releases.v1, releases.v2]);
+});
+
+test('rollback returns to the previous release, then to a named one, without dropping a request', async () => {
+  // What `npm run rollback -- <stack> [release]` runs once it has read the stack.
+  const target = { host: env.host.ssh.host, port: env.host.ssh.port, user: env.host.ssh.user, keepReleases: SETTINGS.keepReleases, healthTimeoutSeconds: SETTINGS.healthTimeoutSeconds };
+  const rollback = (to?: string) => rollbackOnHost(target, env.host.ssh.privateKey, to, () => undefined);
+  const back = await timer.time('rollback to the previous release under load', () => underLoad(() => rollback()));
+  if (back.result instanceof Error) throw back.result;
+  expectNoFailedRequests(back.load);
+  expect(await servingImage()).toBe(images.v1.replace(/^sha256:/, ''));
+
+  const named = await underLoad(() => rollback(releases.v2));
+  if (named.result instanceof Error) throw named.result;
+  expectNoFailedRequests(named.load);
+  expect(await servingImage()).toBe(images.v2.replace(/^sha256:/, ''));
+
+  await expect(rollback('r000000000000')).rejects.toThrow(/not kept on this host/);
+});
+
+test('the host lock keeps a second deploy from interleaving', async () => {
+  const holder = ssh(`flock ${HOST_PATHS.root}/.deploy.lock sleep 5`);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await expect(ssh(rollbackCommand(releases.v1, { ...SETTINGS, lockTimeoutSeconds: 1 }))).rejects.toThrow(/holds .*\.deploy\.lock/);
+  await holder;
+  expect(await servingImage()).toBe(images.v2.replace(/^sha256:/, ''));
+});
+
+let backedUp: Record<string, string> = {};
+
+test('4. back up to S3, wipe the data, restore: the data is byte-identical', async () => {
+  const dataDir = hostPath(HOST_PATHS.data);
+  // The FAQ and a model file beside the conversations the load loops left.
+  writeFileSync(path.join(dataDir, DATA_LAYOUT.faq), JSON.stringify([{ question: 'e2e?', answer: 'restored', keywords: ['e2e'] }]));
+  writeFileSync(path.join(dataDir, 'model-e2e.bin'), createHash('sha512').update('model').digest());
+  writeBackupEnv();
+  // A backup past retention (the job prunes it), and the bot stopped so that the data holds
+  // still to compare.
+  const stale = path.join(env.runDir, 'stale.tar.gz');
+  writeFileSync(stale, 'a backup past retention');
+  await s3('s3', 'cp', stale, `s3://${BACKUP_BUCKET}/${BACKUP_PREFIX}/2020/01/01/clawdbot-20200101T000000Z.tar.gz`);
+  await ssh('docker stop clawdbot');
+  backedUp = dataManifest(dataDir);
+  expect(Object.keys(backedUp).some((file) => file.startsWith(`${DATA_LAYOUT.conversations}/`))).toBe(true);
+
+  const backup = await timer.time('4a. backup', () => ssh(HOST_FILES.backupCommand));
+  expect(backup.stdout).toMatch(/backed up to s3:\/\//);
+  const keys = await backupKeys();
+  expect(keys).toHaveLength(1);
+  expect(keys[0]).toMatch(new RegExp(`^${BACKUP_PREFIX}/\\d{4}/\\d{2}/\\d{2}/clawdbot-\\d{8}T\\d{6}Z\\.tar\\.gz$`));
+
+  // The archive: data and config, never secrets.
+  const archive = path.join(env.runDir, 'backup.tar.gz');
+  await s3('s3', 'cp', `s3://${BACKUP_BUCKET}/${keys[0]}`, archive);
+  const members = (await run('tar', ['-tzf', archive])).split('\n');
+  expect(members).toEqual(expect.arrayContaining(['config/compose.yaml', 'config/Caddyfile', `data/${DATA_LAYOUT.faq}`]));
+  expect(members.filter((member) => member.startsWith(`data/${path.dirname(DATA_LAYOUT.generatedApiKey)}`))).toEqual([]);
+  expect((await run('sh', ['-c', 'gunzip -c "$0" | grep -c "$1" || true', archive, API_KEY])).trim()).toBe('0');
+
+  rmSync(dataDir, { recursive: true, force: true });
+  const restore = await timer.time('4b. restore (latest)', () => ssh(`${HOST_FILES.restoreCommand} latest`));
+  expect(restore.stdout).toContain(`restored s3://${BACKUP_BUCKET}/${keys[0]}`);
+  expect(dataManifest(dataDir)).toEqual(backedUp);
+
+  await ssh('docker start clawdbot');
+  await expect(fetch(`${baseUrl()}${ROUTES.health}`).then((response) => response.status)).resolves.toBe(200);
+});
+
+test('5. disaster recovery: a new stack on a fresh host restores the lost one\'s latest backup before the bot starts', async () => {
+  const recovered = await timer.time('5. fresh host: readiness, tools, restore on boot, ship, activate', async () => {
+    await env.replaceHost();
+    // A new stack backs up under its own prefix and restores from the lost stack's.
+    writeBackupEnv({ BACKUP_PREFIX: `${BACKUP_PREFIX}-rebuilt`, RESTORE_PREFIX: BACKUP_PREFIX });
+    await ssh(waitForHostCommand());
+    await ssh(installToolsCommand(SETTINGS));
+    const restored = await ssh(restoreOnBootCommand('latest', SETTINGS));
+    // Restored before the bot ever started: byte for byte what was backed up.
+    expect(dataManifest(hostPath(HOST_PATHS.data))).toEqual(backedUp);
+    const shipped = await deploy(images.v2);
+    return { restored, shipped };
+  });
+  expect(recovered.restored.stdout).toMatch(/restored s3:\/\//);
+  const health = await fetch(`${baseUrl()}${ROUTES.health}`);
+  expect(health.status).toBe(200);
+  const faq = await fetch(`${baseUrl()}${ROUTES.chat}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ message: 'e2e' }),
+  });
+  expect(((await faq.json()) as { reply: string }).reply).toContain('restored');
+  // Once per host: a later run leaves the data alone.
+  expect((await ssh(restoreOnBootCommand('latest', SETTINGS))).stdout).toMatch(/already ran/);
+  // The new stack's own backups go under its own prefix.
+  expect((await ssh(HOST_FILES.backupCommand)).stdout).toContain(`s3://${BACKUP_BUCKET}/${BACKUP_PREFIX}-rebuilt/`);
+});
+
+test('deleting the deployment stops the services and keeps the data, and tolerates a host that is gone', async () => {
+  // What the Deployment's teardown step runs where Pulumi runs.
+  const teardown = (host: string, port: number) =>
+    run('npx', ['tsx', REMOVE_FROM_HOST], {
+      env: { ...process.env, CLAWDBOT_SSH_HOST: host, CLAWDBOT_SSH_PORT: String(port), CLAWDBOT_SSH_USER: env.host.ssh.user, CLAWDBOT_SSH_PRIVATE_KEY: env.host.ssh.privateKey },
+    });
+  expect(await teardown(env.host.address, env.host.ssh.port)).toMatch(/stopped clawdbot; data kept/);
+  expect((await ssh(`docker ps -aq --filter label=com.docker.compose.project`)).stdout.trim()).toBe('');
+  expect(await tcpConnects(PORTS.gateway)).toBe(false);
+  expect(Object.keys(dataManifest(hostPath(HOST_PATHS.data))).length).toBeGreaterThan(0);
+  // Nothing left to stop, then no SSH server at all.
+  expect(await teardown(env.host.address, env.host.ssh.port)).toMatch(/stopped clawdbot/);
+  expect(await teardown('127.0.0.1', await closedPort())).toMatch(/unreachable .*ECONNREFUSED.*nothing left to stop/);
+});
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

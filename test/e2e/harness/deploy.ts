@@ -1,0 +1,43 @@
+import { rmSync } from 'node:fs';
+import { planRelease, type ReleasePlan } from '../../../components/scripts/plan';
+import { renderEnvFile, type HostStepSettings, type ReleaseProxySettings } from '../../../components/scripts/render';
+import { copyOverSsh, runOverSsh, type SshTarget } from '../../../components/scripts/ssh';
+import { runBash } from './exec';
+
+// Runs one release's planned steps in the order the Deployment component wires them:
+// probe → save (local) → copy archive and config files → load → env file → activate.
+
+export interface ReleaseInput {
+  imageId: string;
+  proxy: ReleaseProxySettings;
+  settings: HostStepSettings;
+  environment: Record<string, string>;
+}
+
+export interface ShippedRelease {
+  plan: ReleasePlan;
+  /** What the probe said: whether the archive carried the image or nothing. */
+  hostHadImage: boolean;
+  activateOutput: string;
+}
+
+export async function deployRelease(
+  host: SshTarget,
+  builderEnv: NodeJS.ProcessEnv,
+  localArchive: string,
+  input: ReleaseInput,
+): Promise<ShippedRelease> {
+  const plan = planRelease({ imageId: input.imageId, proxy: input.proxy, settings: input.settings, localArchive });
+  const probe = await runOverSsh(host, plan.probeImage);
+  await runBash(plan.saveImage(probe.stdout), { env: builderEnv });
+  try {
+    await copyOverSsh(host, plan.localArchive, plan.remoteArchive);
+  } finally {
+    rmSync(plan.localArchive, { force: true });
+  }
+  for (const file of plan.configFiles) await copyOverSsh(host, file.source, file.remotePath);
+  await runOverSsh(host, plan.loadImage);
+  await runOverSsh(host, plan.writeEnv, { stdin: renderEnvFile(input.environment) });
+  const activate = await runOverSsh(host, plan.activate);
+  return { plan, hostHadImage: probe.stdout.trim() === 'present', activateOutput: activate.stdout + activate.stderr };
+}
