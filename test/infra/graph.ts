@@ -1,7 +1,8 @@
+import { parse } from 'yaml';
 import type { SimulatedResource, Simulation } from '../../infra/simulate';
 import { reveal } from '../../infra/simulate';
 
-// Queries over a simulated resource graph, for the infra tests.
+// Queries over a simulated resource graph and the cloud-config it boots, for the infra tests.
 
 export function ofType(simulation: Simulation, type: string): SimulatedResource[] {
   return simulation.resources.filter((resource) => resource.type === type);
@@ -43,4 +44,29 @@ export function bashArray(script: string, name: string): string[] {
   const match = new RegExp(`^${name}=\\((.*)\\)$`, 'm').exec(script);
   if (!match) throw new Error(`no array ${name} in the script`);
   return [...match[1].matchAll(/'([^']*)'/g)].map((word) => word[1]);
+}
+
+/** The parts of a cloud-config document the tests read. */
+export interface CloudConfig {
+  ssh_pwauth: boolean;
+  disable_root: boolean;
+  packages: string[];
+  write_files: { path: string; permissions: string; content: string }[];
+  runcmd: (string | string[])[];
+}
+
+export function parseCloudConfig(userData: string): CloudConfig {
+  return parse(userData) as CloudConfig;
+}
+
+/** The cloud-config the stack's instance boots with. */
+export function userDataOf(simulation: Simulation): CloudConfig {
+  return parseCloudConfig(inputs(only(simulation, 'aws:ec2/instance:Instance')).userData);
+}
+
+/** The content of a file the cloud-config writes; fails the test when it writes none. */
+export function writtenFile(config: CloudConfig, path: string): string {
+  const file = config.write_files.find((f) => f.path === path);
+  if (!file) throw new Error(`user data writes no ${path}`);
+  return file.content;
 }

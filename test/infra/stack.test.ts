@@ -1,10 +1,9 @@
-import { parse } from 'yaml';
 import { loadSettings } from '../../app/src/config';
 import { CLOUDWATCH_NAMESPACE, HOST_PATHS, METRICS, PORTS } from '../../app/src/contract';
 import { isWorldOpen } from '../../infra/config';
 import { isSecretValue, reveal, simulate, type SimulatedResource, type Simulation } from '../../infra/simulate';
 import { ubuntuAmiParameter } from '../../components/host';
-import { ancestors, bashArray, inputs, ofType, only, strings } from './graph';
+import { ancestors, bashArray, inputs, ofType, only, strings, userDataOf, writtenFile } from './graph';
 
 // The whole program (infra/index.ts), evaluated under Pulumi's mocks for the committed dev and
 // prod stack files plus placeholder secrets; every assertion is on the resulting resource graph.
@@ -23,12 +22,7 @@ const stacks = () => [
 ] as const;
 
 const alarmTopicArn = (simulation: Simulation) => simulation.outputs.alarmTopicArn as string;
-const userDataOf = (simulation: Simulation) => parse(inputs(only(simulation, 'aws:ec2/instance:Instance')).userData) as { write_files: { path: string; content: string }[] };
-const fileIn = (simulation: Simulation, path: string) => {
-  const file = userDataOf(simulation).write_files.find((f) => f.path === path);
-  if (!file) throw new Error(`user data writes no ${path}`);
-  return file.content;
-};
+const fileIn = (simulation: Simulation, path: string) => writtenFile(userDataOf(simulation), path);
 /** Provider inputs arrive as JSON strings for nested values. */
 const providerValue = (value: unknown) => (typeof value === 'string' ? JSON.parse(value) : value);
 

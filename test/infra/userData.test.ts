@@ -2,7 +2,7 @@ import { parse } from 'yaml';
 import { HOST_PATHS, LOG_FILES, PORTS, ROUTES } from '../../app/src/contract';
 import { renderTemplate, shellQuote } from '../../components/template';
 import { HOST_FILES, PUBLIC_PORTS, USER_DATA_LIMIT_BYTES, renderUserData, type UserDataArgs } from '../../components/userData';
-import { bashArray } from './graph';
+import { bashArray, parseCloudConfig, writtenFile, type CloudConfig } from './graph';
 
 // The host's cloud-init user data, rendered from components/templates/ and read back as the
 // host would read it. test/system/shellcheck-infra.test.ts lints the shell in it.
@@ -21,21 +21,9 @@ const args: UserDataArgs = {
   prometheusLogGroup: '/clawdbot-prod/prometheus',
 };
 
-interface CloudConfig {
-  ssh_pwauth: boolean;
-  disable_root: boolean;
-  packages: string[];
-  write_files: { path: string; permissions: string; content: string }[];
-  runcmd: string[][];
-}
-
 const render = (overrides: Partial<UserDataArgs> = {}) => renderUserData({ ...args, ...overrides });
-const cloudConfig = (text = render()) => parse(text) as CloudConfig;
-const file = (path: string, config = cloudConfig()) => {
-  const found = config.write_files.find((f) => f.path === path);
-  if (!found) throw new Error(`no ${path} in user data`);
-  return found.content;
-};
+const cloudConfig = (text = render()) => parseCloudConfig(text);
+const file = (path: string, config: CloudConfig = cloudConfig()) => writtenFile(config, path);
 const provision = (config = cloudConfig()) => file('/usr/local/sbin/clawdbot-provision', config);
 /** The value of a quoted bash assignment `name='value'`. */
 const shellValue = (script: string, name: string) => new RegExp(`^${name}='([^']*)'$`, 'm').exec(script)?.[1];

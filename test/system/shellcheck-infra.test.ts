@@ -3,7 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { renderUserData } from '../../components/userData';
-import { reveal, simulate } from '../../infra/simulate';
+import { simulate } from '../../infra/simulate';
+import { parseCloudConfig, userDataOf, type CloudConfig } from '../infra/graph';
 
 // Every shell fragment the stack ships passes shellcheck (Debian's `shellcheck`, listed in
 // .ci/apt/system.txt): the scripts cloud-init writes, as rendered for real stacks, and the `run:`
@@ -15,14 +16,8 @@ function shellcheck(script: string, shell = 'bash'): string {
   return result.stdout;
 }
 
-interface CloudConfig {
-  write_files: { path: string; content: string }[];
-  runcmd: (string | string[])[];
-}
-
 /** The shell in a cloud-config: scripts it writes (with a shebang) and string runcmd entries. */
-function shellFragments(userData: string): [string, string][] {
-  const config = parse(userData) as CloudConfig;
+function shellFragments(config: CloudConfig): [string, string][] {
   const scripts = config.write_files.filter((file) => file.content.startsWith('#!')).map((file): [string, string] => [file.path, file.content]);
   const commands = config.runcmd.filter((command): command is string => typeof command === 'string').map((command): [string, string] => ['runcmd', command]);
   return [...scripts, ...commands];
@@ -34,9 +29,7 @@ describe('shellcheck', () => {
   });
 
   it.each(['dev', 'prod'])('passes the user data of the %s stack', async (stack) => {
-    const simulation = await simulate(stack);
-    const instance = simulation.resources.find((resource) => resource.type === 'aws:ec2/instance:Instance')!;
-    const fragments = shellFragments((reveal(instance.inputs) as { userData: string }).userData);
+    const fragments = shellFragments(userDataOf(await simulate(stack)));
     expect(fragments.map(([name]) => name)).toContain('/usr/local/sbin/clawdbot-provision');
     for (const [name, script] of fragments) expect({ name, findings: shellcheck(script) }).toEqual({ name, findings: '' });
   });
@@ -56,7 +49,7 @@ describe('shellcheck', () => {
       appLogGroup: '/team-a/app',
       prometheusLogGroup: '/team-a/prometheus',
     });
-    for (const [name, script] of shellFragments(userData)) expect({ name, findings: shellcheck(script) }).toEqual({ name, findings: '' });
+    for (const [name, script] of shellFragments(parseCloudConfig(userData))) expect({ name, findings: shellcheck(script) }).toEqual({ name, findings: '' });
   });
 
   const workflows = path.join(__dirname, '../../.github/workflows');
