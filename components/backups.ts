@@ -145,7 +145,8 @@ export class Backups extends pulumi.ComponentResource {
     new aws.dlm.LifecyclePolicy(
       `${name}-snapshots`,
       {
-        description: `${name}: daily snapshots of the host's root volume, ${SNAPSHOTS_KEPT} kept`,
+        // DLM takes only letters, digits, spaces, - and _ in the description and schedule name.
+        description: `${name} host root volume daily snapshots keep ${SNAPSHOTS_KEPT}`,
         executionRoleArn: dlmRole.arn,
         state: 'ENABLED',
         policyDetails: {
@@ -153,7 +154,7 @@ export class Backups extends pulumi.ComponentResource {
           targetTags: this.snapshotTags,
           schedules: [
             {
-              name: `daily, ${SNAPSHOTS_KEPT} kept`,
+              name: `daily keep ${SNAPSHOTS_KEPT}`,
               createRule: { interval: 24, intervalUnit: 'HOURS', times: '03:00' },
               retainRule: { count: SNAPSHOTS_KEPT },
               copyTags: true,

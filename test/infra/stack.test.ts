@@ -360,6 +360,42 @@ describe('backups', () => {
   });
 });
 
+describe('provider constraints', () => {
+  // Strings that the AWS provider (or the API behind it) validates only when it creates the
+  // resource: a mismatch passes every mock and fails `pulumi up` halfway through.
+  const SG_TEXT = /^[A-Za-z0-9 ._\-:/()#,@[\]+=&;{}!$*]{0,255}$/;
+  const DLM_NAME = /^[0-9A-Za-z _-]+$/;
+  const constraints: { type: string; field: string; pattern: RegExp; values: (inputs: any) => string[] }[] = [
+    { type: 'aws:dlm/lifecyclePolicy:LifecyclePolicy', field: 'description', pattern: DLM_NAME, values: (i) => [i.description] },
+    { type: 'aws:dlm/lifecyclePolicy:LifecyclePolicy', field: 'schedule name', pattern: DLM_NAME, values: (i) => i.policyDetails.schedules.map((s: any) => s.name) },
+    { type: 'aws:ec2/securityGroup:SecurityGroup', field: 'description', pattern: SG_TEXT, values: (i) => [i.description] },
+    {
+      type: 'aws:ec2/securityGroup:SecurityGroup',
+      field: 'rule descriptions',
+      pattern: SG_TEXT,
+      values: (i) => [...i.ingress, ...i.egress].map((rule: any) => rule.description),
+    },
+    { type: 'aws:cloudwatch/metricAlarm:MetricAlarm', field: 'name', pattern: /^[^\x00-\x1f\x7f]{1,255}$/, values: (i) => [i.name] },
+    { type: 'aws:cloudwatch/dashboard:Dashboard', field: 'dashboardName', pattern: /^[A-Za-z0-9_-]{1,255}$/, values: (i) => [i.dashboardName] },
+    { type: 'aws:cloudwatch/logGroup:LogGroup', field: 'name', pattern: /^[.\-_/#A-Za-z0-9]{1,512}$/, values: (i) => [i.name] },
+    { type: 'aws:kms/alias:Alias', field: 'name', pattern: /^alias\/[a-zA-Z0-9:/_-]{1,250}$/, values: (i) => [i.name] },
+    { type: 'aws:iam/role:Role', field: 'description', pattern: /^[\t\n\r\x20-\x7e\xa1-\xff]{0,1000}$/, values: (i) => [i.description] },
+  ];
+
+  it.each(constraints)('$type $field uses only the characters AWS accepts', ({ type, pattern, values }) => {
+    let checked = 0;
+    for (const [, simulation] of stacks()) {
+      for (const resource of ofType(simulation, type)) {
+        for (const value of values(inputs(resource))) {
+          expect({ resource: resource.name, value }).toEqual({ resource: resource.name, value: expect.stringMatching(pattern) });
+          checked += 1;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(0);
+  });
+});
+
 describe('structure', () => {
   const provider = (simulation: Simulation) => only(simulation, 'pulumi:providers:aws');
 
