@@ -41,11 +41,17 @@ require_fingerprint() {
 }
 
 # --- sshd on the custom port -------------------------------------------------------------------
-# Ubuntu 24.04 listens through ssh.socket, generated from sshd_config's Port at daemon-reload.
+# Ubuntu 24.04 socket-activates sshd: ssh.socket listens, and at every daemon-reload a systemd
+# generator rewrites its ListenStream from sshd_config's Port. `sshd -t` needs the privilege
+# separation directory, which only ssh.service creates when it first runs: on a first boot
+# nobody may have connected yet.
+install -d -m 0755 /run/sshd
 sshd -t
 systemctl daemon-reload
+# systemd refuses to start a socket whose service is running (a connection during boot starts
+# it). Stopped, it starts again on the next connection, on the new port.
+systemctl stop ssh.service
 systemctl restart ssh.socket
-systemctl restart ssh.service
 
 # --- host firewall, the same rules as the security group ---------------------------------------
 # Ports that Docker publishes bypass ufw (Docker writes its own iptables rules), so the bot's

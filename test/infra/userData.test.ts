@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { parse } from 'yaml';
 import { HOST_PATHS, LOG_FILES, PORTS, ROUTES } from '../../app/src/contract';
 import { renderTemplate, shellQuote } from '../../components/template';
@@ -41,12 +45,8 @@ describe('cloud-init user data', () => {
     expect(config.disable_root).toBe(true);
     const sshd = file('/etc/ssh/sshd_config.d/10-clawdbot.conf', config).split('\n');
     expect(sshd).toEqual(expect.arrayContaining(['Port 40022', 'PermitRootLogin no', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'AuthenticationMethods publickey']));
-    // Ubuntu 24.04 socket-activates sshd: the new port takes a daemon-reload and a socket restart,
-    // after the config has been checked.
-    const script = provision(config);
-    expect(script.indexOf('sshd -t')).toBeLessThan(script.indexOf('systemctl restart ssh.socket'));
-    expect(script.indexOf('systemctl daemon-reload')).toBeLessThan(script.indexOf('systemctl restart ssh.socket'));
-    expect(shellValue(script, 'ssh_port')).toBe('40022');
+    // The port move itself runs in the sandbox below.
+    expect(shellValue(provision(config), 'ssh_port')).toBe('40022');
   });
 
   it('bans SSH brute force on the custom port with fail2ban', () => {
@@ -78,7 +78,6 @@ describe('cloud-init user data', () => {
     expect(PUBLIC_PORTS).toEqual([PORTS.gateway, PORTS.https]);
     expect(script).toMatch(/Docker-published ports bypass ufw|Ports that Docker publishes bypass ufw/);
     expect(script).toContain('bind 127.0.0.1');
-    expect(script.indexOf('ufw --force enable')).toBeGreaterThan(script.lastIndexOf('ufw allow'));
   });
 
   it('configures the CloudWatch agent for memory, root disk, the bot\'s logs and its Prometheus metrics', () => {
@@ -140,6 +139,112 @@ describe('cloud-init user data', () => {
     expect(config.runcmd).toEqual([['/usr/local/sbin/clawdbot-provision']]);
     expect(config.write_files.find((f) => f.path === '/usr/local/sbin/clawdbot-provision')!.permissions).toBe('0700');
     expect(provision(config)).toMatch(/^#!\/usr\/bin\/env bash\n(#.*\n)*set -euo pipefail\n/);
+  });
+});
+
+describe('first boot: sshd and the firewall, run in a sandbox', () => {
+  // The script's setup and its sshd and firewall sections run for real under bash, with sshd,
+  // systemctl, ufw and install replaced by fakes that record their calls and behave like
+  // Ubuntu 24.04 where it matters: `sshd -t` fails without /run/sshd, and systemd refuses to
+  // start ssh.socket while ssh.service runs.
+  const FAKES: Record<string, string> = {
+    install: '',
+    sshd: `if [ "$1" = -t ]; then
+  if ! grep -q '^install .* /run/sshd$' "$SANDBOX/calls"; then echo 'Missing privilege separation directory: /run/sshd' >&2; exit 255; fi
+  if [ -e "$SANDBOX/sshd-config-invalid" ]; then echo '/etc/ssh/sshd_config.d/10-clawdbot.conf line 1: Bad configuration option' >&2; exit 255; fi
+fi`,
+    systemctl: `unit="$SANDBOX/active/$2"
+case "$1" in
+  stop) rm -f "$unit" ;;
+  restart)
+    if [ "$2" = ssh.socket ] && [ -e "$SANDBOX/active/ssh.service" ]; then echo 'ssh.socket: Socket service ssh.service already active, refusing.' >&2; exit 1; fi
+    touch "$unit" ;;
+esac`,
+    ufw: `if [ -e "$SANDBOX/ufw-fails" ] && [ "$1" = allow ]; then echo 'ERROR: Bad source address' >&2; exit 1; fi`,
+  };
+
+  let sandbox: string;
+  beforeEach(() => {
+    sandbox = mkdtempSync(path.join(os.tmpdir(), 'provision-'));
+    mkdirSync(path.join(sandbox, 'bin'));
+    mkdirSync(path.join(sandbox, 'active'));
+    writeFileSync(path.join(sandbox, 'calls'), '');
+    for (const [name, behaviour] of Object.entries(FAKES)) {
+      const fake = path.join(sandbox, 'bin', name);
+      writeFileSync(fake, `#!/bin/sh\necho "${name} $*" >>"$SANDBOX/calls"\n${behaviour}\n`);
+      chmodSync(fake, 0o755);
+    }
+  });
+  afterEach(() => rmSync(sandbox, { recursive: true, force: true }));
+
+  /** The script's setup (all before its first `# ---` section) followed by the named sections. */
+  function steps(script: string, titles: string[]): string {
+    const [setup, ...sections] = script.split(/^(?=# --- )/m);
+    return setup + titles.map((title) => {
+      const section = sections.find((candidate) => candidate.startsWith(`# --- ${title} `));
+      if (!section) throw new Error(`provision.sh has no section "${title}"`);
+      return section;
+    }).join('');
+  }
+
+  function run(state: { sshServiceActive?: boolean; sshdConfigInvalid?: boolean; ufwFails?: boolean } = {}) {
+    if (state.sshServiceActive) writeFileSync(path.join(sandbox, 'active', 'ssh.service'), '');
+    if (state.sshdConfigInvalid) writeFileSync(path.join(sandbox, 'sshd-config-invalid'), '');
+    if (state.ufwFails) writeFileSync(path.join(sandbox, 'ufw-fails'), '');
+    const script = path.join(sandbox, 'steps.sh');
+    writeFileSync(script, steps(provision(), ['sshd on the custom port', 'host firewall, the same rules as the security group']));
+    const result = spawnSync('bash', [script], {
+      env: { PATH: `${path.join(sandbox, 'bin')}:${process.env.PATH}`, SANDBOX: sandbox },
+      encoding: 'utf8',
+    });
+    const calls = readFileSync(path.join(sandbox, 'calls'), 'utf8').split('\n').filter(Boolean)
+      // The setup's throwaway GnuPG home.
+      .filter((call) => !/^install -m 0700 -d .*\/gnupg$/.test(call));
+    return { status: result.status, stderr: result.stderr, calls, active: (unit: string) => existsSync(path.join(sandbox, 'active', unit)) };
+  }
+
+  const SSH_STEPS = ['install -d -m 0755 /run/sshd', 'sshd -t', 'systemctl daemon-reload', 'systemctl stop ssh.service', 'systemctl restart ssh.socket'];
+  const FIREWALL_STEPS = [
+    'ufw --force reset',
+    'ufw default deny incoming',
+    'ufw default allow outgoing',
+    'ufw allow proto tcp from 203.0.113.0/24 to any port 40022 comment ssh',
+    'ufw allow proto tcp from 2001:db8::/32 to any port 40022 comment ssh',
+    'ufw allow proto tcp from 0.0.0.0/0 to any port 18789 comment clawdbot',
+    'ufw allow proto tcp from 0.0.0.0/0 to any port 443 comment clawdbot',
+    'ufw allow proto tcp from ::/0 to any port 18789 comment clawdbot',
+    'ufw allow proto tcp from ::/0 to any port 443 comment clawdbot',
+    'ufw --force enable',
+    'systemctl enable fail2ban',
+    'systemctl restart fail2ban',
+  ];
+
+  it('moves sshd to its port on a first boot nobody has connected to yet, then enables the firewall with that port open', () => {
+    const boot = run();
+    expect({ status: boot.status, stderr: boot.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(boot.calls).toEqual([...SSH_STEPS, ...FIREWALL_STEPS]);
+    expect(boot.active('ssh.socket')).toBe(true);
+  });
+
+  it('also when a connection during boot already started ssh.service', () => {
+    const boot = run({ sshServiceActive: true });
+    expect(boot.status).toBe(0);
+    expect(boot.calls).toEqual([...SSH_STEPS, ...FIREWALL_STEPS]);
+    expect(boot.active('ssh.socket')).toBe(true);
+  });
+
+  it('stops before touching the listening socket when the sshd config is invalid', () => {
+    const boot = run({ sshdConfigInvalid: true });
+    expect(boot.status).not.toBe(0);
+    expect(boot.stderr).toContain('Bad configuration option');
+    expect(boot.calls).toEqual(['install -d -m 0755 /run/sshd', 'sshd -t']);
+  });
+
+  it('never enables a firewall that is missing a rule', () => {
+    const boot = run({ ufwFails: true });
+    expect(boot.status).not.toBe(0);
+    expect(boot.calls).not.toContain('ufw --force enable');
+    expect(boot.calls.at(-1)).toBe('ufw allow proto tcp from 203.0.113.0/24 to any port 40022 comment ssh');
   });
 });
 
