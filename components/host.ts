@@ -172,6 +172,10 @@ export class Host extends pulumi.ComponentResource {
         keyName: keyPair.keyName,
         iamInstanceProfile: profile.name,
         userData,
+        // cloud-init runs on first boot only: a stop/start with new user data would move the SSH
+        // port in the security group but not on the host. The host is immutable instead; its
+        // Elastic IP, and so the CNAME target, stay.
+        userDataReplaceOnChange: true,
         monitoring: true,
         disableApiTermination: args.terminationProtection,
         // IMDSv2 only; hop limit 2 lets containers (one hop more) reach it.

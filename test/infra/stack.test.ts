@@ -116,6 +116,12 @@ describe('host', () => {
     }
   });
 
+  it('is replaced, not restarted, when its user data changes, since cloud-init runs on first boot only', async () => {
+    for (const [, simulation] of stacks()) expect(inputs(only(simulation, 'aws:ec2/instance:Instance')).userDataReplaceOnChange).toBe(true);
+    const movedSsh = await simulate('prod', { config: { sshPort: 40022 } });
+    expect(inputs(only(movedSsh, 'aws:ec2/instance:Instance')).userData).not.toBe(inputs(only(prod, 'aws:ec2/instance:Instance')).userData);
+  });
+
   it('is termination-protected in prod only', () => {
     expect(inputs(only(prod, 'aws:ec2/instance:Instance')).disableApiTermination).toBe(true);
     expect(inputs(only(dev, 'aws:ec2/instance:Instance')).disableApiTermination).toBe(false);
