@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
+import * as ipaddr from 'ipaddr.js';
 import { PORTS } from '../app/src/contract';
 import type { DingtalkArgs, FeishuArgs, ModelProvider, SecretsArgs } from '../components/secrets';
 
@@ -112,10 +113,15 @@ class ConfigReader {
     const value: unknown = this.config.requireObject(key);
     if (!Array.isArray(value) || value.length === 0) this.fail(key, 'must be a non-empty list of CIDRs');
     return value.map((cidr: unknown) => {
-      if (typeof cidr !== 'string' || !parseCidr(cidr)) {
+      const parsed = typeof cidr === 'string' ? parseCidr(cidr) : undefined;
+      if (parsed === undefined) {
         this.fail(key, `${JSON.stringify(cidr)} is not a valid CIDR (e.g. 203.0.113.0/24 or 2001:db8::/32)`);
       }
-      return cidr;
+      // The AWS provider refuses them too, but only halfway through `pulumi up`.
+      if (parsed.hasHostBits) {
+        this.fail(key, `${cidr} has host bits set; use its network address, ${parsed.network}`);
+      }
+      return cidr as string;
     });
   }
 
@@ -147,13 +153,30 @@ class ConfigReader {
   }
 }
 
-export function parseCidr(cidr: string): { family: 4 | 6; prefixLength: number } | undefined {
+export interface Cidr {
+  family: 4 | 6;
+  prefixLength: number;
+  /** The range written with its network address, e.g. 203.0.113.0/24 for 203.0.113.5/24. */
+  network: string;
+  /** True when the address has bits set beyond the prefix, as in 203.0.113.5/24. */
+  hasHostBits: boolean;
+}
+
+export function parseCidr(cidr: string): Cidr | undefined {
   const match = /^([^/\s]+)\/(\d{1,3})$/.exec(cidr);
   if (!match) return undefined;
+  // net.isIP is strict (no octal or shortened IPv4 forms); ipaddr.js does the arithmetic.
   const family = net.isIP(match[1]);
   const prefixLength = Number(match[2]);
   if (family === 0 || prefixLength > (family === 4 ? 32 : 128)) return undefined;
-  return { family: family as 4 | 6, prefixLength };
+  const address = ipaddr.parse(match[1]);
+  const network = family === 4 ? ipaddr.IPv4.networkAddressFromCIDR(cidr) : ipaddr.IPv6.networkAddressFromCIDR(cidr);
+  return {
+    family: family as 4 | 6,
+    prefixLength,
+    network: `${network.toString()}/${prefixLength}`,
+    hasHostBits: address.toNormalizedString() !== network.toNormalizedString(),
+  };
 }
 
 /** 0.0.0.0/0, ::/0 and any other spelling of "every address". */

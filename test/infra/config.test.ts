@@ -42,6 +42,16 @@ describe('config rejections', () => {
     await expectRejected('dev', { config: { sshAllowedCidrs: ['198.51.100.0/24', cidr] } }, `clawdbot:sshAllowedCidrs: ${JSON.stringify(cidr)} is not a valid CIDR`);
   });
 
+  it.each([
+    ['203.0.113.5/24', '203.0.113.0/24'],
+    ['10.1.2.3/8', '10.0.0.0/8'],
+    ['2001:db8::1/32', '2001:db8::/32'],
+    ['2001:db8:0:0:1::/64', '2001:db8::/64'],
+  ])('a CIDR with host bits, %p, naming its network address', async (cidr, network) => {
+    await expectRejected('dev', { config: { sshAllowedCidrs: [cidr] } }, `clawdbot:sshAllowedCidrs: ${cidr} has host bits set; use its network address, ${network}`);
+    await expectRejected('prod', { config: { publicCidrs: ['0.0.0.0/0', cidr] } }, `clawdbot:publicCidrs: ${cidr} has host bits set; use its network address, ${network}`);
+  });
+
   it('invalid CIDR in publicCidrs', async () => {
     await expectRejected('prod', { config: { publicCidrs: ['0.0.0.0/0', '::/0', 'everyone'] } }, 'clawdbot:publicCidrs: "everyone" is not a valid CIDR');
   });
@@ -137,6 +147,10 @@ describe('config rejections', () => {
 describe('config acceptance', () => {
   it('lets dev open SSH to the world (key-only, fail2ban)', async () => {
     await expect(simulate('dev', { config: { sshAllowedCidrs: ['0.0.0.0/0', '::/0'] } })).resolves.toBeDefined();
+  });
+
+  it('takes single addresses and network addresses in any IPv6 spelling', async () => {
+    await expect(simulate('prod', { config: { sshAllowedCidrs: ['198.51.100.7/32', '2001:DB8:0::/48', '2001:db8::1/128'] } })).resolves.toBeDefined();
   });
 
   it('needs no model key for the built-in rules model', async () => {
