@@ -179,10 +179,12 @@ export function parseCidr(cidr: string): Cidr | undefined {
   };
 }
 
-/** 0.0.0.0/0, ::/0 and any other spelling of "every address". */
-export function isWorldOpen(cidr: string): boolean {
-  return parseCidr(cidr)?.prefixLength === 0;
-}
+/**
+ * The widest SSH source ranges prod accepts, by address family. An IPv4 /8 is already 16.7
+ * million addresses and an IPv6 /32 a whole provider's allocation, while an office or VPN range is
+ * far narrower; anything wider (0.0.0.0/1 + 128.0.0.0/1 included) is the internet in disguise.
+ */
+export const PROD_SSH_MIN_PREFIX = { 4: 8, 6: 32 } as const;
 
 const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/;
@@ -197,9 +199,13 @@ function readNetwork(config: ConfigReader, environment: Environment): StackConfi
   if (taken) config.fail('sshPort', `${sshPort} is the gateway's ${taken[0]} port; pick another`);
 
   const sshAllowedCidrs = config.cidrs('sshAllowedCidrs');
-  const worldOpen = sshAllowedCidrs.find(isWorldOpen);
-  if (environment === 'prod' && worldOpen) {
-    config.fail('sshAllowedCidrs', `${worldOpen} opens SSH to the whole internet, which prod refuses; list your office or VPN ranges`);
+  for (const cidr of environment === 'prod' ? sshAllowedCidrs : []) {
+    const { family, prefixLength } = parseCidr(cidr)!;
+    const widest = PROD_SSH_MIN_PREFIX[family];
+    if (prefixLength < widest) {
+      const reach = prefixLength === 0 ? 'the whole internet' : `more than an IPv${family} /${widest}`;
+      config.fail('sshAllowedCidrs', `${cidr} opens SSH to ${reach}, which prod refuses (no office or VPN range is that wide); list your office or VPN ranges`);
+    }
   }
   return {
     vpc: config.oneOf('vpc', ['default', 'dedicated']),

@@ -68,6 +68,25 @@ describe('config rejections', () => {
     );
   });
 
+  it.each([
+    ['0.0.0.0/1', 'IPv4 /8'],
+    ['128.0.0.0/1', 'IPv4 /8'],
+    ['10.0.0.0/7', 'IPv4 /8'],
+    ['2000::/3', 'IPv6 /32'],
+    ['2001:d00::/24', 'IPv6 /32'],
+  ])('sshAllowedCidrs %p in prod, world-open in all but name', async (cidr, bound) => {
+    await expectRejected(
+      'prod',
+      { config: { sshAllowedCidrs: [cidr] } },
+      `clawdbot:sshAllowedCidrs: ${cidr} opens SSH to more than an ${bound}, which prod refuses (no office or VPN range is that wide)`,
+    );
+  });
+
+  it('takes the widest ranges prod allows for SSH, and any range in dev', async () => {
+    await expect(simulate('prod', { config: { sshAllowedCidrs: ['10.0.0.0/8', '2001:db8::/32'] } })).resolves.toBeDefined();
+    await expect(simulate('dev', { config: { sshAllowedCidrs: ['0.0.0.0/1', '128.0.0.0/1'] } })).resolves.toBeDefined();
+  });
+
   it('a domain whose hosted zone is not found', async () => {
     await expectRejected('prod', { config: { domain: 'no-zone.example.org' } }, /^clawdbot:domain: no public Route53 hosted zone named no-zone\.example\.org was found/);
   });

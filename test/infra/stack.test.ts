@@ -1,6 +1,6 @@
 import { loadSettings } from '../../app/src/config';
 import { CLOUDWATCH_NAMESPACE, HOST_PATHS, METRICS, PORTS } from '../../app/src/contract';
-import { isWorldOpen } from '../../infra/config';
+import { parseCidr, PROD_SSH_MIN_PREFIX } from '../../infra/config';
 import { isSecretValue, reveal, simulate, type SimulatedResource, type Simulation } from '../../infra/simulate';
 import { ubuntuAmiParameter } from '../../components/host';
 import { ancestors, bashArray, inputs, ofType, only, strings, userDataOf, writtenFile } from './graph';
@@ -55,7 +55,10 @@ describe('security group', () => {
 
   it('never opens SSH to the world in prod, though dev may', () => {
     const ssh = (simulation: Simulation) => ingress(simulation).find((rule) => rule.fromPort === 2222)!;
-    expect(ssh(prod).cidrs.some(isWorldOpen)).toBe(false);
+    for (const cidr of ssh(prod).cidrs) {
+      const { family, prefixLength } = parseCidr(cidr)!;
+      expect(prefixLength).toBeGreaterThanOrEqual(PROD_SSH_MIN_PREFIX[family]);
+    }
     expect(ssh(dev).cidrs).toEqual(['0.0.0.0/0']);
   });
 
