@@ -188,9 +188,24 @@ export const PROD_SSH_MIN_PREFIX = { 4: 8, 6: 32 } as const;
 
 const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const DINGTALK_AES_KEY = /^[A-Za-z0-9+/]{43}$/;
+
+/**
+ * A plain address as SNS delivers to: one @, a local part without quotes, spaces or commas, and a
+ * domain of DNS labels that ends in a letters-only top-level domain.
+ */
+function isEmailAddress(value: string): boolean {
+  const [local, domain, ...extra] = value.split('@');
+  if (extra.length > 0 || domain === undefined) return false;
+  const labels = domain.toLowerCase().split('.');
+  return (
+    /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/.test(local) &&
+    labels.length >= 2 &&
+    labels.every((label) => DNS_LABEL.test(label)) &&
+    /^[a-z]{2,63}$/.test(labels[labels.length - 1])
+  );
+}
 
 function readNetwork(config: ConfigReader, environment: Environment): StackConfig['network'] {
   const sshPort = config.integer('sshPort', 1, 65535);
@@ -308,7 +323,7 @@ export async function loadConfig(): Promise<StackConfig> {
   const environment = config.oneOf('environment', ['dev', 'prod']);
 
   const alarmEmail = config.optionalString('alarmEmail');
-  if (alarmEmail !== undefined && !EMAIL.test(alarmEmail)) {
+  if (alarmEmail !== undefined && !isEmailAddress(alarmEmail)) {
     config.fail('alarmEmail', `${JSON.stringify(alarmEmail)} is not an email address`);
   }
 

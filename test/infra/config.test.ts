@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { parse } from 'yaml';
 import { SECRET_KEYS } from '../../infra/config';
 import { reveal, simulate, SimulationError, type SimulateOptions } from '../../infra/simulate';
-import { only } from './graph';
+import { inputs, only } from './graph';
 
 // Each bad setting stops the program before it declares a single resource, with an error that
 // names the key. The stack (pulumi:pulumi:Stack) itself is the only thing registered.
@@ -107,7 +107,21 @@ describe('config rejections', () => {
     );
   });
 
-  it.each(['ops@', 'ops.example.com', 'ops@example', 'two words@example.com'])('malformed alarmEmail %p', async (alarmEmail) => {
+  it.each([
+    'ops@',
+    'ops.example.com',
+    'ops@example',
+    'two words@example.com',
+    'a@b.c"',
+    '"ops"@example.com',
+    'ops@example.com,boss@example.com',
+    'ops@ops@example.com',
+    'ops@example.c0m',
+    'ops@example.c',
+    'ops@-example.com',
+    'ops@example..com',
+    '.ops@example.com',
+  ])('malformed alarmEmail %p', async (alarmEmail) => {
     await expectRejected('prod', { config: { alarmEmail } }, `clawdbot:alarmEmail: ${JSON.stringify(alarmEmail)} is not an email address`);
   });
 
@@ -177,6 +191,11 @@ describe('config acceptance', () => {
     const env = reveal(only(simulation, 'clawdbot:secrets:Secrets').outputs.botEnvironment) as Record<string, string>;
     expect(env.MODEL_PROVIDER).toBe('rules');
     expect(env).not.toHaveProperty('MODEL_API_KEY');
+  });
+
+  it.each(['ops@example.com', 'ops+alarms@mail.example.co.uk', 'Zhang.San@Example.CN', "o'brien@example.org"])('takes alarmEmail %p', async (alarmEmail) => {
+    const simulation = await simulate('prod', { config: { alarmEmail } });
+    expect(inputs(only(simulation, 'aws:sns/topicSubscription:TopicSubscription')).endpoint).toBe(alarmEmail);
   });
 
   it('normalizes the domain', async () => {
