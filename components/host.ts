@@ -1,6 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
 import { HOST_NAMESPACE } from './cloudwatchAgent';
+import type { CidrsByFamily } from './network';
 import { renderUserData } from './userData';
 
 export interface HostBackupArgs {
@@ -23,8 +24,8 @@ export interface HostArgs {
   securityGroupId: pulumi.Input<string>;
   sshPublicKey: pulumi.Input<string>;
   sshPort: pulumi.Input<number>;
-  sshAllowedCidrs: pulumi.Input<string[]>;
-  publicCidrs: pulumi.Input<string[]>;
+  sshAllowedCidrs: CidrsByFamily;
+  publicCidrs: CidrsByFamily;
   rootVolumeSizeGb: pulumi.Input<number>;
   /** Tags on the root volume, e.g. the ones that put it under a snapshot policy. */
   rootVolumeTags: pulumi.Input<Record<string, pulumi.Input<string>>>;
@@ -33,6 +34,11 @@ export interface HostArgs {
   /** Published as the Stack dimension of the bot's metrics. */
   stack: pulumi.Input<string>;
   backup: HostBackupArgs;
+}
+
+/** Both families in one list: ufw takes either. */
+function allFamilies(cidrs: CidrsByFamily): pulumi.Output<string[]> {
+  return pulumi.all([cidrs.ipv4, cidrs.ipv6]).apply(([ipv4, ipv6]) => [...ipv4, ...ipv6]);
 }
 
 /** Log groups the agent writes to keep this long. */
@@ -150,8 +156,8 @@ export class Host extends pulumi.ComponentResource {
         region: args.region,
         dnsSuffix: partition.dnsSuffix,
         sshPort: args.sshPort,
-        sshAllowedCidrs: args.sshAllowedCidrs,
-        publicCidrs: args.publicCidrs,
+        sshAllowedCidrs: allFamilies(args.sshAllowedCidrs),
+        publicCidrs: allFamilies(args.publicCidrs),
         backupBucket: args.backup.bucketName,
         backupPrefix: args.backup.prefix,
         backupRetentionDays: args.backup.retentionDays,

@@ -1,30 +1,28 @@
-import * as net from 'node:net';
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
 import { PORTS } from '../app/src/contract';
 
+/** CIDRs by address family, as security group rules take them. */
+export interface CidrsByFamily {
+  ipv4: pulumi.Input<string[]>;
+  ipv6: pulumi.Input<string[]>;
+}
+
 export interface NetworkArgs {
-  /** `default`: the account's default VPC; `dedicated`: a small VPC with one public subnet. */
+  /**
+   * `default`: the account's default VPC; `dedicated`: a small VPC with one public subnet. A plain
+   * value: it decides which resources exist.
+   */
   vpc: 'default' | 'dedicated';
   /** The subnet is placed in a zone that offers this type. */
   instanceType: pulumi.Input<string>;
   sshPort: pulumi.Input<number>;
-  sshAllowedCidrs: pulumi.Input<string[]>;
-  publicCidrs: pulumi.Input<string[]>;
+  sshAllowedCidrs: CidrsByFamily;
+  publicCidrs: CidrsByFamily;
 }
 
 const DEDICATED_VPC_CIDR = '10.42.0.0/16';
 const DEDICATED_SUBNET_CIDR = '10.42.0.0/24';
-
-/** Splits CIDRs by family: security group rules take IPv4 and IPv6 in separate lists. */
-function byFamily(cidrs: pulumi.Input<string[]>) {
-  const all = pulumi.output(cidrs);
-  const v6 = (cidr: string) => net.isIPv6(cidr.split('/')[0]);
-  return {
-    cidrBlocks: all.apply((list) => list.filter((cidr) => !v6(cidr))),
-    ipv6CidrBlocks: all.apply((list) => list.filter(v6)),
-  };
-}
 
 /**
  * Where the host lives: a public subnet and a security group whose inbound rules are exactly
@@ -97,8 +95,8 @@ export class Network extends pulumi.ComponentResource {
       this.subnetId = subnet.id;
     }
 
-    const publicSources = byFamily(args.publicCidrs);
-    const sshSources = byFamily(args.sshAllowedCidrs);
+    const publicSources = { cidrBlocks: args.publicCidrs.ipv4, ipv6CidrBlocks: args.publicCidrs.ipv6 };
+    const sshSources = { cidrBlocks: args.sshAllowedCidrs.ipv4, ipv6CidrBlocks: args.sshAllowedCidrs.ipv6 };
     const securityGroup = new aws.ec2.SecurityGroup(
       `${name}-host`,
       {

@@ -3,6 +3,7 @@ import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
 import * as ipaddr from 'ipaddr.js';
 import { PORTS } from '../app/src/contract';
+import type { CidrsByFamily } from '../components/network';
 import type { DingtalkArgs, FeishuArgs, ModelProvider, SecretsArgs } from '../components/secrets';
 
 // Reads and validates every setting of the stack, once, before any resource is declared. Plain
@@ -54,8 +55,8 @@ export interface StackConfig {
   network: {
     vpc: 'default' | 'dedicated';
     sshPort: number;
-    sshAllowedCidrs: string[];
-    publicCidrs: string[];
+    sshAllowedCidrs: CidrsByFamily;
+    publicCidrs: CidrsByFamily;
   };
   host: {
     instanceType: InstanceType;
@@ -179,6 +180,14 @@ export function parseCidr(cidr: string): Cidr | undefined {
   };
 }
 
+/** Splits valid CIDRs by address family, as the security group takes them. */
+function byFamily(cidrs: string[]): { ipv4: string[]; ipv6: string[] } {
+  return {
+    ipv4: cidrs.filter((cidr) => parseCidr(cidr)?.family === 4),
+    ipv6: cidrs.filter((cidr) => parseCidr(cidr)?.family === 6),
+  };
+}
+
 /**
  * The widest SSH source ranges prod accepts, by address family. An IPv4 /8 is already 16.7
  * million addresses and an IPv6 /32 a whole provider's allocation, while an office or VPN range is
@@ -225,8 +234,8 @@ function readNetwork(config: ConfigReader, environment: Environment): StackConfi
   return {
     vpc: config.oneOf('vpc', ['default', 'dedicated']),
     sshPort,
-    sshAllowedCidrs,
-    publicCidrs: config.cidrs('publicCidrs'),
+    sshAllowedCidrs: byFamily(sshAllowedCidrs),
+    publicCidrs: byFamily(config.cidrs('publicCidrs')),
   };
 }
 

@@ -8,6 +8,10 @@ import { inputs, only } from './graph';
 // Each bad setting stops the program before it declares a single resource, with an error that
 // names the key. The stack (pulumi:pulumi:Stack) itself is the only thing registered.
 
+// A whole-program simulation takes seconds on a busy 2-core machine; the default 5 s is not a bound
+// on anything this suite asserts.
+jest.setTimeout(60_000);
+
 async function rejection(stack: string, options: SimulateOptions): Promise<SimulationError> {
   try {
     await simulate(stack, options);

@@ -9,6 +9,10 @@ import { only, strings } from './graph';
 // snapshots below are the infrastructure as a reviewable text: a pull request that changes the
 // stack changes them, and the diff shows what moves.
 
+// A whole-program simulation takes seconds on a busy 2-core machine; the default 5 s is not a bound
+// on anything this suite asserts.
+jest.setTimeout(60_000);
+
 const ROOT = path.join(__dirname, '../..');
 const run = promisify(execFile);
 
