@@ -51,7 +51,8 @@ export interface StackConfig {
   environment: Environment;
   /** Base of every resource name: `<project>-<stack>`. */
   name: string;
-  aws: { region: string; defaultTags: Record<string, string> };
+  /** Arguments of the stack's one AWS provider. */
+  aws: { region: string; provider: aws.ProviderArgs };
   network: {
     vpc: 'default' | 'dedicated';
     sshPort: number;
@@ -65,8 +66,8 @@ export interface StackConfig {
     sshPublicKey: string;
     terminationProtection: boolean;
   };
-  /** Absent when `domain` is empty. */
-  dns?: { domain: string; hostName: string; fqdn: string; zoneId: string; ttl: number };
+  /** Absent when `domain` is empty. Its hosted zone is looked up with findHostedZoneId. */
+  dns?: { domain: string; hostName: string; fqdn: string; ttl: number };
   backups: { retentionDays: number; encryption: 'sse-s3' | 'kms'; protect: boolean };
   monitoring: { alarmEmail?: string };
   bot: SecretsArgs;
@@ -257,7 +258,7 @@ function readHost(config: ConfigReader, environment: Environment): StackConfig['
   };
 }
 
-async function readDns(config: ConfigReader): Promise<StackConfig['dns']> {
+function readDns(config: ConfigReader): StackConfig['dns'] {
   const domain = config.optionalString('domain')?.toLowerCase().replace(/\.$/, '');
   if (domain === undefined) return undefined;
   if (domain.length > 253 || domain.split('.').length < 2 || !domain.split('.').every((label) => DNS_LABEL.test(label))) {
@@ -265,18 +266,42 @@ async function readDns(config: ConfigReader): Promise<StackConfig['dns']> {
   }
   const hostName = config.string('hostName').toLowerCase();
   if (!DNS_LABEL.test(hostName)) config.fail('hostName', `${JSON.stringify(hostName)} is not a single DNS label (e.g. bot)`);
-  const ttl = config.integer('dnsTtl', 60, 86400);
+  return { domain, hostName, fqdn: `${hostName}.${domain}`, ttl: config.integer('dnsTtl', 60, 86400) };
+}
 
-  // Looked up here, not in the DNS component, so that a missing zone stops the program before
-  // any resource exists.
-  let zoneId: string;
+/**
+ * The public hosted zone of `domain`, looked up through the stack's provider, so with the same
+ * account and credentials that will write the record. A missing zone stops the program before
+ * anything is created in AWS, with an error that names clawdbot:domain.
+ */
+export async function findHostedZoneId(domain: string, provider: aws.Provider): Promise<string> {
   try {
-    zoneId = (await aws.route53.getZone({ name: domain, privateZone: false })).zoneId;
+    return (await aws.route53.getZone({ name: domain, privateZone: false }, { provider })).zoneId;
   } catch (error) {
     const reason = error instanceof Error && error.message ? ` (${error.message.split('\n')[0]})` : '';
-    config.fail('domain', `no public Route53 hosted zone named ${domain} was found${reason}; create the zone or leave domain empty`);
+    return new ConfigReader().fail('domain', `no public Route53 hosted zone named ${domain} was found${reason}; create the zone or leave domain empty`);
   }
-  return { domain, hostName, fqdn: `${hostName}.${domain}`, zoneId, ttl };
+}
+
+/** aws:* settings that are credentials: secrets, however they were set. */
+const AWS_CREDENTIAL_KEYS = ['accessKey', 'secretKey', 'token'];
+
+/**
+ * The provider's arguments: every aws:* setting of the stack (region, profile, assumeRoles,
+ * endpoints...) as the SDK's own aws.config reads and types them. An explicit provider gets no
+ * stack config by itself, unlike the default one, so without this it would ignore aws:profile or
+ * an assumed role. The stack's tags are added to any aws:defaultTags.
+ */
+function readAwsProvider(region: string, tags: Record<string, string>): aws.ProviderArgs {
+  const settings = aws.config as unknown as Record<string, unknown>;
+  const args: Record<string, unknown> = {};
+  for (const key of Object.keys(settings)) {
+    const value = settings[key];
+    if (value === undefined || typeof value === 'function') continue;
+    args[key] = AWS_CREDENTIAL_KEYS.includes(key) ? pulumi.secret(value) : value;
+  }
+  const configuredTags = (args.defaultTags as aws.types.input.ProviderDefaultTags | undefined)?.tags;
+  return { ...args, region, defaultTags: { tags: { ...configuredTags, ...tags } } };
 }
 
 function readModel(config: ConfigReader): SecretsArgs['model'] {
@@ -324,8 +349,8 @@ function readFeishu(config: ConfigReader): FeishuArgs | undefined {
   };
 }
 
-/** Reads and validates the whole stack configuration. */
-export async function loadConfig(): Promise<StackConfig> {
+/** Reads and validates the whole stack configuration (the hosted zone aside: findHostedZoneId). */
+export function loadConfig(): StackConfig {
   const config = new ConfigReader();
   const project = pulumi.getProject();
   const stack = pulumi.getStack();
@@ -345,14 +370,14 @@ export async function loadConfig(): Promise<StackConfig> {
   };
   const bot: SecretsArgs = { model: readModel(config), dingtalk: readDingtalk(config), feishu: readFeishu(config) };
   const region = new ConfigReader('aws').string('region');
-  const dns = await readDns(config);
+  const dns = readDns(config);
 
   return {
     project,
     stack,
     environment,
     name: `${project}-${stack}`,
-    aws: { region, defaultTags: { Project: project, Stack: stack, ManagedBy: 'pulumi' } },
+    aws: { region, provider: readAwsProvider(region, { Project: project, Stack: stack, ManagedBy: 'pulumi' }) },
     network,
     host,
     dns,

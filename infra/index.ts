@@ -7,16 +7,18 @@ import { Host } from '../components/host';
 import { Monitoring } from '../components/monitoring';
 import { Network } from '../components/network';
 import { Secrets } from '../components/secrets';
-import { loadConfig } from './config';
+import { findHostedZoneId, loadConfig } from './config';
 
 // The clawdbot stack: config in, components composed, outputs out.
 export = async () => {
-  const config = await loadConfig();
+  const config = loadConfig();
   const { name } = config;
 
-  // Every AWS resource goes through this provider, so every one carries the default tags.
-  const provider = new aws.Provider(name, { region: config.aws.region, defaultTags: { tags: config.aws.defaultTags } });
+  // Every AWS resource and lookup goes through this provider: the stack's aws:* settings and
+  // credentials, and the default tags on everything.
+  const provider = new aws.Provider(name, config.aws.provider);
   const opts: pulumi.ComponentResourceOptions = { providers: [provider] };
+  const dnsName = config.dns && { ...config.dns, zoneId: await findHostedZoneId(config.dns.domain, provider) };
 
   const secrets = new Secrets(name, config.bot, opts);
 
@@ -61,7 +63,7 @@ export = async () => {
     opts,
   );
 
-  const dns = config.dns && new Dns(name, { zoneId: config.dns.zoneId, fqdn: config.dns.fqdn, target: host.publicDns, ttl: config.dns.ttl }, opts);
+  const dns = dnsName && new Dns(name, { zoneId: dnsName.zoneId, fqdn: dnsName.fqdn, target: host.publicDns, ttl: dnsName.ttl }, opts);
 
   const monitoring = new Monitoring(
     name,

@@ -91,8 +91,12 @@ describe('config rejections', () => {
     await expect(simulate('dev', { config: { sshAllowedCidrs: ['0.0.0.0/1', '128.0.0.0/1'] } })).resolves.toBeDefined();
   });
 
-  it('a domain whose hosted zone is not found', async () => {
-    await expectRejected('prod', { config: { domain: 'no-zone.example.org' } }, /^clawdbot:domain: no public Route53 hosted zone named no-zone\.example\.org was found/);
+  it('a domain whose hosted zone is not found, before anything exists in AWS', async () => {
+    const error = await rejection('prod', { config: { domain: 'no-zone.example.org' } });
+    expect(error.message).toMatch(/^clawdbot:domain: no public Route53 hosted zone named no-zone\.example\.org was found/);
+    // The lookup goes through the stack's provider (same credentials as the record), which
+    // exists only in Pulumi's state.
+    expect(error.resources.map((resource) => resource.type)).toEqual(['pulumi:pulumi:Stack', 'pulumi:providers:aws']);
   });
 
   it('a domain that is not a domain name', async () => {
