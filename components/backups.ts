@@ -8,6 +8,8 @@ export interface BackupsArgs {
   encryption: 'sse-s3' | 'kms';
   /** prod: the bucket and its key are protected and survive `pulumi destroy`. */
   protect: boolean;
+  /** The AWS partition (aws, aws-cn...), for managed policy ARNs. */
+  partition: pulumi.Input<string>;
 }
 
 /** Days after which backups move to a cheaper storage class. */
@@ -119,7 +121,6 @@ export class Backups extends pulumi.ComponentResource {
     );
 
     this.snapshotTags = { SnapshotPolicy: name };
-    const partition = aws.getPartitionOutput({}, { parent: this }).partition;
     const dlmRole = new aws.iam.Role(
       `${name}-snapshots`,
       {
@@ -139,7 +140,7 @@ export class Backups extends pulumi.ComponentResource {
     );
     new aws.iam.RolePolicyAttachment(
       `${name}-snapshots`,
-      { role: dlmRole.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole` },
+      { role: dlmRole.name, policyArn: pulumi.interpolate`arn:${args.partition}:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole` },
       { parent: this },
     );
     new aws.dlm.LifecyclePolicy(

@@ -31,6 +31,9 @@ export interface HostArgs {
   rootVolumeTags: pulumi.Input<Record<string, pulumi.Input<string>>>;
   terminationProtection: boolean;
   region: pulumi.Input<string>;
+  /** The AWS partition (aws, aws-cn...) and its DNS suffix (amazonaws.com...), for ARNs and endpoints. */
+  partition: pulumi.Input<string>;
+  dnsSuffix: pulumi.Input<string>;
   /** Published as the Stack dimension of the bot's metrics. */
   stack: pulumi.Input<string>;
   backup: HostBackupArgs;
@@ -67,8 +70,6 @@ export class Host extends pulumi.ComponentResource {
     super('clawdbot:host:Host', name, {}, opts);
     this.architecture = args.architecture;
     this.sshPort = pulumi.output(args.sshPort);
-
-    const partition = aws.getPartitionOutput({}, { parent: this });
 
     const appLogs = new aws.cloudwatch.LogGroup(`${name}-app`, { name: `/${name}/app`, retentionInDays: LOG_RETENTION_DAYS }, { parent: this });
     const metricLogs = new aws.cloudwatch.LogGroup(
@@ -141,7 +142,7 @@ export class Host extends pulumi.ComponentResource {
     // Break-glass access through SSM Session Manager, without opening a port.
     new aws.iam.RolePolicyAttachment(
       `${name}-ssm`,
-      { role: role.name, policyArn: pulumi.interpolate`arn:${partition.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore` },
+      { role: role.name, policyArn: pulumi.interpolate`arn:${args.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore` },
       { parent: this },
     );
     const profile = new aws.iam.InstanceProfile(`${name}-host`, { role: role.name }, { parent: this });
@@ -154,7 +155,7 @@ export class Host extends pulumi.ComponentResource {
       .output({
         stack: args.stack,
         region: args.region,
-        dnsSuffix: partition.dnsSuffix,
+        dnsSuffix: args.dnsSuffix,
         sshPort: args.sshPort,
         sshAllowedCidrs: allFamilies(args.sshAllowedCidrs),
         publicCidrs: allFamilies(args.publicCidrs),

@@ -16,6 +16,8 @@ export interface MonitoringArgs {
   /** Value of the Stack dimension the host's agent puts on the bot's metrics. */
   stack: pulumi.Input<string>;
   region: pulumi.Input<string>;
+  /** The AWS partition (aws, aws-cn...), for the recover action and the console's host. */
+  partition: pulumi.Input<string>;
   /** Subscribed to the alarm topic when set. */
   alarmEmail?: pulumi.Input<string>;
 }
@@ -63,7 +65,6 @@ export class Monitoring extends pulumi.ComponentResource {
       new aws.sns.TopicSubscription(`${name}-alarm-email`, { topic: topic.arn, protocol: 'email', endpoint: args.alarmEmail }, { parent: this });
     }
 
-    const partition = aws.getPartitionOutput({}, { parent: this }).partition;
     const instance = { InstanceId: args.instanceId };
     const app = { [STACK_DIMENSION]: args.stack };
 
@@ -168,7 +169,7 @@ export class Monitoring extends pulumi.ComponentResource {
       },
     };
 
-    const recover = pulumi.interpolate`arn:${partition}:automate:${args.region}:ec2:recover`;
+    const recover = pulumi.interpolate`arn:${args.partition}:automate:${args.region}:ec2:recover`;
     const alarms = Object.fromEntries(
       (Object.entries(specs) as [AlarmKey, AlarmSpec][]).map(([key, spec]) => {
         const alarmName = `${name}-${key}`;
@@ -214,7 +215,7 @@ export class Monitoring extends pulumi.ComponentResource {
       );
     const dashboard = new aws.cloudwatch.Dashboard(`${name}`, { dashboardName: name, dashboardBody }, { parent: this });
     this.dashboardName = dashboard.dashboardName;
-    this.dashboardUrl = pulumi.interpolate`https://${args.region}.${partition.apply((p) => CONSOLE_HOSTS[p] ?? CONSOLE_HOSTS.aws)}/cloudwatch/home?region=${args.region}#dashboards:name=${dashboard.dashboardName}`;
+    this.dashboardUrl = pulumi.interpolate`https://${args.region}.${pulumi.output(args.partition).apply((partition) => CONSOLE_HOSTS[partition] ?? CONSOLE_HOSTS.aws)}/cloudwatch/home?region=${args.region}#dashboards:name=${dashboard.dashboardName}`;
 
     this.registerOutputs({ topicArn: this.topicArn, dashboardName: this.dashboardName, dashboardUrl: this.dashboardUrl });
   }

@@ -20,6 +20,8 @@ export = async () => {
   const opts: pulumi.ComponentResourceOptions = { providers: [provider] };
   const dnsName = config.dns && { ...config.dns, zoneId: await findHostedZoneId(config.dns.domain, provider) };
 
+  const partition = aws.getPartitionOutput({}, { provider });
+
   const secrets = new Secrets(name, config.bot, opts);
 
   const network = new Network(
@@ -34,7 +36,7 @@ export = async () => {
     opts,
   );
 
-  const backups = new Backups(name, config.backups, opts);
+  const backups = new Backups(name, { ...config.backups, partition: partition.partition }, opts);
 
   const host = new Host(
     name,
@@ -51,6 +53,8 @@ export = async () => {
       rootVolumeTags: backups.snapshotTags,
       terminationProtection: config.host.terminationProtection,
       region: config.aws.region,
+      partition: partition.partition,
+      dnsSuffix: partition.dnsSuffix,
       stack: config.stack,
       backup: {
         bucketName: backups.bucketName,
@@ -67,7 +71,7 @@ export = async () => {
 
   const monitoring = new Monitoring(
     name,
-    { instanceId: host.instanceId, stack: config.stack, region: config.aws.region, alarmEmail: config.monitoring.alarmEmail },
+    { instanceId: host.instanceId, stack: config.stack, region: config.aws.region, partition: partition.partition, alarmEmail: config.monitoring.alarmEmail },
     opts,
   );
 

@@ -450,6 +450,12 @@ describe('structure', () => {
     expect(zoneLookup.provider).toBe(`${provider(simulation).urn}::${provider(simulation).name}-id`);
   });
 
+  it('looks the partition up once, for every component', () => {
+    for (const [, simulation] of stacks()) {
+      expect(simulation.calls.filter((call) => call.token === 'aws:index/getPartition:getPartition')).toHaveLength(1);
+    }
+  });
+
   it('tags everything with Project, Stack and ManagedBy through the provider', () => {
     for (const [name, simulation] of stacks()) {
       expect(providerValue(inputs(provider(simulation)).defaultTags)).toEqual({ tags: { Project: 'clawdbot', Stack: name, ManagedBy: 'pulumi' } });
