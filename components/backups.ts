@@ -125,16 +125,7 @@ export class Backups extends pulumi.ComponentResource {
       `${name}-snapshots`,
       {
         description: `${name}: Data Lifecycle Manager takes the host's EBS snapshots`,
-        assumeRolePolicy: {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Principal: { Service: aws.getServicePrincipalOutput({ serviceName: 'dlm' }, { parent: this }).name },
-              Action: 'sts:AssumeRole',
-            },
-          ],
-        },
+        assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: aws.getServicePrincipalOutput({ serviceName: 'dlm' }, { parent: this }).name }),
       },
       { parent: this },
     );

@@ -82,16 +82,7 @@ export class Host extends pulumi.ComponentResource {
       `${name}-host`,
       {
         description: `${name}: the host's instance role`,
-        assumeRolePolicy: {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Principal: { Service: aws.getServicePrincipalOutput({ serviceName: 'ec2' }, { parent: this }).name },
-              Action: 'sts:AssumeRole',
-            },
-          ],
-        },
+        assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: aws.getServicePrincipalOutput({ serviceName: 'ec2' }, { parent: this }).name }),
       },
       { parent: this },
     );

@@ -173,9 +173,9 @@ describe('host', () => {
       }
       const attachments = ofType(simulation, 'aws:iam/rolePolicyAttachment:RolePolicyAttachment').map((r) => inputs(r).policyArn);
       expect(attachments).toContain('arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore');
-      expect(inputs(only(simulation, 'aws:iam/role:Role', `clawdbot-${simulation.stack}-host`)).assumeRolePolicy.Statement[0].Principal).toEqual({
-        Service: 'ec2.amazonaws.com',
-      });
+      const trustedBy = (role: string) => inputs(only(simulation, 'aws:iam/role:Role', `clawdbot-${simulation.stack}-${role}`)).assumeRolePolicy.Statement;
+      expect(trustedBy('host')).toEqual([expect.objectContaining({ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' })]);
+      expect(trustedBy('snapshots')).toEqual([expect.objectContaining({ Effect: 'Allow', Principal: { Service: 'dlm.amazonaws.com' }, Action: 'sts:AssumeRole' })]);
     }
     const kmsKeyArn = `arn:aws:kms:ap-southeast-1:123456789012:key/`;
     const prodStatements = inputs(only(prod, 'aws:iam/rolePolicy:RolePolicy')).policy.Statement as any[];
