@@ -1,7 +1,10 @@
 // The chat page: wires the DOM to the gateway (gateway.js) and the stored chats (chats.js).
 // Model output only ever reaches the page as text nodes (textContent), never as markup.
-import { describeError, fetchModel, GatewayError, streamChat } from './gateway.js';
+import './gateway.js'; // sets globalThis.clawdbotGateway: it is shared with Node, see there
+import { createParser } from './vendor/eventsource-parser.js';
 import { loadApiKey, loadChats, loadCurrentChatId, newChat, saveApiKey, saveChat, saveCurrentChatId, titleFor } from './chats.js';
+
+const { GatewayClient, GatewayError, describeError: describeFor, modelLabel } = globalThis.clawdbotGateway;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -30,15 +33,23 @@ const ROLE_LABELS = { user: 'You', assistant: 'clawdbot', error: 'Error' };
 const REFUSED_STATUSES = new Set([400, 401, 413, 429]);
 
 let apiKey = loadApiKey();
+let gateway = connect(apiKey);
 let chats = loadChats();
 let current = chats.find((chat) => chat.localId === loadCurrentChatId()) ?? newChat();
 /** The reply being streamed, so that Stop and Escape can end it. */
 let inFlight = null;
 
+function connect(key) {
+  // The page's own directory: the gateway's routes sit next to it, behind a path prefix too.
+  return new GatewayClient({ baseUrl: new URL('.', document.baseURI), apiKey: key, channel: 'web', createParser });
+}
+
+function describeError(error) {
+  return describeFor(error, { gateway: 'the gateway', key: 'the API key' });
+}
+
 function showModel(model) {
-  if (!model) ui.modelName.textContent = 'unknown';
-  else if (!model.provider || model.provider === model.name) ui.modelName.textContent = model.name;
-  else ui.modelName.textContent = `${model.name} (${model.provider})`;
+  ui.modelName.textContent = modelLabel(model);
 }
 
 function showError(text) {
@@ -132,7 +143,7 @@ function openKeyDialog() {
 
 async function refreshModel() {
   try {
-    showModel(await fetchModel(apiKey));
+    showModel(await gateway.currentModel());
   } catch (error) {
     ui.modelName.textContent = 'not connected';
     showError(describeError(error));
@@ -152,17 +163,11 @@ async function send(text) {
 
   let received = '';
   try {
-    const final = await streamChat({
-      apiKey,
-      sessionId: chat.sessionId,
-      message: text,
-      signal: controller.signal,
-      onDelta(delta) {
-        received += delta;
-        const follow = isNearBottom();
-        replyText.textContent = received;
-        if (follow) scrollToBottom();
-      },
+    const final = await gateway.chat({ message: text, sessionId: chat.sessionId ?? undefined, signal: controller.signal }, (delta) => {
+      received += delta;
+      const follow = isNearBottom();
+      replyText.textContent = received;
+      if (follow) scrollToBottom();
     });
     chat.sessionId = final.sessionId;
     replyText.textContent = final.reply;
@@ -255,6 +260,7 @@ ui.keyForm.addEventListener('submit', (event) => {
   const key = ui.keyInput.value.trim();
   if (!key) return;
   apiKey = key;
+  gateway = connect(key);
   saveApiKey(key);
   ui.keyDialog.close();
   clearError();

@@ -1,25 +1,23 @@
-// Calls to the gateway this page is served from: POST api/chat (streamed as SSE) and
-// GET v1/models. Paths are relative so the page also works behind a path prefix.
-import { createParser } from './vendor/eventsource-parser.js';
+// The gateway client of both people's clients, the web page (app.js) and the terminal chat
+// (app/src/tui/client.ts): POST api/chat streamed as SSE, GET v1/models, and what to tell the
+// person when either fails. Its types are in app/src/tui/client.ts.
+//
+// Loaded two ways, so it neither imports nor exports: Node requires it as CommonJS, the page
+// imports it as a module for its effect (globalThis.clawdbotGateway). Each side hands in
+// eventsource-parser's createParser: the page loads it from /vendor, Node from node_modules.
 
-/** A failed call: the HTTP status (or the code of an error sent mid-stream) and the gateway's message. */
-export class GatewayError extends Error {
-  constructor(status, code, message, retryAfterSeconds) {
+/**
+ * A call the gateway refused or could not finish: the HTTP status (undefined when the error
+ * arrived mid-stream), the gateway's OpenAI-style error code and message, and Retry-After.
+ */
+class GatewayError extends Error {
+  constructor(message, { status, code, retryAfterSeconds } = {}) {
     super(message);
     this.name = 'GatewayError';
     this.status = status;
     this.code = code;
     this.retryAfterSeconds = retryAfterSeconds;
   }
-}
-
-function authHeaders(apiKey) {
-  return { authorization: `Bearer ${apiKey}` };
-}
-
-function retryAfterSeconds(header) {
-  const seconds = Number(header);
-  return header !== null && Number.isFinite(seconds) && seconds >= 0 ? Math.ceil(seconds) : null;
 }
 
 async function errorFrom(response) {
@@ -29,72 +27,99 @@ async function errorFrom(response) {
   } catch {
     // Not the gateway's JSON error body (a proxy in between, say): the status still tells.
   }
-  return new GatewayError(
-    response.status,
-    detail.code ?? null,
-    detail.message ?? response.statusText,
-    retryAfterSeconds(response.headers.get('retry-after')),
-  );
+  const retryAfter = response.headers.get('retry-after');
+  const seconds = Number(retryAfter);
+  return new GatewayError(detail.message ?? response.statusText, {
+    status: response.status,
+    code: detail.code ?? undefined,
+    retryAfterSeconds: retryAfter !== null && Number.isFinite(seconds) && seconds >= 0 ? Math.ceil(seconds) : undefined,
+  });
 }
 
-/** The model currently answering, as `{ name, provider }`. */
-export async function fetchModel(apiKey) {
-  const response = await fetch('v1/models', { headers: authHeaders(apiKey) });
-  if (!response.ok) throw await errorFrom(response);
-  const [model] = (await response.json()).data ?? [];
-  return model ? { name: model.id, provider: model.owned_by } : null;
+class GatewayClient {
+  #base;
+  #apiKey;
+  #channel;
+  #createParser;
+
+  constructor({ baseUrl, apiKey, channel, createParser }) {
+    // Routes resolve under the URL's path, so a gateway behind a path prefix works too.
+    const href = String(baseUrl);
+    this.#base = new URL(href.endsWith('/') ? href : `${href}/`);
+    this.#apiKey = apiKey;
+    this.#channel = channel;
+    this.#createParser = createParser;
+  }
+
+  #authorization() {
+    return { authorization: `Bearer ${this.#apiKey}` };
+  }
+
+  /** The model answering now, as `{ name, provider }`. */
+  async currentModel() {
+    const response = await fetch(new URL('v1/models', this.#base), { headers: this.#authorization() });
+    if (!response.ok) throw await errorFrom(response);
+    const [model] = (await response.json()).data ?? [];
+    return model ? { name: model.id, provider: model.owned_by } : undefined;
+  }
+
+  /** One message with stream:true; onDelta gets each piece of the reply as it arrives. */
+  async chat({ message, sessionId, signal }, onDelta) {
+    const response = await fetch(new URL('api/chat', this.#base), {
+      method: 'POST',
+      headers: { ...this.#authorization(), 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ sessionId, message, stream: true, channel: this.#channel }),
+      signal,
+    });
+    if (!response.ok || !response.body) throw await errorFrom(response);
+
+    let final;
+    let failure;
+    const parser = this.#createParser({
+      onEvent(event) {
+        if (event.data === '[DONE]') return;
+        const payload = JSON.parse(event.data);
+        if (payload.error) failure = new GatewayError(payload.error.message ?? 'error', { code: payload.error.code ?? undefined });
+        else if (typeof payload.delta === 'string') onDelta(payload.delta);
+        else if (typeof payload.sessionId === 'string') final = payload;
+      },
+    });
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) parser.feed(chunk.value);
+    if (failure) throw failure;
+    if (!final) throw new GatewayError('the reply stream ended before it was complete', { code: 'stream_incomplete' });
+    return final;
+  }
+}
+
+/** The model as people read it; the rules engine is provider and name at once: "rules". */
+function modelLabel(model) {
+  if (!model) return 'unknown';
+  return model.provider && model.provider !== model.name ? `${model.name} (${model.provider})` : model.name;
 }
 
 /**
- * Sends one message with stream:true. Calls onDelta(text) for each piece of the reply as it
- * arrives and resolves with the final event `{ sessionId, reply, model }`.
+ * What to tell the person about an error GatewayClient threw. `names` are how this client
+ * refers to the gateway and to its key (the page: "the API key"; the terminal: the variables
+ * CLAWDBOT_URL and CLAWDBOT_API_KEY), so that the message says what to fix.
  */
-export async function streamChat({ apiKey, sessionId, message, signal, onDelta }) {
-  const response = await fetch('api/chat', {
-    method: 'POST',
-    headers: { ...authHeaders(apiKey), 'content-type': 'application/json', accept: 'text/event-stream' },
-    body: JSON.stringify({ sessionId: sessionId ?? undefined, message, stream: true, channel: 'web' }),
-    signal,
-  });
-  if (!response.ok) throw await errorFrom(response);
-
-  let final = null;
-  let failure = null;
-  const parser = createParser({
-    onEvent(event) {
-      if (event.data === '[DONE]') return;
-      const payload = JSON.parse(event.data);
-      if (payload.error) failure = new GatewayError(null, payload.error.code ?? null, payload.error.message ?? 'error', null);
-      else if (typeof payload.delta === 'string') onDelta(payload.delta);
-      else if (typeof payload.sessionId === 'string') final = payload;
-    },
-  });
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    parser.feed(value);
-  }
-  if (failure) throw failure;
-  if (!final) throw new GatewayError(null, 'stream_incomplete', 'the reply stream ended before it was complete', null);
-  return final;
-}
-
-/** What to tell the person, for any error streamChat or fetchModel can throw. */
-export function describeError(error) {
+function describeError(error, names) {
   if (!(error instanceof GatewayError)) {
-    return 'Cannot reach the gateway. Check that it is running and that this page can reach it.';
+    const reason = error?.cause?.code ?? error?.cause?.message ?? error?.message ?? String(error);
+    return `Cannot reach ${names.gateway} (${reason}). Check that it is running and can be reached from here.`;
   }
-  if (error.status === 401) return 'The gateway rejected the API key. Enter a valid key.';
+  if (error.status === 401) return `The gateway rejected ${names.key}. Use one of the gateway's API keys.`;
   if (error.status === 429) {
     const wait = error.retryAfterSeconds ?? 1;
     return `Too many requests: the gateway is rate limiting. Try again in ${wait} second${wait === 1 ? '' : 's'}.`;
   }
-  if (error.status === 504 || error.code === 'model_timeout') {
-    return 'The model did not answer in time. Try again in a moment.';
-  }
+  if (error.status === 504 || error.code === 'model_timeout') return 'The model did not answer in time. Try again in a moment.';
   if (error.status === 502 || error.code === 'model_unavailable' || error.code === 'stream_incomplete') {
     return `The model is not available right now (${error.message}). Try again in a moment.`;
   }
   return `The gateway could not answer${error.status ? ` (${error.status})` : ''}: ${error.message}`;
 }
+
+const gateway = { GatewayClient, GatewayError, describeError, modelLabel };
+if (typeof module === 'object') module.exports = gateway;
+else globalThis.clawdbotGateway = gateway;

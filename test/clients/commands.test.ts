@@ -1,4 +1,5 @@
-import { formatModel, parseInput } from '../../app/src/tui/commands';
+import { modelLabel } from '../../app/src/tui/client';
+import { parseInput } from '../../app/src/tui/commands';
 
 describe('chat input', () => {
   it('recognises the slash commands', () => {
@@ -15,8 +16,8 @@ describe('chat input', () => {
   });
 
   it('names the model with its provider', () => {
-    expect(formatModel({ name: 'gpt-4o-mini', provider: 'openai' })).toBe('gpt-4o-mini (openai)');
-    expect(formatModel(undefined)).toBe('unknown');
-    expect(formatModel({ name: 'rules', provider: 'rules' })).toBe('rules');
+    expect(modelLabel({ name: 'gpt-4o-mini', provider: 'openai' })).toBe('gpt-4o-mini (openai)');
+    expect(modelLabel(undefined)).toBe('unknown');
+    expect(modelLabel({ name: 'rules', provider: 'rules' })).toBe('rules');
   });
 });

@@ -1,5 +1,5 @@
 import type { Key } from 'node:readline';
-import { GatewayClient } from '../../app/src/tui/client';
+import { terminalClient, type GatewayClient } from '../../app/src/tui/client';
 import { FullScreenChat } from '../../app/src/tui/fullscreen';
 import type { Frame } from '../../app/src/tui/layout';
 import type { Display } from '../../app/src/tui/terminal';
@@ -58,7 +58,7 @@ describe('full-screen chat (painted on a recorded display)', () => {
       MODEL_TIMEOUT_SECONDS: '30',
     });
     url = new URL(gw.url);
-    client = new GatewayClient(url, gw.apiKey);
+    client = terminalClient(url, gw.apiKey);
   });
   afterAll(async () => {
     await gw.close();
@@ -111,7 +111,7 @@ describe('full-screen chat (painted on a recorded display)', () => {
     const { display, chat } = open();
     fake.enqueue({ status: 401 });
     send(chat, 'is the model up?');
-    await until(display, (t) => /Error\n {2}the model is not available right now/.test(t));
+    await until(display, (t) => /Error\n {2}The model is not available right now/.test(t));
   });
 
   it('edits the line, recalls history and keeps a pasted newline in one message', async () => {

@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { GatewayClient } from '../../app/src/tui/client';
+import { terminalClient, type GatewayClient } from '../../app/src/tui/client';
 import { runLineMode } from '../../app/src/tui/linemode';
 import { startFakeOpenAI, type FakeLLM } from '../helpers/fake-llm';
 import { startGateway, type TestGateway } from '../helpers/gateway';
@@ -27,7 +27,7 @@ describe('line mode (pipes, TERM=dumb)', () => {
     fake = await startFakeOpenAI();
     gw = await startGateway({ MODEL_PROVIDER: 'openai', MODEL_API_KEY: 'fake-provider-key', MODEL_ENDPOINT: fake.url, MODEL_NAME: 'fake-gpt', ROUTING: 'llm' });
     url = new URL(gw.url);
-    client = new GatewayClient(url, gw.apiKey);
+    client = terminalClient(url, gw.apiKey);
   });
   afterAll(async () => {
     await gw.close();
@@ -58,11 +58,11 @@ describe('line mode (pipes, TERM=dumb)', () => {
     const { code, out, err } = await pipeThrough(client, url, 'this one fails\nthis one works\n');
     expect(code).toBe(1);
     expect(out).toBe('echo: this one works\n');
-    expect(err).toMatch(/^clawdbot-chat: the model is not available right now/);
+    expect(err).toMatch(/^clawdbot-chat: The model is not available right now/);
   });
 
   it('stops at once when the key is rejected', async () => {
-    const rejected = new GatewayClient(url, 'not-a-valid-key-000');
+    const rejected = terminalClient(url, 'not-a-valid-key-000');
     const { code, out, err } = await pipeThrough(rejected, url, 'one\ntwo\n');
     expect(code).toBe(1);
     expect(out).toBe('');

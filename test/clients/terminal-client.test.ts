@@ -1,4 +1,6 @@
-import { describeError, GatewayClient, GatewayError } from '../../app/src/tui/client';
+import { once } from 'node:events';
+import net, { type AddressInfo } from 'node:net';
+import { describeError, GatewayError, terminalClient, type GatewayClient } from '../../app/src/tui/client';
 import { startFakeOpenAI, type FakeLLM } from '../helpers/fake-llm';
 import { startGateway, type TestGateway } from '../helpers/gateway';
 
@@ -27,7 +29,7 @@ describe('terminal client against a gateway with a fake model', () => {
       MODEL_TIMEOUT_SECONDS: '1',
     });
     url = new URL(gw.url);
-    client = new GatewayClient(url, gw.apiKey);
+    client = terminalClient(url, gw.apiKey);
   });
   afterAll(async () => {
     await gw.close();
@@ -52,17 +54,17 @@ describe('terminal client against a gateway with a fake model', () => {
   });
 
   it('names CLAWDBOT_API_KEY when the gateway rejects the key', async () => {
-    const error = await failure(new GatewayClient(url, 'not-a-valid-key-000').currentModel());
+    const error = await failure(terminalClient(url, 'not-a-valid-key-000').currentModel());
     expect(error).toBeInstanceOf(GatewayError);
     expect((error as GatewayError).status).toBe(401);
-    expect(describeError(error, url)).toMatch(/rejected CLAWDBOT_API_KEY/);
+    expect(describeError(error, url)).toBe("The gateway rejected CLAWDBOT_API_KEY. Use one of the gateway's API keys.");
   });
 
   it('says the model is down when it fails before replying', async () => {
     fake.enqueue({ status: 401 });
     const error = await failure(client.chat({ message: 'are you there?' }, () => {}));
     expect((error as GatewayError).status).toBe(502);
-    expect(describeError(error, url)).toMatch(/^the model is not available right now/);
+    expect(describeError(error, url)).toMatch(/^The model is not available right now \(openai model fake-gpt failed/);
   });
 
   it('passes on an error that arrives after part of the reply', async () => {
@@ -71,13 +73,18 @@ describe('terminal client against a gateway with a fake model', () => {
     const error = await failure(client.chat({ message: 'tell me a long story' }, (d) => deltas.push(d)));
     expect(deltas.join('')).toBe('this reply stalls ');
     expect(error).toMatchObject({ status: undefined, code: 'model_timeout' });
-    expect(describeError(error, url)).toMatch(/did not answer in time/);
+    expect(describeError(error, url)).toBe('The model did not answer in time. Try again in a moment.');
   });
 
   it('names CLAWDBOT_URL when the gateway cannot be reached', async () => {
-    const nowhere = new URL('http://127.0.0.1:9');
-    const error = await failure(new GatewayClient(nowhere, 'any-key-0123456789').currentModel());
-    expect(describeError(error, nowhere)).toMatch(/^cannot reach the gateway at http:\/\/127\.0\.0\.1:9 \(CLAWDBOT_URL\)/);
+    const closed = net.createServer().listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const nowhere = new URL(`http://127.0.0.1:${(closed.address() as AddressInfo).port}`);
+    await new Promise((resolve) => closed.close(resolve));
+    const error = await failure(terminalClient(nowhere, 'any-key-0123456789').currentModel());
+    expect(describeError(error, nowhere)).toBe(
+      `Cannot reach the gateway at ${nowhere.origin} (CLAWDBOT_URL) (ECONNREFUSED). Check that it is running and can be reached from here.`,
+    );
   });
 });
 
@@ -86,13 +93,13 @@ describe('terminal client and the rate limit', () => {
     const gw = await startGateway({ RATE_LIMIT_QPS: '0.02' });
     try {
       const url = new URL(gw.url);
-      const client = new GatewayClient(url, gw.apiKey);
+      const client = terminalClient(url, gw.apiKey);
       await client.currentModel();
       const error = await failure(client.chat({ message: 'hello' }, () => {}));
       expect(error).toMatchObject({ status: 429 });
       const wait = (error as GatewayError).retryAfterSeconds ?? 0;
       expect(wait).toBeGreaterThan(0);
-      expect(describeError(error, url)).toBe(`rate limited by the gateway; try again in ${wait} seconds`);
+      expect(describeError(error, url)).toBe(`Too many requests: the gateway is rate limiting. Try again in ${wait} seconds.`);
     } finally {
       await gw.close();
     }

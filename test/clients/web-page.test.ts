@@ -1,4 +1,5 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import * as terminal from '../../app/src/tui/client';
 import { PUBLIC_DIR, SSE_PARSER_PATH } from '../../app/src/web/plugin';
 import { startGateway, type TestGateway } from '../helpers/gateway';
 
@@ -39,6 +40,14 @@ describe('the web page, served by the gateway', () => {
     expect(parser.status).toBe(200);
     expect(parser.headers.get('content-type')).toMatch(/^(text|application)\/javascript/);
     expect(await parser.text()).toMatch(/export\s*\{[^}]*createParser/);
+  });
+
+  it('serves the page the same gateway client module the terminal chat runs', async () => {
+    const pageClient = await (await fetch(`${gw.url}/gateway.js`)).text();
+    expect(pageClient).toBe(readFileSync(require.resolve('../../app/public/gateway.js'), 'utf8'));
+    const pageModule = require('../../app/public/gateway.js');
+    expect(terminal.terminalClient(new URL(gw.url), gw.apiKey)).toBeInstanceOf(pageModule.GatewayClient);
+    expect(terminal.GatewayError).toBe(pageModule.GatewayError);
   });
 
   it('keeps the JSON 404 for unknown paths and does not serve files outside app/public', async () => {

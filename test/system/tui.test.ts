@@ -301,6 +301,6 @@ describe('terminal chat through a pipe', () => {
     const wrong = await run(process.execPath, [CHAT_JS], { env: { ...env(), CLAWDBOT_API_KEY: 'wrong-key-0123456789' }, input: 'hi\n' });
     expect(wrong.status).toBe(1);
     expect(wrong.stdout).toBe('');
-    expect(wrong.stderr).toMatch(/^clawdbot-chat: the gateway rejected CLAWDBOT_API_KEY \(401/);
+    expect(wrong.stderr).toMatch(/^clawdbot-chat: The gateway rejected CLAWDBOT_API_KEY\. /);
   });
 });

@@ -178,7 +178,7 @@ describe('web chat page in Chromium', () => {
   it('says when the key is rejected and asks for another', async () => {
     await page.getByRole('button', { name: 'API key' }).click();
     await enterKey(page, 'wrong-key-0123456789');
-    await errorBanner(page).getByText('The gateway rejected the API key. Enter a valid key.').waitFor();
+    await errorBanner(page).getByText("The gateway rejected the API key. Use one of the gateway's API keys.").waitFor();
     expect(await page.getByRole('dialog').isVisible()).toBe(true);
     expect(await page.getByText('not connected').isVisible()).toBe(true);
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('key-input');

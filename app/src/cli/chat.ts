@@ -1,6 +1,6 @@
 // `npm run chat` / `clawdbot-chat`: chat with the gateway from a terminal. Full screen on a
 // terminal; plain lines when TERM=dumb or when stdin or stdout is not a terminal (pipes).
-import { describeError, GatewayClient } from '../tui/client';
+import { describeError, terminalClient } from '../tui/client';
 import { ClientConfigError, loadClientConfig } from '../tui/config';
 import { FullScreenChat } from '../tui/fullscreen';
 import { runLineMode } from '../tui/linemode';
@@ -15,7 +15,7 @@ async function main(): Promise<number> {
     process.stderr.write(`clawdbot-chat: ${error.message}\n`);
     return 2;
   }
-  const client = new GatewayClient(config.url, config.apiKey);
+  const client = terminalClient(config.url, config.apiKey);
 
   // Checked before anything else, so a wrong URL or key is one clear line, not a broken screen.
   let model;

@@ -22,9 +22,3 @@ export function parseInput(line: string): Input {
   const command = COMMANDS.find((c) => c === name);
   return command ? { kind: command } : { kind: 'unknown', command: trimmed };
 }
-
-export function formatModel(model: { name: string; provider?: string } | undefined): string {
-  if (!model) return 'unknown';
-  // The rules engine is provider and name at once: "rules", not "rules (rules)".
-  return model.provider && model.provider !== model.name ? `${model.name} (${model.provider})` : model.name;
-}

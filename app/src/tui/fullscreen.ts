@@ -1,6 +1,6 @@
 import type { Key } from 'node:readline';
-import { describeError, type GatewayClient, type ModelInfo } from './client';
-import { formatModel, HELP_TEXT, parseInput } from './commands';
+import { describeError, modelLabel, type GatewayClient, type ModelInfo } from './client';
+import { HELP_TEXT, parseInput } from './commands';
 import { LineEditor } from './editor';
 import { inputWidth, layout, maxScrollBack, type Entry, type Screen } from './layout';
 import type { Display } from './terminal';
@@ -201,7 +201,7 @@ export class FullScreenChat {
   private async showModel(): Promise<void> {
     try {
       this.model = await this.client.currentModel();
-      this.entries.push({ role: 'info', text: `Model: ${formatModel(this.model)}` });
+      this.entries.push({ role: 'info', text: `Model: ${modelLabel(this.model)}` });
     } catch (error) {
       this.entries.push({ role: 'error', text: describeError(error, this.gatewayUrl) });
     }
@@ -220,7 +220,7 @@ export class FullScreenChat {
     else if (this.inFlight) status = STREAMING_STATUS;
     else if (this.scrollBack > 0) status = SCROLLED_STATUS;
     return {
-      title: `clawdbot | ${formatModel(this.model)} | ${session} | ${this.gatewayUrl.host}`,
+      title: `clawdbot | ${modelLabel(this.model)} | ${session} | ${this.gatewayUrl.host}`,
       entries: this.entries,
       streaming: this.streaming,
       status,

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { describeError, GatewayError, type GatewayClient } from './client';
-import { formatModel, HELP_TEXT, parseInput } from './commands';
+import { describeError, GatewayError, modelLabel, type GatewayClient } from './client';
+import { HELP_TEXT, parseInput } from './commands';
 import { sanitize } from './text';
 
 export interface LineModeIo {
@@ -61,7 +61,7 @@ export async function runLineMode(client: GatewayClient, gatewayUrl: URL, io: Li
         break;
       case 'model':
         try {
-          io.output.write(`Model: ${sanitize(formatModel(await client.currentModel()))}\n`);
+          io.output.write(`Model: ${sanitize(modelLabel(await client.currentModel()))}\n`);
         } catch (error) {
           fail(error);
         }
