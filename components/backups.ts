@@ -43,13 +43,22 @@ export class Backups extends pulumi.ComponentResource {
     this.bucketArn = bucket.arn;
     this.objectPrefix = `${name}/`;
 
-    new aws.s3.BucketOwnershipControls(`${name}-backups`, { bucket: bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } }, child);
-    new aws.s3.BucketPublicAccessBlock(
+    // The bucket's settings go on one at a time, in this order: S3 answers OperationAborted ("a
+    // conflicting conditional operation is currently in progress") when a new bucket gets several
+    // at once, and it refuses lifecycle rules on noncurrent versions until versioning is on.
+    const after = (previous: pulumi.Resource): pulumi.CustomResourceOptions => ({ ...child, dependsOn: [previous] });
+
+    const ownership = new aws.s3.BucketOwnershipControls(`${name}-backups`, { bucket: bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } }, child);
+    const publicAccessBlock = new aws.s3.BucketPublicAccessBlock(
       `${name}-backups`,
       { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
-      child,
+      after(ownership),
     );
-    const versioning = new aws.s3.BucketVersioning(`${name}-backups`, { bucket: bucket.id, versioningConfiguration: { status: 'Enabled' } }, child);
+    const versioning = new aws.s3.BucketVersioning(
+      `${name}-backups`,
+      { bucket: bucket.id, versioningConfiguration: { status: 'Enabled' } },
+      after(publicAccessBlock),
+    );
 
     if (args.encryption === 'kms') {
       const key = new aws.kms.Key(
@@ -60,7 +69,7 @@ export class Backups extends pulumi.ComponentResource {
       new aws.kms.Alias(`${name}-backups`, { name: `alias/${name}-backups`, targetKeyId: key.keyId }, child);
       this.kmsKeyArn = key.arn;
     }
-    new aws.s3.BucketServerSideEncryptionConfiguration(
+    const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
       `${name}-backups`,
       {
         bucket: bucket.id,
@@ -70,10 +79,10 @@ export class Backups extends pulumi.ComponentResource {
             : { applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } },
         ],
       },
-      child,
+      after(versioning),
     );
 
-    new aws.s3.BucketPolicy(
+    const policy = new aws.s3.BucketPolicy(
       `${name}-backups`,
       {
         bucket: bucket.id,
@@ -91,7 +100,7 @@ export class Backups extends pulumi.ComponentResource {
           ],
         },
       },
-      child,
+      after(encryption),
     );
 
     new aws.s3.BucketLifecycleConfiguration(
@@ -116,8 +125,7 @@ export class Backups extends pulumi.ComponentResource {
           },
         ],
       },
-      // S3 rejects lifecycle rules on noncurrent versions until versioning is on.
-      { ...child, dependsOn: [versioning] },
+      after(policy),
     );
 
     this.snapshotTags = { SnapshotPolicy: name };

@@ -42,6 +42,8 @@ export interface SimulatedResource {
   parent?: string;
   /** Provider reference (`<urn>::<id>`) of a custom resource. */
   provider?: string;
+  /** URNs of the resources it waits for: dependsOn and those its inputs come from. */
+  dependencies: string[];
   custom: boolean;
   protect: boolean;
   retainOnDelete: boolean;
@@ -220,6 +222,7 @@ interface RegisterRequest {
   getName(): string;
   getParent(): string;
   getProvider(): string;
+  getDependenciesList(): string[];
   getCustom(): boolean;
   getProtect(): boolean;
   getRetainondelete(): boolean;
@@ -281,6 +284,7 @@ async function simulateNow(stack: string, options: SimulateOptions): Promise<Sim
           name: request.getName(),
           parent: request.getParent() || undefined,
           provider: request.getProvider() || undefined,
+          dependencies: request.getDependenciesList(),
           custom: request.getCustom(),
           protect: request.getProtect(),
           retainOnDelete: request.getRetainondelete(),

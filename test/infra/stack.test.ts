@@ -360,6 +360,33 @@ describe('backups', () => {
     }
   });
 
+  it('configure the new bucket one call at a time, versioning before the lifecycle rules', () => {
+    for (const [, simulation] of stacks()) {
+      const byUrn = new Map(simulation.resources.map((r) => [r.urn, r]));
+      const waitsFor = (resource: SimulatedResource, other: SimulatedResource): boolean =>
+        resource.dependencies.some((urn) => urn === other.urn || waitsFor(byUrn.get(urn)!, other));
+      const bucket = only(simulation, 'aws:s3/bucket:Bucket');
+      const settings = simulation.resources.filter((r) => r.type.startsWith('aws:s3/bucket') && r !== bucket);
+      expect(settings.map((r) => r.type).sort()).toEqual([
+        'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration',
+        'aws:s3/bucketOwnershipControls:BucketOwnershipControls',
+        'aws:s3/bucketPolicy:BucketPolicy',
+        'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock',
+        'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration',
+        'aws:s3/bucketVersioning:BucketVersioning',
+      ]);
+      // Any two settings are ordered one way or the other: none can run beside another.
+      for (const a of settings) {
+        expect(waitsFor(a, bucket)).toBe(true);
+        for (const b of settings.filter((other) => other !== a)) {
+          expect({ pair: [a.type, b.type], ordered: waitsFor(a, b) !== waitsFor(b, a) }).toEqual({ pair: [a.type, b.type], ordered: true });
+        }
+      }
+      const lifecycle = only(simulation, 'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration');
+      expect(waitsFor(lifecycle, only(simulation, 'aws:s3/bucketVersioning:BucketVersioning'))).toBe(true);
+    }
+  });
+
   it('are protected and outlive the stack in prod only', () => {
     const bucket = (simulation: Simulation) => only(simulation, 'aws:s3/bucket:Bucket');
     expect(bucket(prod)).toMatchObject({ protect: true, retainOnDelete: true });
