@@ -38,6 +38,30 @@ describe('terminal client settings', () => {
     expect(loadClientConfig({ CLAWDBOT_API_KEYS: ' first-key-0123456789 , second' }, dir).apiKey).toBe('first-key-0123456789');
   });
 
+  it("uses the local gateway's key for any loopback address", () => {
+    mkdirSync(path.join(dir, 'data', 'secrets'), { recursive: true });
+    writeFileSync(path.join(dir, 'data', 'secrets', 'api-key'), 'generated-key-0123456789\n');
+    for (const url of ['http://localhost:18789', 'http://127.0.0.1:18789', 'http://127.3.2.1:8080/bot', 'http://[::1]:18789', 'http://[::ffff:127.0.0.1]:18789']) {
+      expect([url, loadClientConfig({ CLAWDBOT_URL: url }, dir).apiKey]).toEqual([url, 'generated-key-0123456789']);
+      expect([url, loadClientConfig({ CLAWDBOT_URL: url, CLAWDBOT_API_KEYS: 'configured-key-0123456789' }, dir).apiKey]).toEqual([url, 'configured-key-0123456789']);
+    }
+  });
+
+  it('never sends a local key to another host: CLAWDBOT_API_KEY is required there', () => {
+    mkdirSync(path.join(dir, 'data', 'secrets'), { recursive: true });
+    writeFileSync(path.join(dir, 'data', 'secrets', 'api-key'), 'generated-key-0123456789\n');
+    const localKeys = { CLAWDBOT_API_KEYS: 'configured-key-0123456789' };
+    for (const url of ['https://bot.example.com', 'http://10.0.0.5:18789', 'http://localhost.example.com', 'http://127.0.0.1.nip.io', 'http://[::2]:18789']) {
+      for (const env of [{}, localKeys]) {
+        const error = problem({ CLAWDBOT_URL: url, ...env });
+        expect([url, error.variable]).toEqual([url, 'CLAWDBOT_API_KEY']);
+        expect(error.message).toContain(`it is needed for ${new URL(url).host}, which is not this machine`);
+        expect(error.message).not.toMatch(/generated-key|configured-key/);
+      }
+    }
+    expect(loadClientConfig({ CLAWDBOT_URL: 'https://bot.example.com', CLAWDBOT_API_KEY: 'remote-key-0123456789', ...localKeys }, dir).apiKey).toBe('remote-key-0123456789');
+  });
+
   it('names CLAWDBOT_API_KEY when there is no key at all', () => {
     const error = problem({ CLAWDBOT_DATA_DIR: path.join(dir, 'empty') });
     expect(error.variable).toBe('CLAWDBOT_API_KEY');

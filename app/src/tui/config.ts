@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
 import path from 'node:path';
 import { DATA_LAYOUT, PORTS } from '../contract';
+import { readFileIfExists } from '../files';
 
 /** A client setting that cannot work; the message starts with the environment variable to fix. */
 export class ClientConfigError extends Error {
@@ -34,32 +35,52 @@ function gatewayUrl(value: string | undefined): URL {
   return url;
 }
 
-function readGeneratedKey(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
-  }
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** Whether the URL names this machine: localhost, 127.0.0.0/8 or ::1 (IPv4-mapped included). */
+function isLoopback(url: URL): boolean {
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (host === 'localhost') return true;
+  const family = isIP(host);
+  return family !== 0 && LOOPBACK.check(host, family === 6 ? 'ipv6' : 'ipv4');
 }
 
 /**
- * The terminal UI's gateway and key. CLAWDBOT_API_KEY wins; run where the gateway runs (its
- * container, or next to `npm start`), the gateway's own key is used: the first of
+ * The key of a gateway on this machine, found the way it finds its own: the first of
  * CLAWDBOT_API_KEYS, else the key it generated into <data dir>/secrets/api-key.
+ */
+function localGatewayKey(env: NodeJS.ProcessEnv, cwd: string): string {
+  const configured = env.CLAWDBOT_API_KEYS?.split(',').map((key) => key.trim()).find(Boolean);
+  if (configured) return configured;
+  const generatedKeyFile = path.resolve(cwd, env.CLAWDBOT_DATA_DIR?.trim() || 'data', DATA_LAYOUT.generatedApiKey);
+  let generated: string | undefined;
+  let problem = `no generated key at ${generatedKeyFile}`;
+  try {
+    generated = readFileIfExists(generatedKeyFile);
+  } catch (error) {
+    problem = `${generatedKeyFile} cannot be read (${(error as NodeJS.ErrnoException).code})`;
+  }
+  if (!generated) throw new ClientConfigError('CLAWDBOT_API_KEY', `not set, and ${problem}; set it to one of the gateway's API keys`);
+  return generated;
+}
+
+/**
+ * The terminal UI's gateway and key. CLAWDBOT_API_KEY wins. Without it, a gateway on this
+ * machine (its container, or next to `npm start`) is reached with its own key; a local key is
+ * never sent to another host, which might not be that gateway at all.
  */
 export function loadClientConfig(env: NodeJS.ProcessEnv, cwd: string): ClientConfig {
   const url = gatewayUrl(env.CLAWDBOT_URL);
-  const generatedKeyFile = path.resolve(cwd, env.CLAWDBOT_DATA_DIR?.trim() || 'data', DATA_LAYOUT.generatedApiKey);
-  const apiKey =
-    env.CLAWDBOT_API_KEY?.trim() ||
-    env.CLAWDBOT_API_KEYS?.split(',').map((key) => key.trim()).find(Boolean) ||
-    readGeneratedKey(generatedKeyFile);
-  if (!apiKey) {
+  const explicitKey = env.CLAWDBOT_API_KEY?.trim();
+  if (!explicitKey && !isLoopback(url)) {
     throw new ClientConfigError(
       'CLAWDBOT_API_KEY',
-      `not set, and no generated key at ${generatedKeyFile}; set it to one of the gateway's API keys`,
+      `not set; it is needed for ${url.host}, which is not this machine (a local gateway's key is only used for localhost)`,
     );
   }
+  const apiKey = explicitKey || localGatewayKey(env, cwd);
   if (/[\s\x00-\x1f\x7f]/.test(apiKey)) {
     throw new ClientConfigError('CLAWDBOT_API_KEY', 'contains spaces or control characters; an API key is one word');
   }
