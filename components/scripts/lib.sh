@@ -12,7 +12,6 @@
 CADDY_DIR="$CLAWDBOT_ROOT/caddy"
 ACTIVE_FILE="$RELEASES_DIR/active"
 HISTORY_FILE="$RELEASES_DIR/history"
-DEPLOY_LOCK="$CLAWDBOT_ROOT/.deploy.lock"
 EDGE_PROJECT=clawdbot
 # Matches stop_grace_period in app/compose.yaml; the gateway drains for at most 10 s.
 DRAIN_SECONDS=15
@@ -30,12 +29,14 @@ die() {
 }
 
 # One deploy, rollback or restore at a time on this host: two stacks (or a rollback and a
-# `pulumi up`) aimed at the same machine must not interleave their steps.
+# `pulumi up`) aimed at the same machine must not interleave their steps. The lock is on the
+# root dir itself, so that the deploy user and root (a manual restore) share it without a lock
+# file that one of them could not open.
 take_deploy_lock() {
   mkdir -p "$CLAWDBOT_ROOT"
-  exec 9>>"$DEPLOY_LOCK"
+  exec 9<"$CLAWDBOT_ROOT"
   if ! flock -w "$LOCK_TIMEOUT_SECONDS" 9; then
-    die "another deploy, rollback or restore holds $DEPLOY_LOCK (waited ${LOCK_TIMEOUT_SECONDS}s)"
+    die "another deploy, rollback or restore holds the lock on $CLAWDBOT_ROOT (waited ${LOCK_TIMEOUT_SECONDS}s)"
   fi
 }
 

@@ -16,7 +16,7 @@ import {
 } from '../../components/scripts/render';
 import { runOverSsh, StepFailed } from '../../components/scripts/ssh';
 import { rollbackOnHost } from '../../infra/rollback';
-import { deployRelease, type ReleaseInput } from './harness/deploy';
+import { deployRelease, type ReleaseInput, type ShippedRelease } from './harness/deploy';
 import { BACKUP_BUCKET, PhaseTimer, startEnvironment, type E2eEnvironment } from './harness/environment';
 import { run } from './harness/exec';
 import { buildAppImage, buildFrom, E2E_IMAGES } from './harness/images';
@@ -49,7 +49,11 @@ const releases = { v1: '', v2: '' };
 const baseUrl = (): string => `http://${env.host.address}:${PORTS.gateway}`;
 const ssh = (command: string, stdin?: string) => runOverSsh(env.host.ssh, command, { stdin });
 const release = (imageId: string): ReleaseInput => ({ imageId, proxy: PROXY, settings: SETTINGS, environment: BOT_ENVIRONMENT });
-const deploy = (imageId: string) => deployRelease(env.host.ssh, env.builder.env, path.join(env.runDir, 'image.tar.gz'), release(imageId));
+async function deploy(imageId: string): Promise<ShippedRelease> {
+  const shipped = await deployRelease(env.host.ssh, env.builder.env, path.join(env.runDir, 'image.tar.gz'), release(imageId));
+  console.log(`[e2e]   steps: ${shipped.durations.map(([name, seconds]) => `${name} ${seconds.toFixed(1)} s`).join(', ')}`);
+  return shipped;
+}
 
 async function servingImage(): Promise<string> {
   return (await ssh(`docker inspect --format '{{.Image}}' clawdbot`)).stdout.trim().replace(/^sha256:/, '');
@@ -240,9 +244,9 @@ test('rollback returns to the previous release, then to a named one, without dro
 });
 
 test('the host lock keeps a second deploy from interleaving', async () => {
-  const holder = ssh(`flock ${HOST_PATHS.root}/.deploy.lock sleep 5`);
+  const holder = ssh(`flock ${HOST_PATHS.root} sleep 5`);
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  await expect(ssh(rollbackCommand(releases.v1, { ...SETTINGS, lockTimeoutSeconds: 1 }))).rejects.toThrow(/holds .*\.deploy\.lock/);
+  await expect(ssh(rollbackCommand(releases.v1, { ...SETTINGS, lockTimeoutSeconds: 1 }))).rejects.toThrow(`holds the lock on ${HOST_PATHS.root}`);
   await holder;
   expect(await servingImage()).toBe(images.v2.replace(/^sha256:/, ''));
 });

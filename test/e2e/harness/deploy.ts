@@ -19,6 +19,8 @@ export interface ShippedRelease {
   /** What the probe said: whether the archive carried the image or nothing. */
   hostHadImage: boolean;
   activateOutput: string;
+  /** Seconds per step, in order. */
+  durations: Array<[string, number]>;
 }
 
 export async function deployRelease(
@@ -28,16 +30,29 @@ export async function deployRelease(
   input: ReleaseInput,
 ): Promise<ShippedRelease> {
   const plan = planRelease({ imageId: input.imageId, proxy: input.proxy, settings: input.settings, localArchive });
-  const probe = await runOverSsh(host, plan.probeImage);
-  await runBash(plan.saveImage(probe.stdout), { env: builderEnv });
-  try {
-    await copyOverSsh(host, plan.localArchive, plan.remoteArchive);
-  } finally {
-    rmSync(plan.localArchive, { force: true });
-  }
-  for (const file of plan.configFiles) await copyOverSsh(host, file.source, file.remotePath);
-  await runOverSsh(host, plan.loadImage);
-  await runOverSsh(host, plan.writeEnv, { stdin: renderEnvFile(input.environment) });
-  const activate = await runOverSsh(host, plan.activate);
-  return { plan, hostHadImage: probe.stdout.trim() === 'present', activateOutput: activate.stdout + activate.stderr };
+  const durations: Array<[string, number]> = [];
+  const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const started = Date.now();
+    try {
+      return await work();
+    } finally {
+      durations.push([name, (Date.now() - started) / 1000]);
+    }
+  };
+  const probe = await step('probe', () => runOverSsh(host, plan.probeImage));
+  await step('save', () => runBash(plan.saveImage(probe.stdout), { env: builderEnv }));
+  await step('copy image', async () => {
+    try {
+      await copyOverSsh(host, plan.localArchive, plan.remoteArchive);
+    } finally {
+      rmSync(plan.localArchive, { force: true });
+    }
+  });
+  await step('copy config', async () => {
+    for (const file of plan.configFiles) await copyOverSsh(host, file.source, file.remotePath);
+  });
+  await step('load', () => runOverSsh(host, plan.loadImage));
+  await step('env file', () => runOverSsh(host, plan.writeEnv, { stdin: renderEnvFile(input.environment) }));
+  const activate = await step('activate', () => runOverSsh(host, plan.activate));
+  return { plan, hostHadImage: probe.stdout.trim() === 'present', activateOutput: activate.stdout + activate.stderr, durations };
 }
