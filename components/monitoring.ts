@@ -41,6 +41,31 @@ function percentOf(failures: string, total: string, period: number, dimensions: 
   ];
 }
 
+/** Every one-minute period of the window breaches: "sustained for <minutes> minutes". */
+function sustainedFor(minutes: number) {
+  return { evaluationPeriods: minutes, datapointsToAlarm: minutes };
+}
+
+/** A host percentage whose one-minute average stays above `threshold` for 10 minutes. */
+function percentAboveFor10Minutes(
+  what: string,
+  metric: { namespace: string; metricName: string; dimensions: Record<string, pulumi.Input<string>> },
+  threshold: number,
+): AlarmSpec {
+  return {
+    alarmDescription: `${what} above ${threshold}% for 10 minutes`,
+    ...metric,
+    statistic: 'Average',
+    period: 60,
+    ...sustainedFor(10),
+    comparisonOperator: 'GreaterThanThreshold',
+    threshold,
+    // No data while the host boots, stops or is being replaced is no overload: a dead host is
+    // the status check's business, and `breaching` would page at every first boot.
+    treatMissingData: 'missing',
+  };
+}
+
 const CONSOLE_HOSTS: Record<string, string> = {
   aws: 'console.aws.amazon.com',
   'aws-cn': 'console.amazonaws.cn',
@@ -69,34 +94,8 @@ export class Monitoring extends pulumi.ComponentResource {
     const app = { [STACK_DIMENSION]: args.stack };
 
     const specs: Record<AlarmKey, AlarmSpec> = {
-      cpu: {
-        alarmDescription: 'CPU above 85% for 10 minutes',
-        namespace: 'AWS/EC2',
-        metricName: 'CPUUtilization',
-        dimensions: instance,
-        statistic: 'Average',
-        period: 60,
-        evaluationPeriods: 10,
-        datapointsToAlarm: 10,
-        comparisonOperator: 'GreaterThanThreshold',
-        threshold: 85,
-        // A stopped host is the status check's business, not this alarm's.
-        treatMissingData: 'missing',
-      },
-      memory: {
-        alarmDescription: 'Memory used above 90% for 10 minutes',
-        namespace: HOST_NAMESPACE,
-        metricName: HOST_METRICS.memoryUsedPercent,
-        dimensions: instance,
-        statistic: 'Average',
-        period: 60,
-        evaluationPeriods: 10,
-        datapointsToAlarm: 10,
-        comparisonOperator: 'GreaterThanThreshold',
-        threshold: 90,
-        // Silence from the agent means nobody is watching the host: say so.
-        treatMissingData: 'breaching',
-      },
+      cpu: percentAboveFor10Minutes('CPU', { namespace: 'AWS/EC2', metricName: 'CPUUtilization', dimensions: instance }, 85),
+      memory: percentAboveFor10Minutes('Memory used', { namespace: HOST_NAMESPACE, metricName: HOST_METRICS.memoryUsedPercent, dimensions: instance }, 90),
       disk: {
         alarmDescription: 'Root disk used above 80%',
         namespace: HOST_NAMESPACE,
@@ -107,7 +106,9 @@ export class Monitoring extends pulumi.ComponentResource {
         evaluationPeriods: 1,
         comparisonOperator: 'GreaterThanThreshold',
         threshold: 80,
-        treatMissingData: 'breaching',
+        // The agent reports only once first boot has installed it, and not while the host is
+        // stopped: silence is no full disk.
+        treatMissingData: 'missing',
       },
       latencyP99: {
         alarmDescription: 'Response latency P99 above 2000 ms for 5 minutes',
@@ -116,8 +117,7 @@ export class Monitoring extends pulumi.ComponentResource {
         dimensions: { ...app, quantile: LATENCY_QUANTILE },
         extendedStatistic: 'p99',
         period: 60,
-        evaluationPeriods: 5,
-        datapointsToAlarm: 5,
+        ...sustainedFor(5),
         comparisonOperator: 'GreaterThanThreshold',
         // The summary is in seconds.
         threshold: 2000 / 1000,
@@ -127,8 +127,7 @@ export class Monitoring extends pulumi.ComponentResource {
       errorRate: {
         alarmDescription: '5xx responses above 5% of requests for 5 minutes',
         metricQueries: percentOf(METRICS.http5xx, METRICS.httpRequests, 60, app),
-        evaluationPeriods: 5,
-        datapointsToAlarm: 5,
+        ...sustainedFor(5),
         comparisonOperator: 'GreaterThanThreshold',
         threshold: 5,
         treatMissingData: 'notBreaching',
@@ -136,8 +135,7 @@ export class Monitoring extends pulumi.ComponentResource {
       modelFailureRate: {
         alarmDescription: 'Model API calls failing above 10% for 5 minutes',
         metricQueries: percentOf(METRICS.modelFailures, METRICS.modelCalls, 60, app),
-        evaluationPeriods: 5,
-        datapointsToAlarm: 5,
+        ...sustainedFor(5),
         comparisonOperator: 'GreaterThanThreshold',
         threshold: 10,
         treatMissingData: 'notBreaching',
@@ -152,7 +150,7 @@ export class Monitoring extends pulumi.ComponentResource {
         evaluationPeriods: 1,
         comparisonOperator: 'LessThanThreshold',
         threshold: 7,
-        // The gauge exists only when the key has an expiry date.
+        // The bot exports the gauge only when MODEL_KEY_EXPIRES_AT is set: no gauge, no expiry.
         treatMissingData: 'notBreaching',
       },
       systemRecovery: {

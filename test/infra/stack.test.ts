@@ -205,19 +205,22 @@ describe('alarms', () => {
     below?: number;
     atLeast?: number;
     windowSeconds: number;
+    /** Set for a sustained condition: every period of the window must breach. */
+    datapointsToAlarm?: number;
+    missingData: 'missing' | 'notBreaching';
   }
   const table: AlarmRow[] = [
-    { alarm: 'cpu', namespace: 'AWS/EC2', metric: 'CPUUtilization', stat: 'Average', above: 85, windowSeconds: 600 },
-    { alarm: 'memory', namespace: 'CWAgent', metric: 'mem_used_percent', stat: 'Average', above: 90, windowSeconds: 600 },
-    { alarm: 'latencyP99', ...appMetric(METRICS.httpLatency), stat: 'p99', above: 2, windowSeconds: 300 },
-    { alarm: 'errorRate', ratio: [METRICS.http5xx, METRICS.httpRequests], above: 5, windowSeconds: 300 },
-    { alarm: 'modelFailureRate', ratio: [METRICS.modelFailures, METRICS.modelCalls], above: 10, windowSeconds: 300 },
-    { alarm: 'modelKeyExpiry', ...appMetric(METRICS.modelKeyDaysToExpiry), stat: 'Minimum', below: 7, windowSeconds: 300 },
-    { alarm: 'disk', namespace: 'CWAgent', metric: 'disk_used_percent', stat: 'Average', above: 80, windowSeconds: 300 },
-    { alarm: 'systemRecovery', namespace: 'AWS/EC2', metric: 'StatusCheckFailed_System', stat: 'Maximum', atLeast: 1, windowSeconds: 120 },
+    { alarm: 'cpu', namespace: 'AWS/EC2', metric: 'CPUUtilization', stat: 'Average', above: 85, windowSeconds: 600, datapointsToAlarm: 10, missingData: 'missing' },
+    { alarm: 'memory', namespace: 'CWAgent', metric: 'mem_used_percent', stat: 'Average', above: 90, windowSeconds: 600, datapointsToAlarm: 10, missingData: 'missing' },
+    { alarm: 'latencyP99', ...appMetric(METRICS.httpLatency), stat: 'p99', above: 2, windowSeconds: 300, datapointsToAlarm: 5, missingData: 'notBreaching' },
+    { alarm: 'errorRate', ratio: [METRICS.http5xx, METRICS.httpRequests], above: 5, windowSeconds: 300, datapointsToAlarm: 5, missingData: 'notBreaching' },
+    { alarm: 'modelFailureRate', ratio: [METRICS.modelFailures, METRICS.modelCalls], above: 10, windowSeconds: 300, datapointsToAlarm: 5, missingData: 'notBreaching' },
+    { alarm: 'modelKeyExpiry', ...appMetric(METRICS.modelKeyDaysToExpiry), stat: 'Minimum', below: 7, windowSeconds: 300, missingData: 'notBreaching' },
+    { alarm: 'disk', namespace: 'CWAgent', metric: 'disk_used_percent', stat: 'Average', above: 80, windowSeconds: 300, missingData: 'missing' },
+    { alarm: 'systemRecovery', namespace: 'AWS/EC2', metric: 'StatusCheckFailed_System', stat: 'Maximum', atLeast: 1, windowSeconds: 120, missingData: 'missing' },
   ];
 
-  it.each(table)('$alarm: metric, threshold, window and action', (row) => {
+  it.each(table)('$alarm: metric, threshold, window, missing data and action', (row) => {
     for (const [, simulation] of stacks()) {
       const alarm = inputs(only(simulation, 'aws:cloudwatch/metricAlarm:MetricAlarm', `clawdbot-${simulation.stack}-${row.alarm}`));
       if (row.ratio) {
@@ -237,7 +240,8 @@ describe('alarms', () => {
       if (row.atLeast !== undefined) expect(alarm).toMatchObject({ comparisonOperator: 'GreaterThanOrEqualToThreshold', threshold: row.atLeast });
       expect(alarm.alarmActions).toEqual(row.alarm === 'systemRecovery' ? [recover, alarmTopicArn(simulation)] : [alarmTopicArn(simulation)]);
       expect(alarm.okActions).toEqual([alarmTopicArn(simulation)]);
-      expect(['missing', 'ignore', 'breaching', 'notBreaching']).toContain(alarm.treatMissingData);
+      expect(alarm.datapointsToAlarm).toBe(row.datapointsToAlarm);
+      expect(alarm.treatMissingData).toBe(row.missingData);
     }
   });
 
