@@ -62,7 +62,8 @@ export function renderUserData(args: UserDataArgs): string {
     metricsPath: ROUTES.metrics,
     metricsTarget: `127.0.0.1:${PORTS.metrics}`,
     stackLabel: STACK_DIMENSION,
-    stack: args.stack,
+    // Quoted: a stack named `on`, `yes` or `1` would otherwise reach Prometheus as a bool or number.
+    stack: JSON.stringify(args.stack),
     logsDir: HOST_PATHS.logs,
     backupEnvFile: HOST_FILES.backupEnv,
     backupBucket: args.backupBucket,

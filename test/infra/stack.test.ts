@@ -1,3 +1,4 @@
+import { parse } from 'yaml';
 import { loadSettings } from '../../app/src/config';
 import { CLOUDWATCH_NAMESPACE, HOST_PATHS, METRICS, PORTS } from '../../app/src/contract';
 import { parseCidr, PROD_SSH_MIN_PREFIX } from '../../infra/config';
@@ -187,7 +188,7 @@ describe('host', () => {
     expect(fileIn(prod, '/etc/ssh/sshd_config.d/10-clawdbot.conf')).toContain('Port 2222\n');
     expect(fileIn(prod, `${HOST_PATHS.root}/backup.env`)).toContain(`BACKUP_BUCKET=${prod.outputs.backupBucketName}\nBACKUP_PREFIX=clawdbot-prod/\nBACKUP_RETENTION_DAYS=90\n`);
     expect(fileIn(prod, '/usr/local/sbin/clawdbot-provision')).toContain("ssh_allowed_cidrs=('203.0.113.0/24')");
-    expect(fileIn(dev, '/etc/clawdbot/prometheus.yaml')).toContain('Stack: dev');
+    expect(parse(fileIn(dev, '/etc/clawdbot/prometheus.yaml')).scrape_configs[0].static_configs[0].labels).toEqual({ Stack: 'dev' });
   });
 });
 

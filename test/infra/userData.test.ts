@@ -103,6 +103,12 @@ describe('cloud-init user data', () => {
     expect(shellValue(script, 'cloudwatch_agent_url')).toBe('https://amazoncloudwatch-agent-ap-southeast-1.s3.ap-southeast-1.amazonaws.com');
   });
 
+  it.each(['on', 'yes', 'no', '1', '1e3', 'null', '0x1F', 'team-a'])('labels the metrics of a stack named %p with that name, as a string', (stack) => {
+    // Prometheus reads YAML 1.1, where on/yes/no are booleans.
+    const scrape = parse(file(HOST_FILES.prometheusConfig, cloudConfig(render({ stack }))), { version: '1.1' }).scrape_configs;
+    expect(scrape[0].static_configs[0].labels).toEqual({ Stack: stack });
+  });
+
   it('rotates the bot\'s logs daily, 7 times, compressed, copying because pino keeps them open', () => {
     expect(HOST_PATHS.logs).toBe('/opt/clawdbot/logs');
     const rotation = file('/etc/logrotate.d/clawdbot').split('\n').map((line) => line.trim());
