@@ -35,7 +35,9 @@ export async function rollbackOnHost(target: RollbackTarget, privateKey: string,
 
 async function main(): Promise<void> {
   const request = parseRollbackArgs(process.argv.slice(2));
-  const stack = await LocalWorkspace.selectStack({ stackName: request.stack, workDir: path.join(__dirname, '..') });
+  const stack = await LocalWorkspace.selectStack({ stackName: request.stack, workDir: path.join(__dirname, '..') }).catch((error: Error) => {
+    throw /spawn pulumi ENOENT/.test(error.message) ? new Error('npm run rollback reads the stack with the Pulumi CLI: install it (https://www.pulumi.com/docs/install/)') : error;
+  });
   const target = (await stack.outputs())[ROLLBACK_OUTPUT]?.value as RollbackTarget | undefined;
   if (!target) throw new Error(`stack ${request.stack} has no ${ROLLBACK_OUTPUT} output yet: deploy it with pulumi up first`);
   const privateKey = (await stack.getConfig(SSH_KEY_CONFIG)).value;

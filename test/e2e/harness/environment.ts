@@ -47,6 +47,9 @@ export interface E2eEnvironment {
 
 export async function startEnvironment(timer: PhaseTimer): Promise<E2eEnvironment> {
   if (process.getuid?.() !== 0) throw new Error('the e2e suite needs root (network namespaces, sshd, rootful podman)');
+  await run('docker', ['--version']).catch(() => {
+    throw new Error('the e2e suite drives Podman through the docker CLI: put a docker client on PATH (these machines have /usr/local/bin/docker)');
+  });
   // A run killed before its cleanup leaves its dir behind; only one run at a time can hold the
   // network namespace, so any earlier run dir is stale.
   for (const [parent, prefix] of [[RUN_PARENT, RUN_PREFIX], [RUNTIME_PARENT, RUNTIME_PREFIX]]) {
