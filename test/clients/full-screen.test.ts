@@ -1,11 +1,11 @@
 import type { Key } from 'node:readline';
-import { terminalClient, type GatewayClient } from '../../app/src/tui/client';
+import { terminalClient } from '../../app/src/tui/client';
 import { FullScreenChat } from '../../app/src/tui/fullscreen';
 import type { Frame } from '../../app/src/tui/layout';
 import type { Display } from '../../app/src/tui/terminal';
 import { displayWidth } from '../../app/src/tui/text';
-import { startFakeOpenAI, type FakeLLM } from '../helpers/fake-llm';
-import { startGateway, type TestGateway } from '../helpers/gateway';
+import type { FakeLLM } from '../helpers/fake-llm';
+import { startGatewayWithFakeModel, type TestGateway } from '../helpers/gateway';
 
 /** A terminal stand-in that keeps the frames the chat paints. */
 class RecordedDisplay implements Display {
@@ -43,38 +43,23 @@ async function until(display: RecordedDisplay, predicate: (text: string) => bool
 }
 
 describe('full-screen chat (painted on a recorded display)', () => {
-  let fake: FakeLLM;
-  let gw: TestGateway;
-  let url: URL;
-  let client: GatewayClient;
+  let gw: TestGateway & { fake: FakeLLM };
   beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    gw = await startGateway({
-      MODEL_PROVIDER: 'openai',
-      MODEL_API_KEY: 'fake-provider-key',
-      MODEL_ENDPOINT: fake.url,
-      MODEL_NAME: 'fake-gpt',
-      ROUTING: 'llm',
-      MODEL_TIMEOUT_SECONDS: '30',
-    });
-    url = new URL(gw.url);
-    client = terminalClient(url, gw.apiKey);
+    gw = await startGatewayWithFakeModel();
   });
-  afterAll(async () => {
-    await gw.close();
-    await fake.close();
-  });
+  afterAll(() => gw.close());
 
   function open(columns = 60, rows = 16) {
     const display = new RecordedDisplay({ columns, rows });
-    const chat = new FullScreenChat(client, url, display, { name: 'fake-gpt', provider: 'openai' });
+    const url = new URL(gw.url);
+    const chat = new FullScreenChat(terminalClient(url, gw.apiKey), url, display, { name: 'fake-gpt', provider: 'openai' });
     chat.resize();
     return { display, chat };
   }
 
   it('shows the model in the top bar, the conversation, and the reply once streamed', async () => {
     const { display, chat } = open(80, 16);
-    expect(display.lines[0]).toBe(` clawdbot | fake-gpt (openai) | new session | ${url.host}`);
+    expect(display.lines[0]).toBe(` clawdbot | fake-gpt (openai) | new session | ${new URL(gw.url).host}`);
     send(chat, '你好，请介绍一下自己');
     const screen = await until(display, (t) => t.includes('echo: 你好，请介绍一下自己') && t.includes('Enter: send'));
     expect(screen).toMatch(/You\n {2}你好，请介绍一下自己\n\nclawdbot\n {2}echo: 你好，请介绍一下自己/);
@@ -84,7 +69,7 @@ describe('full-screen chat (painted on a recorded display)', () => {
 
   it('paints the reply while it streams and stops it on Esc', async () => {
     const { display, chat } = open();
-    fake.enqueue({ text: 'partial words arrive then nothing more', stallAfterChunks: 2 });
+    gw.fake.enqueue({ text: 'partial words arrive then nothing more', stallAfterChunks: 2 });
     send(chat, 'stream please');
     await until(display, (t) => t.includes('partial words') && t.includes('Replying... Esc or Ctrl-C: stop'));
     chat.handleKey(undefined, key('escape'));
@@ -109,7 +94,7 @@ describe('full-screen chat (painted on a recorded display)', () => {
 
   it('shows an error from the gateway in the conversation', async () => {
     const { display, chat } = open();
-    fake.enqueue({ status: 401 });
+    gw.fake.enqueue({ status: 401 });
     send(chat, 'is the model up?');
     await until(display, (t) => /Error\n {2}The model is not available right now/.test(t));
   });

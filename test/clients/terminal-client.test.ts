@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import net, { type AddressInfo } from 'node:net';
 import { describeError, GatewayError, terminalClient, type GatewayClient } from '../../app/src/tui/client';
-import { startFakeOpenAI, type FakeLLM } from '../helpers/fake-llm';
-import { startGateway, type TestGateway } from '../helpers/gateway';
+import type { FakeLLM } from '../helpers/fake-llm';
+import { startGateway, startGatewayWithFakeModel, type TestGateway } from '../helpers/gateway';
 
 async function failure(promise: Promise<unknown>): Promise<unknown> {
   try {
@@ -14,30 +14,19 @@ async function failure(promise: Promise<unknown>): Promise<unknown> {
 }
 
 describe('terminal client against a gateway with a fake model', () => {
-  let fake: FakeLLM;
-  let gw: TestGateway;
+  let gw: TestGateway & { fake: FakeLLM };
   let client: GatewayClient;
   let url: URL;
   beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    gw = await startGateway({
-      MODEL_PROVIDER: 'openai',
-      MODEL_API_KEY: 'fake-provider-key',
-      MODEL_ENDPOINT: fake.url,
-      MODEL_NAME: 'fake-gpt',
-      ROUTING: 'llm',
-      MODEL_TIMEOUT_SECONDS: '1',
-    });
+    // A stalled stream becomes a model_timeout this soon.
+    gw = await startGatewayWithFakeModel({ MODEL_TIMEOUT_SECONDS: '1' });
     url = new URL(gw.url);
     client = terminalClient(url, gw.apiKey);
   });
-  afterAll(async () => {
-    await gw.close();
-    await fake.close();
-  });
+  afterAll(() => gw.close());
 
   it('streams a reply in pieces and continues the same session', async () => {
-    fake.enqueue({ text: 'first answer comes in several words' });
+    gw.fake.enqueue({ text: 'first answer comes in several words' });
     const deltas: string[] = [];
     const first = await client.chat({ message: 'remember the word teapot' }, (d) => deltas.push(d));
     expect(deltas.length).toBeGreaterThan(1);
@@ -45,7 +34,7 @@ describe('terminal client against a gateway with a fake model', () => {
     expect(first).toMatchObject({ reply: 'first answer comes in several words', model: { provider: 'openai', name: 'fake-gpt' } });
 
     await client.chat({ message: 'what was the word?', sessionId: first.sessionId }, () => {});
-    const history = fake.completions().at(-1)?.body.messages.map((m: { content: string }) => m.content);
+    const history = gw.fake.completions().at(-1)?.body.messages.map((m: { content: string }) => m.content);
     expect(history).toEqual(expect.arrayContaining(['remember the word teapot', 'first answer comes in several words', 'what was the word?']));
   });
 
@@ -61,14 +50,14 @@ describe('terminal client against a gateway with a fake model', () => {
   });
 
   it('says the model is down when it fails before replying', async () => {
-    fake.enqueue({ status: 401 });
+    gw.fake.enqueue({ status: 401 });
     const error = await failure(client.chat({ message: 'are you there?' }, () => {}));
     expect((error as GatewayError).status).toBe(502);
     expect(describeError(error, url)).toMatch(/^The model is not available right now \(openai model fake-gpt failed/);
   });
 
   it('passes on an error that arrives after part of the reply', async () => {
-    fake.enqueue({ text: 'this reply stalls after three words', stallAfterChunks: 3 });
+    gw.fake.enqueue({ text: 'this reply stalls after three words', stallAfterChunks: 3 });
     const deltas: string[] = [];
     const error = await failure(client.chat({ message: 'tell me a long story' }, (d) => deltas.push(d)));
     expect(deltas.join('')).toBe('this reply stalls ');

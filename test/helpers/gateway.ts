@@ -191,3 +191,31 @@ export async function spawnGateway(env: Record<string, string> = {}): Promise<Sp
     },
   };
 }
+
+// Imported here rather than at the top so that this helper was one append to a shared file.
+import { startFakeOpenAI, type FakeLLM } from './fake-llm';
+
+/**
+ * The gateway the people's clients are tested against: in-process, its model a fake
+ * OpenAI-compatible server (`fake-gpt`, ROUTING=llm so that every message reaches it).
+ * `env` adds or overrides settings. `fake` queues replies and records requests; close()
+ * stops both.
+ */
+export async function startGatewayWithFakeModel(env: Record<string, string> = {}): Promise<TestGateway & { fake: FakeLLM }> {
+  const fake = await startFakeOpenAI();
+  let gateway: TestGateway;
+  try {
+    gateway = await startGateway({ MODEL_PROVIDER: 'openai', MODEL_API_KEY: 'fake-provider-key', MODEL_ENDPOINT: fake.url, MODEL_NAME: 'fake-gpt', ROUTING: 'llm', ...env });
+  } catch (error) {
+    await fake.close();
+    throw error;
+  }
+  return {
+    ...gateway,
+    fake,
+    async close() {
+      await gateway.close();
+      await fake.close();
+    },
+  };
+}

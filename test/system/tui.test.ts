@@ -6,8 +6,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { constants, tmpdir } from 'node:os';
 import path from 'node:path';
 import { displayWidth } from '../../app/src/tui/text';
-import { startFakeOpenAI, type FakeLLM } from '../helpers/fake-llm';
-import { buildApp, startGateway, type TestGateway } from '../helpers/gateway';
+import type { FakeLLM } from '../helpers/fake-llm';
+import { buildApp, startGatewayWithFakeModel, type TestGateway } from '../helpers/gateway';
 
 jest.setTimeout(60_000);
 
@@ -16,8 +16,7 @@ const CHAT_JS = path.join(REPO_ROOT, 'app/dist/cli/chat.js');
 const COLUMNS = 100;
 const ROWS = 30;
 
-let fake: FakeLLM;
-let gw: TestGateway;
+let gw: TestGateway & { fake: FakeLLM };
 let scratch: string;
 
 /** What a terminal shows when escape sequences leak as text, or bytes are cut mid-character. */
@@ -90,8 +89,10 @@ class Tmux {
     return this.screen().split('\n');
   }
 
-  type(text: string): void {
+  /** Types a line (literally: no key names) and presses Enter. */
+  send(text: string): void {
     this.tmux('send-keys', '-t', 'chat', '-l', text);
+    this.press('Enter');
   }
 
   press(...keys: string[]): void {
@@ -119,20 +120,11 @@ class Tmux {
 beforeAll(async () => {
   buildApp();
   scratch = mkdtempSync(path.join(tmpdir(), 'clawdbot-tui-'));
-  fake = await startFakeOpenAI();
-  gw = await startGateway({
-    MODEL_PROVIDER: 'openai',
-    MODEL_API_KEY: 'fake-provider-key',
-    MODEL_ENDPOINT: fake.url,
-    MODEL_NAME: 'fake-gpt',
-    ROUTING: 'llm',
-    MODEL_TIMEOUT_SECONDS: '30',
-  });
+  gw = await startGatewayWithFakeModel();
 });
 
 afterAll(async () => {
   await gw?.close();
-  await fake?.close();
   rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -157,16 +149,14 @@ describe('terminal chat, full screen under tmux', () => {
     expect(lines[ROWS - 2]).toBe(' Enter: send | /help | PgUp/PgDn: scroll | Ctrl-C: quit');
     expect(lines[ROWS - 1]).toBe('>');
 
-    fake.enqueue({ text: '你好！ 我是 机器人， 正在 慢慢 回答。', stallAfterChunks: 2 });
-    tmux.type('你好，请介绍一下你自己');
-    tmux.press('Enter');
+    gw.fake.enqueue({ text: '你好！ 我是 机器人， 正在 慢慢 回答。', stallAfterChunks: 2 });
+    tmux.send('你好，请介绍一下你自己');
     screen = await tmux.until((s) => s.includes('你好！ 我是') && s.includes('Replying... Esc or Ctrl-C: stop'));
     expect(screen).not.toContain('机器人');
     tmux.press('Escape');
     screen = await tmux.until((s) => s.includes('你好！ 我是 [stopped]'));
 
-    tmux.type('用中文写一个很长的句子，看看换行是否正确，而且宽字符不会破坏整个屏幕的布局，也不会出现乱码。');
-    tmux.press('Enter');
+    tmux.send('用中文写一个很长的句子，看看换行是否正确，而且宽字符不会破坏整个屏幕的布局，也不会出现乱码。');
     screen = await tmux.until((s) => s.includes('Enter: send') && s.includes('乱码。') && (s.match(/echo:/g) ?? []).length === 1);
     expect(garbageIn(screen)).toEqual([]);
     lines = tmux.lines();
@@ -187,8 +177,7 @@ describe('terminal chat, full screen under tmux', () => {
     for (const term of ['xterm-256color', 'xterm-unknown']) {
       startChat(term);
       await tmux.until((s) => s.includes('Enter: send'));
-      tmux.type('same screen');
-      tmux.press('Enter');
+      tmux.send('same screen');
       screens.push(await tmux.until((s) => s.includes('echo: same screen') && s.includes('Enter: send')));
       tmux.kill();
     }
@@ -199,17 +188,13 @@ describe('terminal chat, full screen under tmux', () => {
   it('runs /model, /help and /new', async () => {
     startChat('xterm-unknown');
     await tmux.until((s) => s.includes('Enter: send'));
-    tmux.type('remember this');
-    tmux.press('Enter');
+    tmux.send('remember this');
     await tmux.until((s) => s.includes('echo: remember this'));
-    tmux.type('/model');
-    tmux.press('Enter');
+    tmux.send('/model');
     await tmux.until((s) => s.includes('Model: fake-gpt (openai)'));
-    tmux.type('/help');
-    tmux.press('Enter');
+    tmux.send('/help');
     await tmux.until((s) => s.includes('/new    start a new session'));
-    tmux.type('/new');
-    tmux.press('Enter');
+    tmux.send('/new');
     const screen = await tmux.until((s) => s.includes('New session'));
     expect(screen).not.toContain('remember this');
     expect(tmux.lines()[0]).toContain('| new session |');
@@ -218,8 +203,7 @@ describe('terminal chat, full screen under tmux', () => {
   it('repaints to fit when the terminal is resized', async () => {
     startChat('xterm-unknown');
     await tmux.until((s) => s.includes('Enter: send'));
-    tmux.type('a message that will have to wrap once the window becomes narrow 窄窗口');
-    tmux.press('Enter');
+    tmux.send('a message that will have to wrap once the window becomes narrow 窄窗口');
     await tmux.until((s) => s.includes('窄窗口') && s.includes('echo:') && s.includes('Enter: send'));
     tmux.tmux('resize-window', '-t', 'chat', '-x', '40', '-y', '12');
     const screen = await tmux.until((s) => s.split('\n')[0].length <= 40 && s.split('\n').length === 12 && s.split('\n')[10].startsWith(' Enter: send'));
@@ -239,8 +223,7 @@ describe('terminal chat, full screen under tmux', () => {
       await tmux.until((s) => s.includes('Enter: send'));
       expect(tmux.format('alternate_on')).toBe('1');
       if (leave === '/quit') {
-        tmux.type('/quit');
-        tmux.press('Enter');
+        tmux.send('/quit');
       } else if (leave === 'C-c') {
         tmux.press('C-c');
       } else {
@@ -257,8 +240,7 @@ describe('terminal chat, full screen under tmux', () => {
   it('falls back to plain lines on TERM=dumb', async () => {
     startChat('dumb');
     await tmux.until((s) => s.includes('/help for commands.'));
-    tmux.type('hello dumb terminal');
-    tmux.press('Enter');
+    tmux.send('hello dumb terminal');
     const screen = await tmux.until((s) => s.includes('echo: hello dumb terminal'));
     expect(tmux.format('alternate_on')).toBe('0');
     expect(garbageIn(screen)).toEqual([]);
@@ -282,7 +264,7 @@ describe('terminal chat through a pipe', () => {
     expect(result.status).toBe(0);
     expect(result.stderr).toBe('');
     expect(result.stdout).toBe('echo: my name is Lin\necho: what is my name?\nModel: fake-gpt (openai)\n');
-    const seen = fake.completions().at(-1)?.body.messages.map((m: { content: string }) => m.content);
+    const seen = gw.fake.completions().at(-1)?.body.messages.map((m: { content: string }) => m.content);
     expect(seen).toEqual(expect.arrayContaining(['my name is Lin', 'what is my name?']));
   });
 

@@ -3,8 +3,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { startFakeOpenAI, type FakeLLM } from '../helpers/fake-llm';
-import { startGateway, type TestGateway } from '../helpers/gateway';
+import type { FakeLLM } from '../helpers/fake-llm';
+import { startGateway, startGatewayWithFakeModel, type TestGateway } from '../helpers/gateway';
 
 jest.setTimeout(60_000);
 
@@ -13,8 +13,7 @@ const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 
 let browser: Browser;
-let fake: FakeLLM;
-let gw: TestGateway;
+let gw: TestGateway & { fake: FakeLLM };
 /** Script errors and CSP violations seen on any page: there must be none. */
 const pageProblems: string[] = [];
 
@@ -48,16 +47,8 @@ async function sendMessage(page: Page, text: string): Promise<void> {
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  fake = await startFakeOpenAI();
-  gw = await startGateway({
-    MODEL_PROVIDER: 'openai',
-    MODEL_API_KEY: 'fake-provider-key',
-    MODEL_ENDPOINT: fake.url,
-    MODEL_NAME: 'fake-gpt',
-    ROUTING: 'llm',
-    // A stalled stream turns into a mid-stream model_timeout error this soon.
-    MODEL_TIMEOUT_SECONDS: '3',
-  });
+  // A stalled stream turns into a mid-stream model_timeout error this soon.
+  gw = await startGatewayWithFakeModel({ MODEL_TIMEOUT_SECONDS: '3' });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -67,7 +58,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await gw?.close();
-  await fake?.close();
 });
 
 describe('web chat page in Chromium', () => {
@@ -93,7 +83,7 @@ describe('web chat page in Chromium', () => {
   });
 
   it('streams the reply in as it arrives, and Stop keeps what came', async () => {
-    fake.enqueue({ text: 'first words arrive and then the model goes quiet', stallAfterChunks: 3 });
+    gw.fake.enqueue({ text: 'first words arrive and then the model goes quiet', stallAfterChunks: 3 });
     await sendMessage(page, 'Tell me something slowly');
     await page.locator('#transcript .message.assistant.streaming').waitFor();
     await page.waitForFunction(() => document.querySelector('#transcript .message.assistant:last-child .text')?.textContent === 'first words arrive ');
@@ -109,7 +99,7 @@ describe('web chat page in Chromium', () => {
   });
 
   it('shows a complete streamed reply', async () => {
-    fake.enqueue({ text: 'A complete answer, delivered in several pieces.' });
+    gw.fake.enqueue({ text: 'A complete answer, delivered in several pieces.' });
     await sendMessage(page, 'And now the whole answer');
     await page.locator('#transcript .message.assistant.streaming').waitFor({ state: 'detached' });
     expect(await lastReply(page).textContent()).toBe('A complete answer, delivered in several pieces.');
@@ -118,7 +108,7 @@ describe('web chat page in Chromium', () => {
   });
 
   it('renders model output as text, never as markup', async () => {
-    fake.enqueue({ text: '<img src=x onerror="window.__owned=1"> <b>not bold</b>' });
+    gw.fake.enqueue({ text: '<img src=x onerror="window.__owned=1"> <b>not bold</b>' });
     await sendMessage(page, 'Reply with some HTML');
     await page.locator('#transcript .message.assistant.streaming').waitFor({ state: 'detached' });
     expect(await lastReply(page).textContent()).toBe('<img src=x onerror="window.__owned=1"> <b>not bold</b>');
@@ -148,7 +138,7 @@ describe('web chat page in Chromium', () => {
     await sendMessage(page, 'Back in the first chat');
     await page.getByText('echo: Back in the first chat').waitFor();
     // The gateway continued the first chat's session: the model saw its history.
-    const seen = fake.completions().at(-1)?.body.messages.map((m: { content: string }) => m.content);
+    const seen = gw.fake.completions().at(-1)?.body.messages.map((m: { content: string }) => m.content);
     expect(seen).toEqual(expect.arrayContaining(['And now the whole answer', 'A complete answer, delivered in several pieces.', 'Back in the first chat']));
     expect(seen).not.toContain('A second, separate chat');
 
@@ -158,18 +148,18 @@ describe('web chat page in Chromium', () => {
   });
 
   it('explains a model failure before a reply and one in the middle of it', async () => {
-    fake.enqueue({ status: 401 });
+    gw.fake.enqueue({ status: 401 });
     await sendMessage(page, 'Is the model there?');
     await errorBanner(page).getByText(/The model is not available right now/).waitFor();
     expect(await page.locator('#transcript .message.error').last().textContent()).toContain('The model is not available right now');
 
-    fake.enqueue({ text: 'half an answer and then silence', stallAfterChunks: 2 });
+    gw.fake.enqueue({ text: 'half an answer and then silence', stallAfterChunks: 2 });
     await sendMessage(page, 'Try once more');
     await page.waitForFunction(() => document.querySelector('#transcript .message.assistant:last-of-type .text')?.textContent === 'half an ');
     await errorBanner(page).getByText('The model did not answer in time. Try again in a moment.').waitFor();
     expect(await lastReply(page).textContent()).toBe('half an ');
 
-    fake.enqueue({ text: 'back to normal' });
+    gw.fake.enqueue({ text: 'back to normal' });
     await sendMessage(page, 'Working again?');
     await page.getByText('back to normal').waitFor();
     expect(await page.locator('#error').textContent()).toBe('');
@@ -232,7 +222,7 @@ describe('web chat page on a phone-sized screen', () => {
       const page = await newPage(context);
       await page.goto(gw.url);
       await enterKey(page, gw.apiKey);
-      fake.enqueue({ text: 'Replies fit a phone screen too, wrapping long lines instead of scrolling sideways.' });
+      gw.fake.enqueue({ text: 'Replies fit a phone screen too, wrapping long lines instead of scrolling sideways.' });
       await sendMessage(page, 'Hello from a phone');
       await page.getByText(/wrapping long lines/).waitFor();
 
