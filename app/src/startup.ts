@@ -54,7 +54,7 @@ export async function createDeps(settings: Settings, console?: Logger): Promise<
   const rules = new RulesModel(faqFile);
 
   const logs = createLogs(path.join(dataDir, DATA_LAYOUT.logs), settings.logLevel as LevelWithSilent);
-  const store = createStore(settings.redisUrl);
+  const store = createStore(settings.redisUrl, logs.error);
   const registry = new Registry();
   const activeSessions = new ActiveSessions();
   const metrics = createMetrics(registry, { activeSessions: () => activeSessions.count(), modelKeyExpiresAt: settings.modelKeyExpiresAt });

@@ -169,6 +169,16 @@ describe('session history', () => {
     ]);
   });
 
+  it('stores each exchange as one pair, even when turns of a session run concurrently', async () => {
+    const { store } = setup();
+    const sessions = new SessionHistory(store);
+    await Promise.all(
+      [1, 2, 3].map((i) => sessions.append('busy', { role: 'user', content: `question ${i}` }, { role: 'assistant', content: `answer ${i}` })),
+    );
+    const history = (await store.readList('session:busy')).map((item) => JSON.parse(item).content);
+    expect(history).toEqual(['question 1', 'answer 1', 'question 2', 'answer 2', 'question 3', 'answer 3']);
+  });
+
   it('counts active sessions', async () => {
     const { service, activeSessions, advance } = setup();
     await service.reply(turn('one', 'hi'));

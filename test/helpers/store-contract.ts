@@ -82,6 +82,30 @@ export function describeStoreContract(name: string, create: () => Promise<StoreU
       expect(await store.readList(key('list'))).toEqual(['3', '4', '5']);
     });
 
+    it('appends several values at once, trimmed to maxLength like single ones', async () => {
+      await store.appendToList(key('pairs'), ['1', '2'], 3, 60);
+      await store.appendToList(key('pairs'), ['3', '4'], 3, 60);
+      expect(await store.readList(key('pairs'))).toEqual(['2', '3', '4']);
+    });
+
+    it('never interleaves the values of concurrent multi-value appends', async () => {
+      await Promise.all(Array.from({ length: 20 }, (_, i) => store.appendToList(key('turns'), [`user ${i}`, `assistant ${i}`], 100, 60)));
+      const list = await store.readList(key('turns'));
+      expect(list).toHaveLength(40);
+      for (let i = 0; i < list.length; i += 2) expect(list[i + 1]).toBe(list[i].replace('user', 'assistant'));
+    });
+
+    it('keeps set members until they are removed', async () => {
+      expect(await store.setMembers(key('set'))).toEqual([]);
+      await store.addToSet(key('set'), 'a');
+      await store.addToSet(key('set'), 'b');
+      await store.addToSet(key('set'), 'a');
+      expect((await store.setMembers(key('set'))).sort()).toEqual(['a', 'b']);
+      await store.removeFromSet(key('set'), 'a');
+      await store.removeFromSet(key('set'), 'never-added');
+      expect(await store.setMembers(key('set'))).toEqual(['b']);
+    });
+
     it('refreshes a list TTL on append and drops the list once it lapses', async () => {
       await store.appendToList(key('session'), 'a', 10, 2);
       await advance(1200);

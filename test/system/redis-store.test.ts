@@ -1,8 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { RedisStore } from '../../app/src/store/redis';
-import { startGateway } from '../helpers/gateway';
+import { buildApp, startGateway } from '../helpers/gateway';
 import { postJson } from '../helpers/http';
 import { describeStoreContract } from '../helpers/store-contract';
 import { startRedis, type TestRedis } from './helpers/redis';
+
+const REPO_ROOT = path.resolve(__dirname, '../..');
 
 let redis: TestRedis;
 beforeAll(async () => {
@@ -16,10 +20,20 @@ describeStoreContract('redis', async () => ({
 }));
 
 describe('redis store', () => {
-  it('reports an unreachable Redis through ping, without crashing', async () => {
-    const store = new RedisStore('redis://127.0.0.1:1');
-    await expect(store.ping()).rejects.toThrow();
-    await store.close();
+  beforeAll(() => buildApp(), 120_000);
+
+  it('reports an unreachable Redis through ping, and leaves no timer or socket behind once closed', () => {
+    // In a process of its own, so that what is still pending after close() can be listed.
+    const script = `
+      const { RedisStore } = require('./app/dist/store/redis.js');
+      const store = new RedisStore('redis://127.0.0.1:1');
+      store.ping().then(() => console.log('ping answered'), (error) => console.log(error.name)).then(() => store.close()).then(() => {
+        setTimeout(() => setImmediate(() => console.log(JSON.stringify(process.getActiveResourcesInfo()))), 100);
+      });`;
+    const [outcome, pending] = execFileSync(process.execPath, ['-e', script], { cwd: REPO_ROOT, encoding: 'utf8' }).trim().split('\n');
+    expect(outcome).toBe('StoreUnavailableError');
+    // The pipes are the child's stdout and stderr.
+    expect((JSON.parse(pending) as string[]).filter((resource) => resource !== 'PipeWrap')).toEqual([]);
   });
 });
 

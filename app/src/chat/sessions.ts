@@ -23,13 +23,17 @@ export class SessionHistory {
     });
   }
 
-  /** Stores one exchange. Pictures are kept as a placeholder so history stays small. */
+  /**
+   * Stores one exchange in one store call, so the two halves of concurrent turns never
+   * interleave. Pictures are kept as a placeholder so history stays small.
+   */
   async append(sessionId: string, user: ChatMessage, assistant: ChatMessage): Promise<void> {
-    for (const message of [user, assistant]) {
+    const items = [user, assistant].map((message) => {
       const content = typeof message.content === 'string' || message.content.every((p) => p.type === 'text')
         ? textOf(message.content)
         : `${textOf(message.content)}\n[image]`.trim();
-      await this.store.appendToList(key(sessionId), JSON.stringify({ role: message.role, content }), SESSION_MAX_MESSAGES, SESSION_TTL_SECONDS);
-    }
+      return JSON.stringify({ role: message.role, content });
+    });
+    await this.store.appendToList(key(sessionId), items, SESSION_MAX_MESSAGES, SESSION_TTL_SECONDS);
   }
 }

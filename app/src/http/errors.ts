@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { GatewayDeps } from '../deps';
 import { errorBody, InputError, type ErrorBody } from '../errors';
 import { ModelError } from '../models/types';
+import { StoreUnavailableError } from '../store/store';
 import { firstProblem } from '../validation';
 
 /** The body limit: larger requests get 413. */
@@ -18,9 +19,27 @@ const FRAMEWORK_ERRORS: Record<string, { status: 400 | 413 | 415; code: string; 
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_request', message: () => 'Content-Length does not match the body' },
 };
 
+/**
+ * Retry-After of a 503 for an unavailable store: the Redis client tries to reconnect about this
+ * often, and the rate limit lets a client's retries through meanwhile.
+ */
+export const STORE_RETRY_AFTER_SECONDS = 2;
+
+export interface DescribedError {
+  status: number;
+  body: ErrorBody;
+  /** A bug rather than a client's or an upstream's failure: logged, and answered 500. */
+  unexpected: boolean;
+  retryAfterSeconds?: number;
+}
+
 /** Status and OpenAI-style body for any error; unknown errors are a 500 without details. */
-export function describeError(error: unknown): { status: number; body: ErrorBody; unexpected: boolean } {
+export function describeError(error: unknown): DescribedError {
   if (error instanceof InputError) return { status: error.statusCode, body: errorBody(error.statusCode, error.message, error.code, error.param), unexpected: false };
+  if (error instanceof StoreUnavailableError) {
+    const message = `${error.message}; try again shortly`;
+    return { status: 503, body: errorBody(503, message, 'store_unavailable'), unexpected: false, retryAfterSeconds: STORE_RETRY_AFTER_SECONDS };
+  }
   if (error instanceof ModelError) return { status: error.status, body: errorBody(error.status, error.message, error.code), unexpected: false };
   const fastifyError = error as FastifyError;
   const known = fastifyError?.code ? FRAMEWORK_ERRORS[fastifyError.code] : undefined;
@@ -51,13 +70,14 @@ export function parseBody<Schema extends z.ZodType>(schema: Schema, body: unknow
 
 /**
  * Every error leaves as `{"error":{"message","type","code","param"?}}`. Client mistakes are
- * 4xx; only a bug is a 500, and it goes to error.log with the request id.
+ * 4xx, an unavailable store 503; only a bug is a 500, and it goes to error.log with the request id.
  */
 export const errorsPlugin = fp<GatewayDeps>(
   async (app, deps) => {
     app.setErrorHandler((error, request, reply) => {
-      const { status, body, unexpected } = describeError(error);
+      const { status, body, unexpected, retryAfterSeconds } = describeError(error);
       if (unexpected) deps.logs.error.error({ err: error, reqId: request.id, method: request.method, url: request.url }, 'request failed');
+      if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
       return reply.status(status).send(body);
     });
     app.setNotFoundHandler((request, reply) => {

@@ -35,12 +35,18 @@ const scopeOf = (request: FastifyRequest) => (request.apiKeyId ? 'key' : 'ip');
 /**
  * RATE_LIMIT_QPS per API key, or per client IP for requests without a valid key. Over the
  * limit: 429 with Retry-After. Routes opt out with `config: { rateLimit: false }` (/health).
+ *
+ * When the store cannot count (Redis down), requests are let through uncounted (fail open):
+ * the limiter must not turn a store outage into an outage of everything, including the routes
+ * that do not need the store (the web page, /v1/models, admin). Requests that do need it answer
+ * 503 on their own, and the store fails fast, so letting them through costs nothing.
  */
 export const rateLimitPlugin = fp<GatewayDeps>(
   async (app, deps) => {
     await app.register(rateLimit, {
       ...rateWindow(deps.settings.rateLimitQps),
       store: storeBackedLimits(deps.store),
+      skipOnError: true,
       keyGenerator: (request) => (request.apiKeyId ? `key:${request.apiKeyId}` : `ip:${request.ip}`),
       onExceeded: (request) => deps.metrics.rateLimited.inc({ scope: scopeOf(request) }),
       errorResponseBuilder: (_request, context) =>

@@ -1,8 +1,9 @@
+import type { Logger } from 'pino';
 import { MemoryStore } from './memory';
 import { RedisStore } from './redis';
 import type { Store } from './store';
 
-/** Redis when REDIS_URL is set (shared by replicas), else in-process memory. */
-export function createStore(redisUrl: string | undefined): Store {
-  return redisUrl ? new RedisStore(redisUrl) : new MemoryStore();
+/** Redis when REDIS_URL is set (shared by replicas), else in-process memory. `log` hears about Redis outages. */
+export function createStore(redisUrl: string | undefined, log?: Logger): Store {
+  return redisUrl ? new RedisStore(redisUrl, log) : new MemoryStore();
 }

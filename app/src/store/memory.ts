@@ -1,7 +1,7 @@
 import type { Store } from './store';
 
 interface Entry {
-  value: string | string[];
+  value: string | string[] | Set<string>;
   count?: number;
   /** Epoch ms; undefined never expires. */
   expiresAt?: number;
@@ -60,10 +60,10 @@ export class MemoryStore implements Store {
     return { count: entry.count, ttlMs: (entry.expiresAt ?? this.now()) - this.now() };
   }
 
-  async appendToList(key: string, value: string, maxLength: number, ttlSeconds: number): Promise<void> {
+  async appendToList(key: string, values: string | readonly string[], maxLength: number, ttlSeconds: number): Promise<void> {
     const current = this.live(key)?.value;
     const list = Array.isArray(current) ? current : [];
-    list.push(value);
+    list.push(...(typeof values === 'string' ? [values] : values));
     if (list.length > maxLength) list.splice(0, list.length - maxLength);
     this.entries.set(key, { value: list, expiresAt: this.expiry(ttlSeconds) });
   }
@@ -71,6 +71,22 @@ export class MemoryStore implements Store {
   async readList(key: string): Promise<string[]> {
     const value = this.live(key)?.value;
     return Array.isArray(value) ? [...value] : [];
+  }
+
+  async addToSet(key: string, member: string): Promise<void> {
+    const current = this.live(key)?.value;
+    if (current instanceof Set) current.add(member);
+    else this.entries.set(key, { value: new Set([member]) });
+  }
+
+  async removeFromSet(key: string, member: string): Promise<void> {
+    const current = this.live(key)?.value;
+    if (current instanceof Set) current.delete(member);
+  }
+
+  async setMembers(key: string): Promise<string[]> {
+    const current = this.live(key)?.value;
+    return current instanceof Set ? [...current] : [];
   }
 
   async ping(): Promise<void> {}

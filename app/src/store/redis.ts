@@ -1,5 +1,6 @@
-import Redis from 'ioredis';
-import type { Store } from './store';
+import Redis, { ReplyError } from 'ioredis';
+import type { Logger } from 'pino';
+import { StoreUnavailableError, type Store } from './store';
 
 // Starts a fixed window on the first hit; also repairs a counter that somehow lost its TTL.
 const INCREMENT_SCRIPT = `
@@ -15,66 +16,144 @@ return {count, ttl}`;
 export const REDIS_KEY_PREFIX = 'clawdbot:';
 
 /**
+ * A command Redis has not answered within this long fails. A healthy Redis answers in well
+ * under a millisecond; one that takes a second is hung (or the host is), not busy.
+ */
+export const REDIS_COMMAND_TIMEOUT_MS = 1000;
+
+/** How long one connection attempt may take, TCP connect to ready. */
+const CONNECT_TIMEOUT_MS = 5000;
+
+// ioredis reports a command timeout with a plain Error carrying this message.
+const COMMAND_TIMED_OUT = 'Command timed out';
+
+/**
  * Redis-backed store (REDIS_URL): sessions, cache, rate limits and dedup shared by every
  * gateway replica. It connects (and reconnects) in the background: the gateway starts even
- * while Redis is away, /ready answers 503 until it is back, and commands fail fast rather
- * than queueing forever.
+ * while Redis is away, and /ready answers 503 until it is back.
+ *
+ * Commands fail fast rather than wait for Redis: there is no offline queue, so while the
+ * connection is down a command fails at once. A command that times out (a Redis that accepts
+ * connections but does not answer) drops the connection too, so the next commands fail at once
+ * until a fresh connection is ready, instead of each waiting out its own timeout.
  */
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
   private readonly redis: Redis;
+  /** Set while the connection is down, so an outage is logged once, not per reconnect attempt. */
+  private down = false;
+  private closing = false;
+  /** Settles once the first connection is ready or has failed (or after the connect timeout). */
+  private readonly firstConnection: Promise<void>;
 
-  constructor(url: string) {
+  /** `log` (error.log) hears when the connection is lost and when it is back. */
+  constructor(url: string, private readonly log?: Logger) {
     this.redis = new Redis(url, {
       keyPrefix: REDIS_KEY_PREFIX,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 5000,
+      enableOfflineQueue: false,
+      commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+      maxRetriesPerRequest: 0,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      // How long disconnect() waits for the socket to close before destroying it. Its timer
+      // outlives a socket that had already failed (and kept a test run or a shutdown waiting
+      // 2 s); a connection dropped here is failed or hung, so nothing is lost by not waiting.
+      disconnectTimeout: 0,
     });
-    // Connection errors surface through the failed commands and /ready; without a listener
-    // ioredis would also print each reconnect attempt as an unhandled 'error' event.
+    // Failures surface through the failed commands, /ready and the lines below; without a
+    // listener ioredis would also print each reconnect attempt as an unhandled 'error' event.
     this.redis.on('error', () => undefined);
+    this.redis.on('close', () => {
+      if (this.down || this.closing) return;
+      this.down = true;
+      this.log?.error('Redis connection lost: requests that need the store answer 503 until it is back');
+    });
+    this.redis.on('ready', () => {
+      if (!this.down) return;
+      this.down = false;
+      this.log?.warn('Redis connection is back');
+    });
+    this.firstConnection = new Promise((resolve) => {
+      const timer = setTimeout(resolve, CONNECT_TIMEOUT_MS);
+      const settle = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.redis.once('ready', settle).once('close', settle);
+    });
+  }
+
+  /**
+   * Runs a command; a connection failure or timeout becomes StoreUnavailableError. Commands
+   * sent while the first connection is being made wait for it, so a gateway does not refuse
+   * the requests that arrive while it connects; a Redis that refuses it fails them at once.
+   */
+  private async run<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      await this.firstConnection;
+      return await command();
+    } catch (error) {
+      // Redis answered with an error: the command is wrong, Redis is fine.
+      if (error instanceof ReplyError) throw error;
+      if ((error as Error).message === COMMAND_TIMED_OUT) {
+        this.log?.error({ timeoutMs: REDIS_COMMAND_TIMEOUT_MS }, 'Redis did not answer in time: reconnecting');
+        this.redis.disconnect(true);
+      }
+      throw new StoreUnavailableError(this.kind, error);
+    }
   }
 
   async get(key: string): Promise<string | null> {
-    return this.redis.get(key);
+    return this.run(() => this.redis.get(key));
   }
 
   async set(key: string, value: string, ttlSeconds?: number): Promise<void> {
-    if (ttlSeconds) await this.redis.set(key, value, 'EX', ttlSeconds);
-    else await this.redis.set(key, value);
+    await this.run(() => (ttlSeconds ? this.redis.set(key, value, 'EX', ttlSeconds) : this.redis.set(key, value)));
   }
 
   async setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean> {
-    return (await this.redis.set(key, value, 'EX', ttlSeconds, 'NX')) === 'OK';
+    return (await this.run(() => this.redis.set(key, value, 'EX', ttlSeconds, 'NX'))) === 'OK';
   }
 
   async delete(key: string): Promise<void> {
-    await this.redis.del(key);
+    await this.run(() => this.redis.del(key));
   }
 
   async increment(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }> {
-    const [count, ttlMs] = (await this.redis.eval(INCREMENT_SCRIPT, 1, key, Math.max(1, Math.round(windowMs)))) as [number, number];
+    const [count, ttlMs] = (await this.run(() => this.redis.eval(INCREMENT_SCRIPT, 1, key, Math.max(1, Math.round(windowMs))))) as [number, number];
     return { count, ttlMs };
   }
 
-  async appendToList(key: string, value: string, maxLength: number, ttlSeconds: number): Promise<void> {
-    const transaction = this.redis.multi().rpush(key, value).ltrim(key, -maxLength, -1);
+  async appendToList(key: string, values: string | readonly string[], maxLength: number, ttlSeconds: number): Promise<void> {
+    const transaction = this.redis.multi().rpush(key, ...(typeof values === 'string' ? [values] : values)).ltrim(key, -maxLength, -1);
     // EXPIRE 0 would delete the list; 0 means "no expiry" as in set().
     if (ttlSeconds > 0) transaction.expire(key, ttlSeconds);
-    const results = await transaction.exec();
+    const results = await this.run(() => transaction.exec());
     const failure = results?.find(([error]) => error)?.[0];
     if (failure) throw failure;
   }
 
   async readList(key: string): Promise<string[]> {
-    return this.redis.lrange(key, 0, -1);
+    return this.run(() => this.redis.lrange(key, 0, -1));
+  }
+
+  async addToSet(key: string, member: string): Promise<void> {
+    await this.run(() => this.redis.sadd(key, member));
+  }
+
+  async removeFromSet(key: string, member: string): Promise<void> {
+    await this.run(() => this.redis.srem(key, member));
+  }
+
+  async setMembers(key: string): Promise<string[]> {
+    return this.run(() => this.redis.smembers(key));
   }
 
   async ping(): Promise<void> {
-    await this.redis.ping();
+    await this.run(() => this.redis.ping());
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }

@@ -2,6 +2,9 @@
  * The one storage abstraction behind sessions, the response cache, rate limits and IM dedup.
  * Two implementations: in-memory (single process) and Redis (shared across replicas).
  * Keys are namespaced by the caller (`session:`, `cache:`, `rl:`, `dedup:` ...).
+ *
+ * A store that cannot be reached fails fast with StoreUnavailableError: callers never wait
+ * for it to come back.
  */
 export interface Store {
   readonly kind: 'memory' | 'redis';
@@ -13,10 +16,29 @@ export interface Store {
   delete(key: string): Promise<void>;
   /** Fixed-window counter: adds one and returns the count and the ms left in the window. */
   increment(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }>;
-  /** Appends to a list, keeps only the newest maxLength items and refreshes the list's TTL. */
-  appendToList(key: string, value: string, maxLength: number, ttlSeconds: number): Promise<void>;
+  /**
+   * Appends one value, or several in one atomic step (no other append lands between them),
+   * keeps only the newest maxLength items and refreshes the list's TTL.
+   */
+  appendToList(key: string, values: string | readonly string[], maxLength: number, ttlSeconds: number): Promise<void>;
   readList(key: string): Promise<string[]>;
+  /** Adds a member to a set (no TTL: members stay until removed). */
+  addToSet(key: string, member: string): Promise<void>;
+  removeFromSet(key: string, member: string): Promise<void>;
+  /** The set's members, in no particular order; [] for a set never written. */
+  setMembers(key: string): Promise<string[]>;
   /** Resolves when the store is usable; rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * The store could not be reached, or did not answer in time. Requests that needed it answer
+ * 503 `store_unavailable` with Retry-After; nothing waits for the store to come back.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(kind: Store['kind'], cause: unknown) {
+    super(`the ${kind} store is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'StoreUnavailableError';
+  }
 }

@@ -2,6 +2,8 @@
  * A throwaway redis-server (Debian's package) on a free loopback port, with no persistence.
  *
  *   const redis = await startRedis();   // redis.url = redis://127.0.0.1:<port>
+ *   redis.signal('SIGSTOP');            // outages: SIGKILL (gone), SIGSTOP/SIGCONT (hung)
+ *   const again = await startRedis(redis.port);
  *   await redis.stop();
  */
 import { spawn } from 'node:child_process';
@@ -9,6 +11,10 @@ import net from 'node:net';
 
 export interface TestRedis {
   url: string;
+  port: number;
+  /** Sends a signal to the server process. */
+  signal(signal: NodeJS.Signals): void;
+  /** Stops the server (resuming it first if it was stopped with SIGSTOP). */
   stop(): Promise<void>;
 }
 
@@ -35,8 +41,9 @@ function answersPing(port: number): Promise<boolean> {
   });
 }
 
-export async function startRedis(): Promise<TestRedis> {
-  const port = await freePort();
+/** Starts redis-server on `port` (a free one by default) and waits until it answers PING. */
+export async function startRedis(port?: number): Promise<TestRedis> {
+  port ??= await freePort();
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -53,8 +60,13 @@ export async function startRedis(): Promise<TestRedis> {
   }
   return {
     url: `redis://127.0.0.1:${port}`,
+    port,
+    signal: (signal) => child.kill(signal),
     async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGCONT');
+        child.kill('SIGTERM');
+      }
       await exited;
     },
   };
