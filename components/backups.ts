@@ -4,9 +4,9 @@ import * as aws from '@pulumi/aws';
 export interface BackupsArgs {
   /** Days a replaced or deleted backup object is kept. */
   retentionDays: pulumi.Input<number>;
-  /** `sse-s3` (S3-managed keys) or `kms` (a customer-managed key with rotation). */
+  /** `sse-s3` (S3-managed keys) or `kms` (a customer-managed key with rotation). Plain: it decides whether the key exists. */
   encryption: 'sse-s3' | 'kms';
-  /** prod: the bucket and its key are protected and survive `pulumi destroy`. */
+  /** prod: the bucket and its key are protected and survive `pulumi destroy`. Plain: resource options take no Inputs. */
   protect: boolean;
   /** The AWS partition (aws, aws-cn...), for managed policy ARNs. */
   partition: pulumi.Input<string>;
@@ -25,11 +25,11 @@ export class Backups extends pulumi.ComponentResource {
   public readonly bucketName: pulumi.Output<string>;
   public readonly bucketArn: pulumi.Output<string>;
   /** The host's own prefix in the bucket; its role may touch nothing else. */
-  public readonly objectPrefix: string;
+  public readonly objectPrefix: pulumi.Output<string>;
   /** Set when encryption is `kms`: the host's role needs to use this key. */
   public readonly kmsKeyArn?: pulumi.Output<string>;
   /** Tags that put a volume under the daily snapshot policy. */
-  public readonly snapshotTags: Record<string, string>;
+  public readonly snapshotTags: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: BackupsArgs, opts?: pulumi.ComponentResourceOptions) {
     super('clawdbot:backups:Backups', name, {}, opts);
@@ -41,7 +41,7 @@ export class Backups extends pulumi.ComponentResource {
     const bucket = new aws.s3.Bucket(`${name}-backups`, { forceDestroy: !args.protect }, keep);
     this.bucketName = bucket.bucket;
     this.bucketArn = bucket.arn;
-    this.objectPrefix = `${name}/`;
+    this.objectPrefix = pulumi.output(`${name}/`);
 
     // The bucket's settings go on one at a time, in this order: S3 answers OperationAborted ("a
     // conflicting conditional operation is currently in progress") when a new bucket gets several
@@ -128,7 +128,7 @@ export class Backups extends pulumi.ComponentResource {
       after(policy),
     );
 
-    this.snapshotTags = { SnapshotPolicy: name };
+    this.snapshotTags = pulumi.output<Record<string, string>>({ SnapshotPolicy: name });
     const dlmRole = new aws.iam.Role(
       `${name}-snapshots`,
       {
@@ -165,6 +165,12 @@ export class Backups extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    this.registerOutputs({ bucketName: this.bucketName, bucketArn: this.bucketArn, kmsKeyArn: this.kmsKeyArn });
+    this.registerOutputs({
+      bucketName: this.bucketName,
+      bucketArn: this.bucketArn,
+      objectPrefix: this.objectPrefix,
+      kmsKeyArn: this.kmsKeyArn,
+      snapshotTags: this.snapshotTags,
+    });
   }
 }

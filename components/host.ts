@@ -19,7 +19,7 @@ export interface HostBackupArgs {
 export interface HostArgs {
   instanceType: pulumi.Input<string>;
   /** Picks the Ubuntu AMI: arm64 for Graviton (t4g), amd64 otherwise. */
-  architecture: 'arm64' | 'amd64';
+  architecture: pulumi.Input<Architecture>;
   subnetId: pulumi.Input<string>;
   securityGroupId: pulumi.Input<string>;
   sshPublicKey: pulumi.Input<string>;
@@ -29,7 +29,7 @@ export interface HostArgs {
   rootVolumeSizeGb: pulumi.Input<number>;
   /** Tags on the root volume, e.g. the ones that put it under a snapshot policy. */
   rootVolumeTags: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  terminationProtection: boolean;
+  terminationProtection: pulumi.Input<boolean>;
   region: pulumi.Input<string>;
   /** The AWS partition (aws, aws-cn...) and its DNS suffix (amazonaws.com...), for ARNs and endpoints. */
   partition: pulumi.Input<string>;
@@ -38,6 +38,11 @@ export interface HostArgs {
   stack: pulumi.Input<string>;
   backup: HostBackupArgs;
 }
+
+export type Architecture = 'arm64' | 'amd64';
+
+/** The login user of Canonical's Ubuntu images, the one sshPublicKey is installed for. */
+export const SSH_USER = 'ubuntu';
 
 /** Both families in one list: ufw takes either. */
 function allFamilies(cidrs: CidrsByFamily): pulumi.Output<string[]> {
@@ -48,7 +53,7 @@ function allFamilies(cidrs: CidrsByFamily): pulumi.Output<string[]> {
 const LOG_RETENTION_DAYS = 30;
 
 /** Canonical's public SSM parameter for the current Ubuntu 24.04 LTS server image. */
-export function ubuntuAmiParameter(architecture: 'arm64' | 'amd64'): string {
+export function ubuntuAmiParameter(architecture: Architecture): string {
   return `/aws/service/canonical/ubuntu/server/24.04/stable/current/${architecture}/hvm/ebs-gp3/ami-id`;
 }
 
@@ -61,14 +66,15 @@ export class Host extends pulumi.ComponentResource {
   public readonly instanceId: pulumi.Output<string>;
   public readonly publicIp: pulumi.Output<string>;
   public readonly publicDns: pulumi.Output<string>;
-  public readonly sshUser = 'ubuntu';
+  public readonly sshUser: pulumi.Output<string>;
   public readonly sshPort: pulumi.Output<number>;
-  public readonly architecture: 'arm64' | 'amd64';
+  public readonly architecture: pulumi.Output<Architecture>;
   public readonly roleName: pulumi.Output<string>;
 
   constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
     super('clawdbot:host:Host', name, {}, opts);
-    this.architecture = args.architecture;
+    this.sshUser = pulumi.output(SSH_USER);
+    this.architecture = pulumi.output(args.architecture);
     this.sshPort = pulumi.output(args.sshPort);
 
     const appLogs = new aws.cloudwatch.LogGroup(`${name}-app`, { name: `/${name}/app`, retentionInDays: LOG_RETENTION_DAYS }, { parent: this });
@@ -140,7 +146,7 @@ export class Host extends pulumi.ComponentResource {
 
     const keyPair = new aws.ec2.KeyPair(`${name}-ssh`, { publicKey: args.sshPublicKey }, { parent: this });
 
-    const ami = aws.ssm.getParameterOutput({ name: ubuntuAmiParameter(args.architecture) }, { parent: this }).insecureValue;
+    const ami = aws.ssm.getParameterOutput({ name: this.architecture.apply(ubuntuAmiParameter) }, { parent: this }).insecureValue;
 
     const userData = pulumi
       .output({
@@ -199,7 +205,9 @@ export class Host extends pulumi.ComponentResource {
       instanceId: this.instanceId,
       publicIp: this.publicIp,
       publicDns: this.publicDns,
+      sshUser: this.sshUser,
       sshPort: this.sshPort,
+      architecture: this.architecture,
       roleName: this.roleName,
     });
   }

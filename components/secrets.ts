@@ -4,7 +4,7 @@ import * as random from '@pulumi/random';
 export type ModelProvider = 'openai' | 'anthropic' | 'rules';
 
 export interface ModelArgs {
-  provider: ModelProvider;
+  provider: pulumi.Input<ModelProvider>;
   name?: pulumi.Input<string>;
   endpoint?: pulumi.Input<string>;
   apiKey?: pulumi.Input<string>;
@@ -14,6 +14,7 @@ export interface ModelArgs {
 }
 
 export interface DingtalkArgs {
+  /** Plain: http mode decides whether the webhook token and AES key are generated. */
   mode: 'http' | 'stream';
   appKey: pulumi.Input<string>;
   appSecret: pulumi.Input<string>;
@@ -25,6 +26,7 @@ export interface DingtalkArgs {
 }
 
 export interface FeishuArgs {
+  /** Plain: webhook mode decides whether the encrypt key is generated. */
   mode: 'webhook' | 'ws';
   appId: pulumi.Input<string>;
   appSecret: pulumi.Input<string>;

@@ -1,3 +1,4 @@
+import * as pulumi from '@pulumi/pulumi';
 import { parse } from 'yaml';
 import { loadSettings } from '../../app/src/config';
 import { CLOUDWATCH_NAMESPACE, HOST_PATHS, METRICS, PORTS } from '../../app/src/contract';
@@ -480,6 +481,36 @@ describe('structure', () => {
     expect(isSecretValue(provider(simulation).inputs.secretKey)).toBe(true);
     const zoneLookup = simulation.calls.find((call) => call.token === 'aws:route53/getZone:getZone')!;
     expect(zoneLookup.provider).toBe(`${provider(simulation).urn}::${provider(simulation).name}-id`);
+  });
+
+  it('has every component expose only outputs, each one registered with registerOutputs', async () => {
+    // What each component instance registered, caught on the way to the engine.
+    const registered: { type: string; component: Record<string, unknown>; outputs: Record<string, unknown> }[] = [];
+    const prototype = pulumi.ComponentResource.prototype as unknown as { registerOutputs(outputs?: Record<string, unknown>): void };
+    const registerOutputs = prototype.registerOutputs;
+    const spy = jest.spyOn(prototype, 'registerOutputs').mockImplementation(function (this: Record<string, unknown>, outputs) {
+      // The SDK calls it once more, without outputs, after construction; only the component's own call counts.
+      if (outputs !== undefined) registered.push({ type: this.__pulumiType as string, component: this, outputs });
+      registerOutputs.call(this, outputs);
+    });
+    let simulation: Simulation;
+    try {
+      simulation = await simulate('prod', { config: { dingtalkAppKey: 'dingappkey', feishuAppId: 'cli_0123456789abcdef' } });
+    } finally {
+      spy.mockRestore();
+    }
+
+    const components = registered.filter(({ type }) => type.startsWith('clawdbot:'));
+    expect(components.map(({ type }) => type).sort()).toEqual(simulation.resources.filter((r) => r.type.startsWith('clawdbot:')).map((r) => r.type).sort());
+    for (const { type, component, outputs } of components) {
+      const fields = Object.entries(component).filter(([key]) => !key.startsWith('__') && key !== 'urn');
+      expect({ type, plain: fields.filter(([, value]) => !pulumi.Output.isInstance(value)).map(([key]) => key) }).toEqual({ type, plain: [] });
+      expect({ type, registered: Object.keys(outputs).filter((key) => outputs[key] !== undefined).sort() }).toEqual({ type, registered: fields.map(([key]) => key).sort() });
+      for (const [key, value] of fields) expect({ type, key, same: outputs[key] === value }).toEqual({ type, key, same: true });
+      // ...and each resolves to a value the engine records.
+      const recorded = simulation.resources.find((r) => r.type === type)!.outputs;
+      for (const [key] of fields) expect({ type, key, resolved: recorded[key] !== undefined }).toEqual({ type, key, resolved: true });
+    }
   });
 
   it('looks the partition up once, for every component', () => {
