@@ -80,6 +80,35 @@ describe.each([
     expect(error.message).toContain('HTTP 500');
   });
 
+  it.each([400, 413, 422])('answers 400 with the provider reason (never a 5xx) when the provider refuses the request with %i', async (status) => {
+    const before = fake.completions().length;
+    const reason = `This model's maximum context length is 8192 tokens (request made with key ${MODEL_KEY})`;
+    fake.enqueue({ status, error: { message: reason, code: 'context_length_exceeded' } });
+    const response = await complete({});
+    expect(response.status).toBe(400);
+    const { error } = await response.json();
+    expect(error).toMatchObject({ type: 'invalid_request_error', code: provider === 'openai' ? 'context_length_exceeded' : 'invalid_request' });
+    expect(error.message).toContain(`HTTP ${status}`);
+    expect(error.message).toContain("maximum context length is 8192 tokens");
+    expect(error.message).not.toContain(MODEL_KEY);
+    // A refused request is not retried: it would be refused again.
+    expect(fake.completions().length - before).toBe(1);
+  });
+
+  it('answers 400 before a stream starts when the provider refuses the request', async () => {
+    fake.enqueue({ status: 400, error: { message: 'image_url could not be downloaded' } });
+    const response = await complete({ stream: true });
+    expect(response.status).toBe(400);
+    expect((await response.json()).error.message).toContain('image_url could not be downloaded');
+  });
+
+  it.each([401, 403, 404])('keeps 502 for a provider %i: our key, account or model name is wrong, not the request', async (status) => {
+    fake.enqueue({ status });
+    const response = await complete({});
+    expect(response.status).toBe(502);
+    expect((await response.json()).error).toMatchObject({ type: 'api_error', code: 'model_unavailable' });
+  });
+
   it('answers 504 when the provider does not answer within MODEL_TIMEOUT_SECONDS', async () => {
     fake.enqueue({ hang: true });
     const response = await complete({});

@@ -19,6 +19,8 @@ export interface FakeStep {
   text?: string;
   /** Non-200: answers with this status and an error body in the provider's format. */
   status?: number;
+  /** The error body's message (and, for OpenAI, `code`) with a non-200 status. */
+  error?: { message: string; code?: string };
   headers?: Record<string, string>;
   /** Waits this long before answering. */
   delayMs?: number;
@@ -70,10 +72,11 @@ function lastUserText(body: RecordedRequest['body']): string {
 /** Splits text into word-sized chunks (keeping spaces) so streams have several deltas. */
 const chunksOf = (text: string) => text.match(/\S+\s*|\s+/g) ?? [''];
 
-function errorBody(protocol: Protocol, status: number): unknown {
-  const message = `fake provider error ${status}`;
-  if (protocol === 'anthropic') return { type: 'error', error: { type: status === 429 ? 'rate_limit_error' : 'api_error', message } };
-  return { error: { message, type: status === 429 ? 'rate_limit_exceeded' : 'server_error', code: null } };
+function errorBody(protocol: Protocol, status: number, error?: FakeStep['error']): unknown {
+  const message = error?.message ?? `fake provider error ${status}`;
+  const type = status === 429 ? 'rate_limit' : status < 500 ? 'invalid_request' : 'server';
+  if (protocol === 'anthropic') return { type: 'error', error: { type: type === 'server' ? 'api_error' : `${type}_error`, message } };
+  return { error: { message, type: type === 'rate_limit' ? 'rate_limit_exceeded' : `${type}_error`, code: error?.code ?? null } };
 }
 
 function successBody(protocol: Protocol, model: string, text: string): unknown {
@@ -176,7 +179,7 @@ async function startFake(protocol: Protocol, options: FakeLLMOptions): Promise<F
     if (res.destroyed) return;
     const status = step.status ?? 200;
     if (status !== 200) {
-      res.writeHead(status, { 'content-type': 'application/json', ...step.headers }).end(JSON.stringify(errorBody(protocol, status)));
+      res.writeHead(status, { 'content-type': 'application/json', ...step.headers }).end(JSON.stringify(errorBody(protocol, status, step.error)));
       return;
     }
     const model = String(request.body?.model ?? 'fake-model');

@@ -129,9 +129,9 @@ export class HotSwapModelManager implements ModelManager {
       } catch (error) {
         const problem = error instanceof Error ? error.message : String(error);
         this.options.auditLog.warn({ event: 'model_switch', outcome: 'refused', actor, from, to: candidate.model.descriptor, reason: problem }, 'model switch refused');
-        if (error instanceof ModelError) {
-          throw new ModelError(`the new model failed its check call, still serving ${from.provider}/${from.name}: ${problem}`, error.status, error.code);
-        }
+        const refusal = `the new model failed its check call, still serving ${from.provider}/${from.name}: ${problem}`;
+        if (error instanceof ModelError) throw new ModelError(refusal, error.status, error.code);
+        if (error instanceof InputError) throw new InputError(refusal, error.param, error.code, error.statusCode);
         throw error;
       }
     }

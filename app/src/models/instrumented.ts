@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { InputError } from '../errors';
 import type { GatewayMetrics } from '../metrics';
 import { ModelError, textOf, type ChatModel, type CompletionRequest, type CompletionResult } from './types';
 
@@ -36,7 +37,8 @@ export function instrument(model: ChatModel, metrics: ModelMetrics, log: Logger)
       return;
     }
     const error = outcome.kind === 'failed' ? outcome.error : undefined;
-    const reason = error instanceof ModelError && error.status === 504 ? 'timeout' : 'error';
+    // `refused`: the provider refused this request as malformed (a 400 to the client).
+    const reason = error instanceof InputError ? 'refused' : error instanceof ModelError && error.status === 504 ? 'timeout' : 'error';
     metrics.modelFailures.inc({ ...labels, reason });
     log.warn({ ...entry, outcome: reason, error: error instanceof Error ? error.message : String(error) }, 'model call failed');
   };

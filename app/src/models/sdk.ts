@@ -1,4 +1,4 @@
-import { ClientClosedRequest } from '../errors';
+import { ClientClosedRequest, InputError } from '../errors';
 import { ModelError, type ModelDescriptor } from './types';
 
 /** Retries of a failed call (429, 5xx, connection errors), with the SDKs' backoff. */
@@ -8,6 +8,16 @@ export const MODEL_MAX_RETRIES = 2;
 export interface SdkErrors {
   APIError: abstract new (...args: never[]) => Error & { status?: number };
 }
+
+/**
+ * Provider statuses that refuse the request itself (context too long, a picture URL it cannot
+ * fetch, a parameter out of range): the client's to fix, so a 400, not a 5xx. 401, 403 and
+ * 404 stay 502: they mean our key, account or model name is wrong, which no client can fix.
+ */
+const REFUSED_REQUEST_STATUSES = new Set([400, 413, 422]);
+
+// OpenAI-style providers name the problem (`context_length_exceeded`); pass a plain name on.
+const PROVIDER_ERROR_CODE = /^[a-z][a-z0-9_]{0,63}$/;
 
 /**
  * MODEL_TIMEOUT_SECONDS as one budget for a call, retries and backoff included; for a stream,
@@ -40,8 +50,9 @@ export class Deadline {
 
 /**
  * Turns an SDK failure into a ModelError (502, or 504 when the deadline expired) that clients
- * see as a clean error body; the client going away becomes ClientClosedRequest. The key is
- * scrubbed from the message in case a provider echoes it.
+ * see as a clean error body, or an InputError (400) when the provider refused the request as
+ * malformed; the client going away becomes ClientClosedRequest. The key is scrubbed from the
+ * message in case a provider echoes it.
  */
 export function toModelError(error: unknown, deadline: Deadline, sdk: SdkErrors, model: ModelDescriptor, apiKey: string): unknown {
   const who = `${model.provider} model ${model.name}`;
@@ -50,6 +61,11 @@ export function toModelError(error: unknown, deadline: Deadline, sdk: SdkErrors,
   if (deadline.signal.aborted) return new ClientClosedRequest();
   const scrub = (text: string) => (apiKey ? text.split(apiKey).join('[redacted]') : text);
   if (error instanceof sdk.APIError) {
+    if (error.status && REFUSED_REQUEST_STATUSES.has(error.status)) {
+      const code = (error as { code?: unknown }).code;
+      const providerCode = typeof code === 'string' && PROVIDER_ERROR_CODE.test(code) ? code : 'invalid_request';
+      return new InputError(`${who} refused the request (HTTP ${error.status}): ${scrub(error.message)}`, undefined, providerCode);
+    }
     const status = error.status ? ` (HTTP ${error.status})` : '';
     return new ModelError(`${who} failed${status}: ${scrub(error.message)}`, 502, 'model_unavailable');
   }
