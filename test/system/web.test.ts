@@ -21,8 +21,8 @@ async function newPage(context: BrowserContext): Promise<Page> {
   const page = await context.newPage();
   page.on('pageerror', (error) => pageProblems.push(`pageerror: ${error.message}`));
   page.on('console', (message) => {
-    // The deliberate 401/429/502 answers are logged by Chromium as failed loads; anything else is a problem.
-    if (message.type() === 'error' && !/Failed to load resource: the server responded with a status of (401|429|502)/.test(message.text())) {
+    // The deliberate 401/429/502/504 answers are logged by Chromium as failed loads; anything else is a problem.
+    if (message.type() === 'error' && !/Failed to load resource: the server responded with a status of (401|429|502|504)/.test(message.text())) {
       pageProblems.push(`console: ${message.text()}`);
     }
   });
@@ -147,11 +147,25 @@ describe('web chat page in Chromium', () => {
     expect(await chats.count()).toBe(2);
   });
 
-  it('explains a model failure before a reply and one in the middle of it', async () => {
+  it('explains a model failure or timeout before a reply, and one in the middle of it', async () => {
+    const lastTwoMessages = () =>
+      transcriptMessages(page).evaluateAll((nodes) => nodes.slice(-2).map((node) => [node.className, node.querySelector('.text')?.textContent]));
+
     gw.fake.enqueue({ status: 401 });
     await sendMessage(page, 'Is the model there?');
     await errorBanner(page).getByText(/The model is not available right now/).waitFor();
     expect(await page.locator('#transcript .message.error').last().textContent()).toContain('The model is not available right now');
+
+    // The model never answers: after MODEL_TIMEOUT_SECONDS the gateway answers 504 before any reply.
+    gw.fake.enqueue({ hang: true });
+    const timedOut = page.waitForResponse((response) => response.url().endsWith('/api/chat') && response.status() === 504);
+    await sendMessage(page, 'Anyone home?');
+    await timedOut;
+    await errorBanner(page).getByText('The model did not answer in time. Try again in a moment.').waitFor();
+    expect(await lastTwoMessages()).toEqual([
+      ['message user', 'Anyone home?'],
+      ['message error', 'The model did not answer in time. Try again in a moment.'],
+    ]);
 
     gw.fake.enqueue({ text: 'half an answer and then silence', stallAfterChunks: 2 });
     await sendMessage(page, 'Try once more');
