@@ -158,3 +158,43 @@ describe('gateway HTTP API (rules model, memory store)', () => {
     });
   });
 });
+
+describe('readiness (/ready answers 503 with checks saying why)', () => {
+  it('is not ready while the store is unreachable', async () => {
+    const gw = await startGateway({ REDIS_URL: 'redis://127.0.0.1:1' });
+    try {
+      const response = await fetch(`${gw.url}/ready`);
+      expect(response.status).toBe(503);
+      expect(await response.json()).toEqual({
+        status: 'unavailable',
+        checks: { store: expect.stringMatching(/^the redis store is unavailable: /), model: 'ok' },
+      });
+      expect((await fetch(`${gw.url}/health`)).status).toBe(200);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('is not ready once MODEL_KEY_EXPIRES_AT has passed, while the model runs on MODEL_API_KEY', async () => {
+    const gw = await startGateway({ MODEL_PROVIDER: 'openai', MODEL_API_KEY: 'sk-expired-0123456789abcdef', MODEL_KEY_EXPIRES_AT: '2020-01-31' });
+    try {
+      const response = await fetch(`${gw.url}/ready`);
+      expect(response.status).toBe(503);
+      expect(await response.json()).toEqual({
+        status: 'unavailable',
+        checks: { store: 'ok', model: 'the key of openai/gpt-4o-mini expired at 2020-01-31T00:00:00.000Z' },
+      });
+
+      // The rules engine needs no key: switched to it, the gateway is ready again.
+      const switched = await fetch(`${gw.url}/admin/model`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${gw.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'rules' }),
+      });
+      expect(switched.status).toBe(200);
+      expect((await fetch(`${gw.url}/ready`)).status).toBe(200);
+    } finally {
+      await gw.close();
+    }
+  });
+});
