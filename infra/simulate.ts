@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { parse } from 'yaml';
 import { SECRET_KEYS } from './config';
-import program = require('./index');
+import stackProgram = require('./index');
 
 // Runs the stack program (infra/index.ts) under Pulumi's mock runtime, with the config the CLI
 // would give it: Pulumi.yaml defaults, the stack file, and placeholders for what an operator
@@ -32,6 +32,8 @@ export interface SimulateOptions {
   secrets?: Record<string, string>;
   /** Keys to leave unset, placeholders included. */
   unset?: string[];
+  /** Runs this instead of infra/index.ts, e.g. one component with arguments no config key sets. */
+  program?: () => Promise<Record<string, unknown>> | Record<string, unknown>;
 }
 
 export interface SimulatedResource {
@@ -309,7 +311,7 @@ async function simulateNow(stack: string, options: SimulateOptions): Promise<Sim
   try {
     await pulumi.runtime.runInPulumiStack(async () => {
       try {
-        return await program();
+        return await (options.program ?? stackProgram)();
       } catch (error) {
         failures.unshift(error);
         return {};

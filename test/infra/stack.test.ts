@@ -4,7 +4,7 @@ import { loadSettings } from '../../app/src/config';
 import { CLOUDWATCH_NAMESPACE, HOST_PATHS, METRICS, PORTS } from '../../app/src/contract';
 import { parseCidr, PROD_SSH_MIN_PREFIX } from '../../infra/config';
 import { isSecretValue, reveal, simulate, type SimulatedResource, type Simulation } from '../../infra/simulate';
-import { ubuntuAmiParameter } from '../../components/host';
+import { Host, ubuntuAmiParameter } from '../../components/host';
 import { ancestors, bashArray, inputs, ofType, only, strings, userDataOf, writtenFile } from './graph';
 
 // The whole program (infra/index.ts), evaluated under Pulumi's mocks for the committed dev and
@@ -183,6 +183,36 @@ describe('host', () => {
     const prodStatements = inputs(only(prod, 'aws:iam/rolePolicy:RolePolicy')).policy.Statement as any[];
     expect(prodStatements.find((statement) => statement.Sid === 'UseBackupKey').Resource).toContain(kmsKeyArn);
     expect(inputs(only(dev, 'aws:iam/rolePolicy:RolePolicy')).policy.Statement.map((s: any) => s.Sid)).not.toContain('UseBackupKey');
+  });
+
+  it('runs the backup timer on backup.schedule', async () => {
+    // No config key sets it yet; the Host takes it from its arguments.
+    const schedule = 'Mon..Fri *-*-* 01:30:00';
+    const simulation = await simulate('dev', {
+      program: () => {
+        const host = new Host('clawdbot-schedule', {
+          instanceType: 't4g.medium',
+          architecture: 'arm64',
+          subnetId: 'subnet-0default-a',
+          securityGroupId: 'sg-0host',
+          sshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFBsYWNlaG9sZGVy test@host',
+          sshPort: 2222,
+          sshAllowedCidrs: { ipv4: ['203.0.113.0/24'], ipv6: [] },
+          publicCidrs: { ipv4: ['0.0.0.0/0'], ipv6: ['::/0'] },
+          rootVolumeSizeGb: 50,
+          rootVolumeTags: {},
+          terminationProtection: false,
+          region: 'ap-southeast-1',
+          partition: 'aws',
+          dnsSuffix: 'amazonaws.com',
+          stack: 'dev',
+          backup: { bucketName: 'b', bucketArn: 'arn:aws:s3:::b', prefix: 'clawdbot-schedule/', retentionDays: 7, schedule },
+        });
+        return { instanceId: host.instanceId };
+      },
+    });
+    expect(writtenFile(userDataOf(simulation), '/etc/systemd/system/clawdbot-backup.timer')).toContain(`\nOnCalendar=${schedule}\n`);
+    expect(fileIn(dev, '/etc/systemd/system/clawdbot-backup.timer')).toContain('\nOnCalendar=daily\n');
   });
 
   it('renders its user data from the stack config', () => {
