@@ -52,7 +52,15 @@ describe('README config reference', () => {
 });
 
 describe('README bootstrap', () => {
-  it.each(['pulumi login --local', 'pulumi stack init dev', 'pulumi config set --secret modelApiKey', 'pulumi up', 'npm run plan -- dev'])('shows `%s`', (command) => {
+  it.each([
+    'pulumi login --local',
+    'pulumi stack init dev',
+    'pulumi config set sshPublicKey',
+    'pulumi config set --secret modelApiKey',
+    'git add Pulumi.dev.yaml Pulumi.prod.yaml',
+    'pulumi up',
+    'npm run plan -- dev',
+  ])('shows `%s`', (command) => {
     expect(block).toContain(command);
   });
 });

