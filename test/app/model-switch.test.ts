@@ -152,6 +152,33 @@ describe('admin model API and hot switch', () => {
     }
   });
 
+  it('goes back to MODEL_API_KEY on a name-only switch after a switch that gave a key, and drops that key', async () => {
+    const env = { CLAWDBOT_DATA_DIR: dataDir, MODEL_PROVIDER: 'openai', MODEL_ENDPOINT: fake.url, MODEL_API_KEY: CONFIGURED_KEY, ROUTING: 'llm' };
+    const first = await startGateway(env);
+    try {
+      expect((await admin(first, 'PUT', { name: 'qwen-plus', apiKey: SWITCH_KEY })).status).toBe(200);
+      await ask(first, 'which key now?');
+      expect(fake.completions().at(-1)!.headers.authorization).toBe(`Bearer ${SWITCH_KEY}`);
+
+      expect((await admin(first, 'PUT', { name: 'qwen-max' })).status).toBe(200);
+      await ask(first, 'and now?');
+      expect(fake.completions().at(-1)!.body.model).toBe('qwen-max');
+      expect(fake.completions().at(-1)!.headers.authorization).toBe(`Bearer ${CONFIGURED_KEY}`);
+      expect(fs.existsSync(path.join(dataDir, DATA_LAYOUT.switchedModelKey))).toBe(false);
+    } finally {
+      await first.close();
+    }
+
+    const second = await startGateway(env);
+    try {
+      await ask(second, 'after a restart?');
+      expect(fake.completions().at(-1)!.body.model).toBe('qwen-max');
+      expect(fake.completions().at(-1)!.headers.authorization).toBe(`Bearer ${CONFIGURED_KEY}`);
+    } finally {
+      await second.close();
+    }
+  });
+
   it.each([
     [{ endpoint: 'http://x' }, 'name'],
     [{ name: 'm', endpoint: 'not a url' }, 'endpoint'],

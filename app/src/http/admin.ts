@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { ROUTES } from '../contract';
 import type { GatewayDeps } from '../deps';
 import { InputError } from '../errors';
-import { switchRequestSchema } from '../models/hot-swap';
+import { switchRequestSchema } from '../models/manager';
 import { bearerToken, sameSecret } from './auth';
 import { parseBody } from './errors';
 

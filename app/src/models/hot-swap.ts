@@ -5,7 +5,6 @@ import type { ModelProvider, ModelSettings } from '../config';
 import { InputError } from '../errors';
 import { readFileIfExists, writeFileAtomic } from '../files';
 import type { GatewayMetrics } from '../metrics';
-import { firstProblem } from '../validation';
 import { instrument } from './instrumented';
 import type { ModelManager, ModelSwitch } from './manager';
 import type { RemoteModelOptions } from './openai';
@@ -38,13 +37,6 @@ const stateSchema = descriptorSchema.extend({
   configured: descriptorSchema,
 });
 type PersistedState = z.infer<typeof stateSchema>;
-
-export const switchRequestSchema = z.object({
-  provider: z.enum(['openai', 'anthropic', 'rules']).optional(),
-  name: z.string().trim().min(1).max(200),
-  endpoint: z.url({ protocol: /^https?$/ }).optional(),
-  apiKey: z.string().trim().min(1).max(4096).optional(),
-});
 
 export interface HotSwapOptions {
   /** The model from the environment (MODEL_*). */
@@ -116,12 +108,7 @@ export class HotSwapModelManager implements ModelManager {
   private async switchNow(request: ModelSwitch, actor: string): Promise<{ model: ModelDescriptor; durationMs: number }> {
     const startedAt = performance.now();
     const from = this.active.model.descriptor;
-    const parsed = switchRequestSchema.safeParse(request);
-    if (!parsed.success) {
-      const { field, message } = firstProblem(parsed.error);
-      throw new InputError(`${field}: ${message}`, field);
-    }
-    const { settings, keySource } = this.resolve(parsed.data);
+    const { settings, keySource } = this.resolve(request);
     const candidate = this.activate(settings, keySource, actor);
     if (settings.provider !== 'rules') {
       try {
@@ -135,7 +122,7 @@ export class HotSwapModelManager implements ModelManager {
         throw error;
       }
     }
-    this.persist(candidate, parsed.data.apiKey);
+    this.persist(candidate, request.apiKey);
     this.active = candidate;
     const durationMs = performance.now() - startedAt;
     this.options.metrics.modelSwitchDuration.observe(durationMs / 1000);
@@ -149,9 +136,10 @@ export class HotSwapModelManager implements ModelManager {
   /**
    * Fills in what the request leaves out. Provider: the current one (`openai` when leaving the
    * rules engine; `--name rules` means the rules engine). Endpoint: the current one when the
-   * provider stays. Key: the current key when provider and endpoint stay, else MODEL_API_KEY.
+   * provider stays. Key: MODEL_API_KEY, as the spec says, even when the current model runs on
+   * a key given at an earlier switch (that key is dropped): a key is never carried over.
    */
-  private resolve(request: z.infer<typeof switchRequestSchema>): { settings: ModelSettings; keySource: KeySource } {
+  private resolve(request: ModelSwitch): { settings: ModelSettings; keySource: KeySource } {
     const current = this.active.settings;
     const configured = this.options.configured;
     const provider: ModelProvider =
@@ -161,10 +149,6 @@ export class HotSwapModelManager implements ModelManager {
     const endpoint =
       request.endpoint ?? (provider === current.provider ? current.endpoint : provider === configured.provider ? configured.endpoint : undefined);
     if (request.apiKey) return { settings: { provider, name: request.name, endpoint, apiKey: request.apiKey }, keySource: 'switch' };
-    const keepCurrentKey = provider === current.provider && endpoint === current.endpoint && this.active.keySource !== 'none';
-    if (keepCurrentKey) {
-      return { settings: { ...current, name: request.name }, keySource: this.active.keySource };
-    }
     if (!configured.apiKey) {
       throw new InputError('apiKey: required, since MODEL_API_KEY is not set', 'apiKey');
     }
@@ -189,7 +173,7 @@ export class HotSwapModelManager implements ModelManager {
   private persist(next: ActiveModel, newKey: string | undefined): void {
     const { stateFile, keyFile, configured } = this.options;
     if (newKey) writeFileAtomic(keyFile, `${newKey}\n`, 0o600);
-    else if (next.keySource !== 'switch') fs.rmSync(keyFile, { force: true });
+    else fs.rmSync(keyFile, { force: true });
     const state: PersistedState = {
       ...describe(next.settings),
       keySource: next.keySource,

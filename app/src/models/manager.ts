@@ -1,14 +1,16 @@
-import type { ModelSettings } from '../config';
+import { z } from 'zod';
 import type { ChatModel, ModelDescriptor } from './types';
 
-/** The request body of PUT /admin/model and `modelctl switch`. */
-export interface ModelSwitch {
-  provider?: ModelSettings['provider'];
-  name: string;
-  endpoint?: string;
-  /** Omitted: keep using the configured MODEL_API_KEY. */
-  apiKey?: string;
-}
+/** The request body of PUT /admin/model and `modelctl switch`, validated where it arrives. */
+export const switchRequestSchema = z.object({
+  provider: z.enum(['openai', 'anthropic', 'rules']).optional(),
+  name: z.string().trim().min(1).max(200),
+  endpoint: z.url({ protocol: /^https?$/ }).optional(),
+  /** Omitted: the switch uses the configured MODEL_API_KEY. */
+  apiKey: z.string().trim().min(1).max(4096).optional(),
+});
+
+export type ModelSwitch = z.infer<typeof switchRequestSchema>;
 
 /**
  * Holds the current model and swaps it atomically. A request takes current() once and
