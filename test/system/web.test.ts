@@ -192,7 +192,7 @@ describe('web chat page in Chromium', () => {
     expect(await page.locator('#error').textContent()).toBe('');
   });
 
-  it('gives every control a name and keeps text contrast at WCAG AA in light and dark schemes', async () => {
+  it('gives every control a name, and text and input borders WCAG AA contrast in light and dark schemes', async () => {
     const unnamed = await page.evaluate(() =>
       Array.from(document.querySelectorAll<HTMLElement>('button, textarea, input'))
         .filter((el) => !((el as HTMLInputElement).labels?.length || el.getAttribute('aria-label') || el.textContent?.trim()))
@@ -200,13 +200,22 @@ describe('web chat page in Chromium', () => {
     );
     expect(unnamed).toEqual([]);
 
+    // The error banner and the key dialog are measured too.
+    gw.fake.enqueue({ status: 401 });
+    await sendMessage(page, 'Fail once more, for the banner');
+    await errorBanner(page).getByText(/The model is not available right now/).waitFor();
+    await page.getByRole('button', { name: 'API key' }).click();
     for (const colorScheme of ['light', 'dark'] as const) {
       await page.emulateMedia({ colorScheme });
-      const ratios = await page.evaluate(() => {
+      const { texts, inputBorders } = await page.evaluate(() => {
         const rgb = (css: string) => (css.match(/[\d.]+/g) ?? []).slice(0, 3).map(Number);
         const luminance = ([r, g, b]: number[]) => {
           const channel = (c: number) => ((c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
           return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+        };
+        const contrast = (one: string, other: string) => {
+          const [a, b] = [luminance(rgb(one)), luminance(rgb(other))];
+          return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
         };
         const background = (el: Element | null): string => {
           for (let node = el; node; node = node.parentElement) {
@@ -215,17 +224,104 @@ describe('web chat page in Chromium', () => {
           }
           return getComputedStyle(document.body).backgroundColor;
         };
-        const selectors = ['body', '.hint', '#model-name', '.model', '.who', '.message.user .text', '.message.assistant .text', '.message.error .text', 'button.primary', '.chat-link', 'label'];
-        return selectors.map((selector) => {
-          const el = document.querySelector(selector);
-          if (!el) return { selector, ratio: 0 };
-          const [a, b] = [luminance(rgb(getComputedStyle(el).color)), luminance(rgb(background(el)))];
-          return { selector, ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) };
-        });
+        // Disabled controls are exempt from the contrast rule (WCAG 1.4.3).
+        const shown = (el: Element) => el.getClientRects().length > 0 && !(el as HTMLButtonElement).disabled;
+        const ownText = (el: Element) => Array.from(el.childNodes).some((node) => node.nodeType === Node.TEXT_NODE && node.textContent?.trim());
+        return {
+          texts: Array.from(document.body.querySelectorAll('*'))
+            .filter((el) => shown(el) && ownText(el))
+            .map((el) => ({ text: el.textContent?.trim().slice(0, 40), ratio: contrast(getComputedStyle(el).color, background(el)) })),
+          // A text box is found by its border (WCAG 1.4.11: 3:1 against what surrounds it).
+          inputBorders: Array.from(document.querySelectorAll('textarea, input'))
+            .filter(shown)
+            .map((el) => ({ id: el.id, ratio: contrast(getComputedStyle(el).borderTopColor, background(el.parentElement)) })),
+        };
       });
-      for (const { selector, ratio } of ratios) expect([colorScheme, selector, ratio >= 4.5]).toEqual([colorScheme, selector, true]);
+      expect(texts.length).toBeGreaterThan(20);
+      expect(texts.map((t) => t.text)).toEqual(expect.arrayContaining(['Connect with an API key', expect.stringMatching(/^The model is not available/)]));
+      expect([colorScheme, texts.filter((t) => t.ratio < 4.5)]).toEqual([colorScheme, []]);
+      expect(inputBorders.map((b) => b.id).sort()).toEqual(['key-input', 'message']);
+      expect([colorScheme, inputBorders.filter((b) => b.ratio < 3)]).toEqual([colorScheme, []]);
     }
+    await page.keyboard.press('Escape');
     await page.emulateMedia({ colorScheme: 'light' });
+  });
+});
+
+/** The focused element: its id, else its text. */
+const focused = (page: Page) => page.evaluate(() => document.activeElement?.id || document.activeElement?.textContent?.trim());
+
+/** Presses Tab until `name` (see focused) has focus. */
+async function tabTo(page: Page, name: string): Promise<void> {
+  for (let press = 0; press < 12; press += 1) {
+    await page.keyboard.press('Tab');
+    if ((await focused(page)) === name) return;
+  }
+  throw new Error(`Tab never reached ${name}`);
+}
+
+describe('web chat page by keyboard alone', () => {
+  it('reaches and works every control from the keyboard, with the focus always visible', async () => {
+    const context = await browser.newContext({ viewport: DESKTOP });
+    try {
+      const page = await newPage(context);
+      await page.goto(gw.url);
+      await page.keyboard.type(gw.apiKey);
+      await page.keyboard.press('Enter');
+      await page.getByText('fake-gpt (openai)').waitFor();
+      await page.keyboard.type('Typed, not clicked');
+      await page.keyboard.press('Enter');
+      await page.getByText('echo: Typed, not clicked').waitFor();
+      gw.fake.enqueue({ text: 'this reply is cut short by Escape', stallAfterChunks: 2 });
+      await page.keyboard.type('Stop it with Escape');
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(() => document.querySelector('#transcript .message.assistant:last-child .text')?.textContent === 'this reply ');
+      await page.keyboard.press('Escape');
+      await page.getByText('this reply [stopped]').waitFor();
+
+      // From the top, Tab goes through the controls in reading order, each with a visible focus ring.
+      await page.reload();
+      await page.getByText('fake-gpt (openai)').waitFor();
+      const stops: Array<{ name: string | undefined; ring: boolean }> = [];
+      for (let press = 0; press < 7; press += 1) {
+        await page.keyboard.press('Tab');
+        stops.push(
+          await page.evaluate(() => {
+            const el = document.activeElement as HTMLElement;
+            const style = getComputedStyle(el);
+            return { name: el.id || el.textContent?.trim(), ring: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2 };
+          }),
+        );
+      }
+      expect(stops).toEqual(
+        ['Skip to the message box', 'key-button', 'new-chat', 'Typed, not clicked', 'transcript', 'message', 'send'].map((name) => ({ name, ring: true })),
+      );
+
+      await page.reload();
+      await page.getByText('fake-gpt (openai)').waitFor();
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Enter');
+      expect(await focused(page)).toBe('message');
+
+      await tabTo(page, 'new-chat');
+      await page.keyboard.press('Enter');
+      expect(await transcriptMessages(page).count()).toBe(0);
+      expect(await focused(page)).toBe('message');
+      await tabTo(page, 'Typed, not clicked');
+      await page.keyboard.press('Enter');
+      expect(await transcriptMessages(page).count()).toBe(4);
+      expect(await focused(page)).toBe('message');
+
+      await tabTo(page, 'key-button');
+      await page.keyboard.press('Enter');
+      expect(await page.getByRole('dialog').isVisible()).toBe(true);
+      expect(await focused(page)).toBe('key-input');
+      await page.keyboard.press('Escape');
+      expect(await page.getByRole('dialog').isVisible()).toBe(false);
+      expect(await focused(page)).toBe('message');
+    } finally {
+      await context.close();
+    }
   });
 });
 
