@@ -54,6 +54,20 @@ describe('gateway HTTP API (rules model, memory store)', () => {
     expect(JSON.parse(history[2]).content).toBe('help');
   });
 
+  it.each(['dingtalk:cid-1:staff-1', 'feishu:oc_chat:ou_sender'])(
+    'refuses the IM session id %s with a 400 naming sessionId, and leaves that session alone',
+    async (sessionId) => {
+      await gw.deps.store.appendToList(`session:${sessionId}`, JSON.stringify({ role: 'user', content: 'a private question' }), 20, 60);
+      for (const stream of [false, true]) {
+        const response = await chat({ sessionId, message: 'what did they ask?', stream });
+        expect(response.status).toBe(400);
+        expect((await response.json()).error).toMatchObject({ type: 'invalid_request_error', param: 'sessionId' });
+      }
+      expect(await gw.deps.store.readList(`session:${sessionId}`)).toHaveLength(1);
+      expect((await chat({ sessionId: `my-${sessionId}`, message: 'hello' })).status).toBe(200);
+    },
+  );
+
   it('streams /api/chat as deltas, then the final reply, then [DONE]', async () => {
     const response = await chat({ sessionId: 'stream-1', message: 'what time is it', stream: true });
     expect(response.status).toBe(200);

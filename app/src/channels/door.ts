@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { GatewayDeps } from '../deps';
-import type { Platform } from './inbox';
+import type { ImPlatform } from '../chat/service';
 import type { ChannelMetrics } from './metrics';
 
 /** A callback request as the channels see it: the body exactly as received. */
@@ -42,7 +42,7 @@ export const MAX_CLOCK_SKEW_MS = 60 * 60 * 1000;
 
 /** Counts and audits a refused delivery and builds its OpenAI-style error answer. */
 export function refuse(
-  channel: Platform,
+  channel: ImPlatform,
   reason: RefusalReason,
   message: string,
   deps: Pick<GatewayDeps, 'logs'>,
@@ -63,7 +63,7 @@ export function refuse(
  * acknowledged, so the platform delivers it again later.
  */
 export function unavailable(
-  channel: Platform,
+  channel: ImPlatform,
   what: 'store' | 'bot_identity',
   error: unknown,
   deps: Pick<GatewayDeps, 'logs'>,

@@ -1,15 +1,14 @@
 import crypto from 'node:crypto';
 import type { Logger } from 'pino';
+import type { ImPlatform } from '../chat/service';
 import type { Store } from '../store/store';
 import type { ChannelMetrics } from './metrics';
 import { PlatformError } from './http';
 import { splitMessage } from './split';
 
-export type Platform = 'dingtalk' | 'feishu';
-
 /** What a platform plugs into the inbox: how to answer a message and how to send a part. */
 export interface ChannelAdapter<P> {
-  readonly channel: Platform;
+  readonly channel: ImPlatform;
   /** Longest message the platform takes, in characters. */
   readonly messageLimit: number;
   /** The answer to an inbound message (usually through the chat service). */
@@ -65,7 +64,7 @@ export class Inbox<P> {
     private readonly logs: { error: Logger; audit: Logger },
   ) {}
 
-  private get channel(): Platform {
+  private get channel(): ImPlatform {
     return this.adapter.channel;
   }
 

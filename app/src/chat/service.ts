@@ -1,10 +1,24 @@
 import type { ChatMessage, CompletionResult, MessageContent, ModelDescriptor } from '../models/types';
 
+/** The IM platforms. Their sessions belong to people there, never to an API client. */
+export const IM_PLATFORMS = ['dingtalk', 'feishu'] as const;
+export type ImPlatform = (typeof IM_PLATFORMS)[number];
+
 /** Where a conversation turn came from; recorded with every exchange. */
-export type Channel = 'api' | 'web' | 'tui' | 'dingtalk' | 'feishu';
+export type Channel = 'api' | 'web' | 'tui' | ImPlatform;
+
+/** The session of one person in one IM conversation: `<platform>:<conversation>:<sender>`. */
+export function imSessionId(platform: ImPlatform, conversation: string, sender: string): string {
+  return `${platform}:${conversation}:${sender}`;
+}
+
+/** Whether a session id is in an IM platform's namespace (`dingtalk:…`, `feishu:…`). */
+export function isImSessionId(sessionId: string): boolean {
+  return IM_PLATFORMS.some((platform) => sessionId.startsWith(`${platform}:`));
+}
 
 export interface Turn {
-  /** Session key. IM channels use `<platform>:<conversation>:<sender>`. */
+  /** Session key. IM channels use imSessionId(). */
   sessionId: string;
   channel: Channel;
   message: MessageContent;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
+import { IM_PLATFORMS, isImSessionId } from '../chat/service';
 import { ROUTES } from '../contract';
 import type { GatewayDeps } from '../deps';
 import { parseBody } from './errors';
@@ -12,6 +13,8 @@ const chatRequest = z.object({
     .min(1)
     .max(256)
     .regex(/^[^\s\p{Cc}]+$/u, 'no spaces or control characters')
+    // Else any API key could read and write the memory of a person in DingTalk or Feishu.
+    .refine((id) => !isImSessionId(id), `must not start with ${IM_PLATFORMS.map((p) => `"${p}:"`).join(' or ')}: those are IM sessions`)
     .optional(),
   message: z.string().trim().min(1, 'must not be empty'),
   stream: z.boolean().optional(),

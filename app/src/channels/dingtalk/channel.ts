@@ -1,3 +1,4 @@
+import { imSessionId } from '../../chat/service';
 import type { GatewayDeps } from '../../deps';
 import { answerInbound } from '../answer';
 import { type CallbackRequest, type DoorResult, type RefusalReason, isFresh, refuse, safeEqual, unavailable } from '../door';
@@ -126,7 +127,7 @@ export class DingtalkChannel implements ChannelAdapter<DingtalkJob> {
   answer(job: DingtalkJob, signal: AbortSignal): Promise<string> {
     return answerInbound(
       this.deps,
-      { sessionId: `dingtalk:${job.conversationId}:${job.senderId}`, channel: 'dingtalk', content: job.content, signal },
+      { sessionId: imSessionId('dingtalk', job.conversationId, job.senderId), channel: 'dingtalk', content: job.content, signal },
       (downloadCode, pictureSignal) => this.api.pictureDataUrl(downloadCode, pictureSignal),
     );
   }

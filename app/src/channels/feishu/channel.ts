@@ -1,4 +1,5 @@
 import * as lark from '@larksuiteoapi/node-sdk';
+import { imSessionId } from '../../chat/service';
 import type { GatewayDeps } from '../../deps';
 import { answerInbound } from '../answer';
 import { type CallbackRequest, type DoorResult, type RefusalReason, isFresh, refuse, safeEqual, unavailable } from '../door';
@@ -155,7 +156,7 @@ export class FeishuChannel implements ChannelAdapter<FeishuJob> {
   answer(job: FeishuJob, signal: AbortSignal): Promise<string> {
     return answerInbound(
       this.deps,
-      { sessionId: `feishu:${job.chatId}:${job.senderOpenId}`, channel: 'feishu', content: job.content, signal },
+      { sessionId: imSessionId('feishu', job.chatId, job.senderOpenId), channel: 'feishu', content: job.content, signal },
       (imageKey, pictureSignal) => this.api.imageDataUrl(job.messageId, imageKey, pictureSignal),
     );
   }
