@@ -20,6 +20,17 @@ const commaList = z.preprocess(
   z.array(z.string().min(16, 'each key needs at least 16 characters')).optional(),
 );
 
+const proxyAddresses = z.preprocess(
+  (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+  z
+    .array(
+      z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], {
+        error: (issue) => `"${String(issue.input)}" is not an IP address or a CIDR range (such as 172.30.0.1 or 10.0.0.0/8)`,
+      }),
+    )
+    .default([]),
+);
+
 // Keys are the environment variable names, so a zod issue path is the variable to blame.
 const envSchema = z.object({
   PORT: port.default(PORTS.gateway),
@@ -40,6 +51,7 @@ const envSchema = z.object({
   TEMPERATURE: z.coerce.number().min(0).max(2).default(0.7),
   ROUTING: z.enum(['hybrid', 'llm']).default('hybrid'),
   RATE_LIMIT_QPS: z.coerce.number().positive().default(50),
+  TRUST_PROXY: proxyAddresses,
   REDIS_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^rediss?$/ }).optional()),
   CACHE_TTL_SECONDS: z.coerce.number().int().min(0).default(3600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -72,6 +84,11 @@ export interface Settings {
   temperature: number;
   routing: 'hybrid' | 'llm';
   rateLimitQps: number;
+  /**
+   * Proxies (addresses, CIDR ranges) whose X-Forwarded-For names the client. Empty: trust
+   * nobody, and the client is the connection's peer.
+   */
+  trustProxy: string[];
   redisUrl?: string;
   cacheTtlSeconds: number;
   logLevel: string;
@@ -124,6 +141,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     temperature: e.TEMPERATURE,
     routing: e.ROUTING,
     rateLimitQps: e.RATE_LIMIT_QPS,
+    trustProxy: e.TRUST_PROXY,
     redisUrl: e.REDIS_URL,
     cacheTtlSeconds: e.CACHE_TTL_SECONDS,
     logLevel: e.LOG_LEVEL,

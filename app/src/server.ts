@@ -22,9 +22,9 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     // error.log takes warnings and up, so Fastify's per-request info lines never reach it.
     loggerInstance: deps.logs.error as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
-    // Caddy on the host forwards from a private address; trust its X-Forwarded-For so per-IP
-    // limits see the real client. Public addresses cannot set it.
-    trustProxy: 'loopback, uniquelocal',
+    // Only the proxies named in TRUST_PROXY (Caddy) may say who the client is: trusting a
+    // whole range would let any client on it pick its own per-IP rate-limit bucket.
+    trustProxy: deps.settings.trustProxy.length > 0 ? deps.settings.trustProxy : false,
   });
 
   await app.register(errorsPlugin, deps);

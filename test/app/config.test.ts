@@ -21,6 +21,7 @@ describe('settings from the environment', () => {
     });
     expect(settings.apiKeys).toBeUndefined();
     expect(settings.redisUrl).toBeUndefined();
+    expect(settings.trustProxy).toEqual([]);
   });
 
   it('picks the openai provider when only MODEL_API_KEY is given', () => {
@@ -38,6 +39,7 @@ describe('settings from the environment', () => {
       ROUTING: 'llm',
       RATE_LIMIT_QPS: '0.5',
       MODEL_TIMEOUT_SECONDS: '2.5',
+      TRUST_PROXY: '172.30.0.1, 10.89.0.0/24,fd00::/8',
     });
     expect(settings).toMatchObject({
       port: 8080,
@@ -47,6 +49,7 @@ describe('settings from the environment', () => {
       routing: 'llm',
       rateLimitQps: 0.5,
       modelTimeoutMs: 2500,
+      trustProxy: ['172.30.0.1', '10.89.0.0/24', 'fd00::/8'],
     });
     expect(settings.modelKeyExpiresAt?.toISOString()).toBe('2027-01-31T00:00:00.000Z');
   });
@@ -66,6 +69,8 @@ describe('settings from the environment', () => {
     [{ REDIS_URL: 'http://redis' }, 'REDIS_URL'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ MODEL_TIMEOUT_SECONDS: '-1' }, 'MODEL_TIMEOUT_SECONDS'],
+    [{ TRUST_PROXY: '172.30.0.1,caddy' }, 'TRUST_PROXY'],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, 'TRUST_PROXY'],
   ])('refuses %j naming %s', (env, variable) => {
     let error: unknown;
     try {

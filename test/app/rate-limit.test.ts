@@ -44,6 +44,46 @@ describe('rate limits', () => {
   });
 });
 
+describe('the client IP behind a proxy (TRUST_PROXY)', () => {
+  const spoofing = (gw: TestGateway, forwardedFor: string) =>
+    fetch(`${gw.url}/v1/models`, { headers: { 'x-forwarded-for': forwardedFor } });
+  const accessLogIps = async (gw: TestGateway) =>
+    (await gw.readLog('access.log')).trim().split('\n').map((line) => JSON.parse(line).ip);
+
+  it('ignores X-Forwarded-For by default: a client cannot pick a fresh per-IP bucket', async () => {
+    const gw = await startGateway({ RATE_LIMIT_QPS: '0.1' });
+    try {
+      expect((await spoofing(gw, '203.0.113.1')).status).toBe(401);
+      expect((await spoofing(gw, '203.0.113.2')).status).toBe(429);
+      expect(await accessLogIps(gw)).toEqual(['127.0.0.1', '127.0.0.1']);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('takes the client from X-Forwarded-For when the connection comes from a trusted proxy', async () => {
+    const gw = await startGateway({ RATE_LIMIT_QPS: '0.1', TRUST_PROXY: '127.0.0.1' });
+    try {
+      expect((await spoofing(gw, '203.0.113.1')).status).toBe(401);
+      expect((await spoofing(gw, '203.0.113.2')).status).toBe(401);
+      expect((await spoofing(gw, '203.0.113.2')).status).toBe(429);
+      expect(await accessLogIps(gw)).toEqual(['203.0.113.1', '203.0.113.2', '203.0.113.2']);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('does not trust a proxy outside TRUST_PROXY', async () => {
+    const gw = await startGateway({ RATE_LIMIT_QPS: '0.1', TRUST_PROXY: '172.30.0.1' });
+    try {
+      expect((await spoofing(gw, '203.0.113.1')).status).toBe(401);
+      expect((await spoofing(gw, '203.0.113.2')).status).toBe(429);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
 describe('rateWindow', () => {
   it.each([
     [50, { max: 50, timeWindow: 1000 }],
