@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { startGateway, type TestGateway } from '../helpers/gateway';
 import { postJson, readEvents } from '../helpers/http';
 
@@ -162,6 +163,28 @@ describe('gateway HTTP API (rules model, memory store)', () => {
       const response = await raw('/api/chat', '{"message":"hi","__proto__":{"polluted":true}}');
       expect(response.status).toBe(400);
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      expect((await fetch(`${gw.url}/health`)).status).toBe(200);
+    });
+
+    it.each([
+      ['a Content-Length shorter than the body', 'Content-Length: 5\r\n\r\n{"message":"hello"}'],
+      ['a broken request line', ''],
+    ])('%s gets a 400 with an OpenAI-style body, not the framework default', async (_case, rest) => {
+      const port = new URL(gw.url).port;
+      const request = rest
+        ? `POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: Bearer ${gw.apiKey}\r\n${rest}`
+        : 'THIS IS NOT HTTP\r\n\r\n';
+      const answer = await new Promise<string>((resolve, reject) => {
+        let received = '';
+        const socket = net.connect(Number(port), '127.0.0.1', () => socket.write(request));
+        socket.on('data', (data) => (received += data.toString()));
+        socket.on('close', () => resolve(received));
+        socket.on('error', reject);
+      });
+      const [head, body] = answer.split('\r\n\r\n');
+      expect(head).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(head).toMatch(/\r\nContent-Type: application\/json/i);
+      expect(JSON.parse(body)).toEqual({ error: { message: expect.stringMatching(/could not be read/), type: 'invalid_request_error', code: 'malformed_request' } });
       expect((await fetch(`${gw.url}/health`)).status).toBe(200);
     });
 

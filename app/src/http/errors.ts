@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError } from 'fastify';
 import fp from 'fastify-plugin';
 import type { z } from 'zod';
@@ -53,6 +55,34 @@ export function describeError(error: unknown): DescribedError {
     return { status, body: errorBody(status, fastifyError.message, code), unexpected: false };
   }
   return { status: 500, body: errorBody(500, 'internal error; it has been logged', 'internal_error'), unexpected: true };
+}
+
+type ParserError = Error & { code?: string };
+
+function describeClientError(error: ParserError): { status: number; code: string; message: string } {
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, code: 'request_timeout', message: 'the request did not arrive in time' };
+  if (error.code === 'HPE_HEADER_OVERFLOW') return { status: 431, code: 'headers_too_large', message: 'the request headers are too large' };
+  return { status: 400, code: 'malformed_request', message: `the HTTP request could not be read (${error.code ?? error.message}); check Content-Length against the body` };
+}
+
+/**
+ * Fastify's clientErrorHandler: a request that Node's HTTP parser cannot read (a Content-Length
+ * that does not match the body, a broken request line, oversized headers) gets the OpenAI-style
+ * error body too, written straight to the socket since there is no request. As Node's own
+ * handler does, it writes only while no response has begun on the socket, then closes it.
+ */
+export function clientErrorHandler(error: ParserError, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent: boolean } })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    const { status, code, message } = describeClientError(error);
+    const body = JSON.stringify(errorBody(status, message, code));
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 /** Validates a request body; a violation is a 400 naming the field. */
