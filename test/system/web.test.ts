@@ -251,6 +251,14 @@ describe('web chat page in Chromium', () => {
 /** The focused element: its id, else its text. */
 const focused = (page: Page) => page.evaluate(() => document.activeElement?.id || document.activeElement?.textContent?.trim());
 
+/** Waits for `name` (see focused) to have focus: some moves come an event later (a dialog's close). */
+async function focusMovesTo(page: Page, name: string): Promise<void> {
+  const moved = await page
+    .waitForFunction((expected) => (document.activeElement?.id || document.activeElement?.textContent?.trim()) === expected, name, { timeout: 5_000 })
+    .then(() => true, () => false);
+  expect([moved, await focused(page)]).toEqual([true, name]);
+}
+
 /** Presses Tab until `name` (see focused) has focus. */
 async function tabTo(page: Page, name: string): Promise<void> {
   for (let press = 0; press < 12; press += 1) {
@@ -301,24 +309,24 @@ describe('web chat page by keyboard alone', () => {
       await page.getByText('fake-gpt (openai)').waitFor();
       await page.keyboard.press('Tab');
       await page.keyboard.press('Enter');
-      expect(await focused(page)).toBe('message');
+      await focusMovesTo(page, 'message');
 
       await tabTo(page, 'new-chat');
       await page.keyboard.press('Enter');
       expect(await transcriptMessages(page).count()).toBe(0);
-      expect(await focused(page)).toBe('message');
+      await focusMovesTo(page, 'message');
       await tabTo(page, 'Typed, not clicked');
       await page.keyboard.press('Enter');
       expect(await transcriptMessages(page).count()).toBe(4);
-      expect(await focused(page)).toBe('message');
+      await focusMovesTo(page, 'message');
 
       await tabTo(page, 'key-button');
       await page.keyboard.press('Enter');
       expect(await page.getByRole('dialog').isVisible()).toBe(true);
-      expect(await focused(page)).toBe('key-input');
+      await focusMovesTo(page, 'key-input');
       await page.keyboard.press('Escape');
       expect(await page.getByRole('dialog').isVisible()).toBe(false);
-      expect(await focused(page)).toBe('message');
+      await focusMovesTo(page, 'message');
     } finally {
       await context.close();
     }
@@ -326,11 +334,22 @@ describe('web chat page by keyboard alone', () => {
 });
 
 describe('web chat page on a phone-sized screen', () => {
-  it('puts the chat list in a drawer and fits the width', async () => {
+  it('puts the chat list in a drawer, fits the width and keeps controls finger-sized', async () => {
     const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+    /** Controls on screen that are less than 44 px high (WCAG 2.5.5's target size). */
+    const smallControls = (page: Page) =>
+      page.evaluate(() =>
+        Array.from(document.querySelectorAll('button, textarea, input'))
+          .filter((el) => el.getClientRects().length > 0)
+          .map((el) => ({ name: el.id || el.textContent?.trim(), height: el.getBoundingClientRect().height }))
+          .filter((control) => control.height < 44),
+      );
     try {
       const page = await newPage(context);
       await page.goto(gw.url);
+      const dialog = await page.getByRole('dialog').boundingBox();
+      expect((dialog?.x ?? -1) >= 0 && (dialog?.x ?? 0) + (dialog?.width ?? Infinity) <= PHONE.width).toBe(true);
+      expect(await smallControls(page)).toEqual([]);
       await enterKey(page, gw.apiKey);
       gw.fake.enqueue({ text: 'Replies fit a phone screen too, wrapping long lines instead of scrolling sideways.' });
       await sendMessage(page, 'Hello from a phone');
@@ -342,9 +361,20 @@ describe('web chat page on a phone-sized screen', () => {
       await toggle.click();
       expect(await toggle.getAttribute('aria-expanded')).toBe('true');
       expect(await chatList.isVisible()).toBe(true);
+      expect(await smallControls(page)).toEqual([]);
       await chatList.getByRole('button', { name: 'Hello from a phone' }).click();
       expect(await chatList.isVisible()).toBe(false);
       expect(await page.evaluate(() => document.activeElement?.id)).toBe('message');
+
+      // With a keyboard (a tablet's, say): Enter opens the drawer into it, Escape closes it back.
+      await toggle.focus();
+      await page.keyboard.press('Enter');
+      await focusMovesTo(page, 'new-chat');
+      expect(await chatList.isVisible()).toBe(true);
+      await page.keyboard.press('Escape');
+      await focusMovesTo(page, 'chats-toggle');
+      expect([await chatList.isVisible(), await toggle.getAttribute('aria-expanded')]).toEqual([false, 'false']);
+      expect(await smallControls(page)).toEqual([]);
 
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
       await page.screenshot({ path: path.join(ARTIFACTS, 'web-phone.png') });
