@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { ConfigError, loadSettings, type Settings } from './config';
 import { startMetricsServer } from './metrics-server';
@@ -34,9 +35,20 @@ async function main(): Promise<void> {
     process.exit(1);
   });
 
-  const app = await buildGateway(deps);
-  await app.listen({ port: settings.port, host: settings.host });
-  const metrics = await startMetricsServer(deps.registry, settings.metricsHost, settings.metricsPort);
+  let app: FastifyInstance | undefined;
+  let metrics: Awaited<ReturnType<typeof startMetricsServer>>;
+  try {
+    app = await buildGateway(deps);
+    await app.listen({ port: settings.port, host: settings.host });
+    metrics = await startMetricsServer(deps.registry, settings.metricsHost, settings.metricsPort);
+  } catch (error) {
+    // Close what is open before exiting: a buffered log whose file is still opening cannot be
+    // flushed by pino's exit hook ("sonic boom is not ready yet").
+    deps.logs.error.fatal({ err: error }, 'failed to start');
+    await app?.close();
+    await deps.close();
+    throw error;
+  }
 
   const { port } = app.server.address() as AddressInfo;
   const wildcard = settings.host === '0.0.0.0' || settings.host === '::';

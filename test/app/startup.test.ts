@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { DATA_LAYOUT } from '../../app/src/contract';
@@ -79,6 +80,25 @@ describe('the gateway process (node app/dist/main.js, as npm start runs it)', ()
       expect(code).toBe(1);
       expect(output).toMatch(/invalid setting MODEL_PROVIDER: /);
     } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails to start on a port in use with exit code 1, its logs flushed and closed', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'clawdbot-portinuse-'));
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = String((taken.address() as net.AddressInfo).port);
+      const { code, output } = await failedStart({ CLAWDBOT_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: port });
+      expect(code).toBe(1);
+      expect(output).toMatch(/clawdbot gateway failed to start: .*EADDRINUSE/);
+      const errors = fs.readFileSync(path.join(dataDir, 'logs', 'error.log'), 'utf8');
+      expect(errors).toMatch(/"msg":"failed to start"/);
+      expect(errors).toContain('EADDRINUSE');
+      expect(errors + output).not.toMatch(/sonic boom|uncaught/i);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
