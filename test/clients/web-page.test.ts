@@ -29,6 +29,15 @@ describe('the web page, served by the gateway', () => {
     expect(html).not.toMatch(/<style|style="/);
   });
 
+  it('tells where to find the key, locally and for a deployed stack', async () => {
+    const html = await (await fetch(`${gw.url}/`)).text();
+    const help = html.match(/<p id="key-help">([\s\S]*?)<\/p>/)?.[1].replace(/<[^>]+>/g, '').replace(/\s+/g, ' ') ?? '';
+    expect(help).toContain('./data/secrets/api-key');
+    // A deployed gateway has no key file: the stack passes its key in CLAWDBOT_API_KEYS.
+    expect(help).toContain('pulumi stack output gatewayApiKey --show-secrets');
+    expect(help).not.toContain('/opt/clawdbot');
+  });
+
   it('serves every file of app/public and the stream parser module with JavaScript types', async () => {
     for (const file of readdirSync(PUBLIC_DIR)) {
       const response = await fetch(`${gw.url}/${file}`);

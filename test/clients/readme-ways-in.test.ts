@@ -1,0 +1,95 @@
+// The README's "Three ways in" examples, run against a gateway: the line that finds the local
+// key, the curl commands (through sh, so their quoting counts) and the OpenAI SDK for Node.
+// The Python example needs Python's openai package, which this repository does not install.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { FakeLLM } from '../helpers/fake-llm';
+import { startGatewayWithFakeModel, type TestGateway } from '../helpers/gateway';
+
+const REPO_ROOT = path.resolve(__dirname, '../..');
+const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+const waysIn = readme.slice(readme.indexOf('<!-- section: ways-in -->'), readme.indexOf('<!-- /section: ways-in -->'));
+const codeBlocks = [...waysIn.matchAll(/```(\w+)\n([\s\S]*?)```/g)].map(([, language, code]) => ({ language, code }));
+
+/** The README block in `language` that contains `marker`. */
+function example(language: string, marker: string): string {
+  const block = codeBlocks.find((candidate) => candidate.language === language && candidate.code.includes(marker));
+  if (!block) throw new Error(`README "Three ways in" has no ${language} block with ${marker}`);
+  return block.code;
+}
+
+function run(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }) {
+  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
+    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+let gw: TestGateway & { fake: FakeLLM };
+let scratch: string;
+beforeAll(async () => {
+  gw = await startGatewayWithFakeModel();
+  scratch = mkdtempSync(path.join(tmpdir(), 'clawdbot-readme-'));
+});
+afterAll(async () => {
+  await gw.close();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+const clientEnv = () => ({ PATH: process.env.PATH, CLAWDBOT_URL: gw.url, CLAWDBOT_API_KEY: gw.apiKey });
+
+describe("README's three ways in", () => {
+  it('sets CLAWDBOT_URL and CLAWDBOT_API_KEY next to npm start from the generated key', async () => {
+    const line = example('sh', 'export CLAWDBOT_URL').split('\n').find((l) => l.includes('data/secrets/api-key')) ?? '';
+    mkdirSync(path.join(scratch, 'data', 'secrets'), { recursive: true });
+    writeFileSync(path.join(scratch, 'data', 'secrets', 'api-key'), 'generated-key-0123456789\n');
+    const result = await run('sh', ['-c', `${line}\nprintf '%s %s' "$CLAWDBOT_URL" "$CLAWDBOT_API_KEY"`], { cwd: scratch, env: { PATH: process.env.PATH } });
+    expect(result).toEqual({ status: 0, stdout: 'http://localhost:18789 generated-key-0123456789', stderr: '' });
+  });
+
+  it('gives curl commands the gateway answers', async () => {
+    // sh runs the block with curl replaced by a function that prints its arguments, one
+    // command per line, each argument ended by a NUL; they are then sent with fetch.
+    const recordCurl = `curl() { printf '%s\\0' "$@"; printf '\\n'; }\n`;
+    const printed = await run('sh', ['-c', recordCurl + example('sh', 'curl ')], { cwd: scratch, env: clientEnv() });
+    expect(printed.stderr).toBe('');
+    const commands = printed.stdout.split('\n').filter(Boolean).map((line) => line.split('\0').slice(0, -1));
+    expect(commands).toHaveLength(2);
+
+    const answers: unknown[] = [];
+    for (const args of commands) {
+      const headers: Record<string, string> = {};
+      let url = '';
+      let body: string | undefined;
+      for (let index = 0; index < args.length; index += 1) {
+        if (args[index] === '-s') continue;
+        if (args[index] === '-H') {
+          const [name, ...value] = args[++index].split(':');
+          headers[name] = value.join(':').trim();
+        } else if (args[index] === '-d') body = args[++index];
+        else url = args[index];
+      }
+      // curl -d means POST.
+      const response = await fetch(url, { method: body === undefined ? 'GET' : 'POST', headers, body });
+      expect([url, response.status]).toEqual([url, 200]);
+      answers.push(await response.json());
+    }
+    expect(answers).toEqual([
+      expect.objectContaining({ object: 'chat.completion', choices: [expect.objectContaining({ message: { role: 'assistant', content: 'echo: hello' } })] }),
+      { sessionId: expect.any(String), reply: 'echo: hello', model: { provider: 'openai', name: 'fake-gpt' } },
+    ]);
+  });
+
+  it('gives an OpenAI SDK example for Node that streams the reply', async () => {
+    // Evaluated from the repository root, where `openai` resolves (the app depends on it).
+    const result = await run(process.execPath, ['--input-type=module', '-e', example('js', "from 'openai'")], { cwd: REPO_ROOT, env: clientEnv() });
+    expect(result).toEqual({ status: 0, stdout: 'echo: hello', stderr: '' });
+  });
+});
