@@ -45,6 +45,9 @@ describe('a client that hangs up', () => {
     await expect(pending).rejects.toThrow();
 
     await waitFor(async () => (await gw.readLog('access.log')).includes('"status":499'));
+    const lines = (await gw.readLog('access.log')).trim().split('\n').map((line) => JSON.parse(line));
+    // The client's address, although its socket was gone by the time the line was written.
+    expect(lines.find((line) => line.status === 499 && line.route === '/v1/chat/completions')).toMatchObject({ ip: '127.0.0.1' });
     const metrics = await (await fetch(gw.metricsUrl)).text();
     expect(metrics).not.toMatch(/^clawdbot_http_5xx_total/m);
     expect(metrics).not.toMatch(/^clawdbot_model_failures_total\{/m);

@@ -5,7 +5,7 @@ import { onEveryOutcome, routeLabel } from './metrics';
 /** One access.log line per request. No headers and no bodies: those carry secrets and text. */
 export const accessLogPlugin = fp<GatewayDeps>(
   async (app, { logs }) => {
-    onEveryOutcome(app, (request, status, seconds) => {
+    onEveryOutcome(app, (request, status, seconds, ip) => {
       logs.access.info({
         reqId: request.id,
         method: request.method,
@@ -13,7 +13,7 @@ export const accessLogPlugin = fp<GatewayDeps>(
         route: routeLabel(request),
         status,
         durationMs: Math.round(seconds * 1000),
-        ip: request.ip,
+        ip,
         ...(request.apiKeyId ? { apiKeyId: request.apiKeyId } : {}),
       });
     });

@@ -11,17 +11,19 @@ export const routeLabel = (request: FastifyRequest) => request.routeOptions.url 
 /**
  * Calls `record` once per request when its response closes: with the status sent, or with
  * 499 when the client hung up before the response was complete (Fastify's onResponse hook
- * does not run then).
+ * does not run then). `ip` is the client's, read on arrival: request.ip reads the socket,
+ * which is gone once a client has hung up.
  */
 export function onEveryOutcome(
   app: FastifyInstance,
-  record: (request: FastifyRequest, status: number, seconds: number) => void,
+  record: (request: FastifyRequest, status: number, seconds: number, ip: string) => void,
 ): void {
   app.addHook('onRequest', async (request, reply) => {
     const receivedAt = performance.now();
+    const ip = request.ip;
     reply.raw.once('close', () => {
       const status = reply.raw.writableFinished ? reply.statusCode : CLIENT_CLOSED_STATUS;
-      record(request, status, (performance.now() - receivedAt) / 1000);
+      record(request, status, (performance.now() - receivedAt) / 1000, ip);
     });
   });
 }
