@@ -70,6 +70,12 @@ export const HOST_PATHS = {
   bin: '/opt/clawdbot/bin',
   /** The env file with secrets, mode 0600. */
   envFile: '/opt/clawdbot/clawdbot.env',
+  /** Settings of the backup job and the restore command (bucket, prefix, region, restore source). */
+  backupEnv: '/opt/clawdbot/backup.env',
+  /** The backup job, run by clawdbot-backup.timer. */
+  backupCommand: '/opt/clawdbot/bin/backup',
+  /** `restore [latest|<key>]`. */
+  restoreCommand: '/opt/clawdbot/bin/restore',
 } as const;
 
 /** Path of the data dir inside the image. */
