@@ -7,8 +7,9 @@ export function fieldPath(path: readonly PropertyKey[]): string {
     .join('');
 }
 
-/** The first problem of a failed parse, as `{ field, message }`. */
+/** The first problem of a failed parse, as `{ field, message }`; an unknown key is the field. */
 export function firstProblem(error: z.ZodError): { field: string; message: string } {
   const issue = error.issues[0];
-  return { field: fieldPath(issue.path), message: issue.message };
+  const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
+  return { field: fieldPath(path), message: issue.message };
 }

@@ -202,6 +202,15 @@ describe('response cache', () => {
     expect(metrics).toMatch(/^clawdbot_cache_misses_total 1$/m);
   });
 
+  it('does not share answers between requests with different sampling parameters', async () => {
+    const { service, model } = setup({ routing: 'llm', cacheTtlSeconds: 60 });
+    await service.complete([{ role: 'user', content: 'count to ten' }]);
+    await service.complete([{ role: 'user', content: 'count to ten' }], { sampling: { stop: ['5'] } });
+    await service.complete([{ role: 'user', content: 'count to ten' }], { sampling: { stop: ['5'] } });
+    expect(model.requests).toHaveLength(2);
+    expect(model.requests[1].sampling).toEqual({ stop: ['5'] });
+  });
+
   it('does not share answers between models, and expires them after CACHE_TTL_SECONDS', async () => {
     const { service, model, use, advance } = setup({ routing: 'llm', cacheTtlSeconds: 60 });
     await service.complete([{ role: 'user', content: 'same question' }]);

@@ -131,6 +131,14 @@ describe('gateway HTTP API (rules model, memory store)', () => {
       ['/v1/chat/completions', { messages: [{ role: 'tool', content: 'x' }] }, 'messages[0].role'],
       ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], temperature: 5 }, 'temperature'],
       ['/v1/chat/completions', { messages: [{ role: 'assistant', content: 'x' }] }, 'messages'],
+      // Fields the gateway cannot honour are refused, not silently dropped.
+      ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'function', function: { name: 'f' } }] }, 'tools'],
+      ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], tool_choice: 'auto' }, 'tool_choice'],
+      ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], n: 2 }, 'n'],
+      ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_object' } }, 'response_format.type'],
+      ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], stream: true, stream_options: { include_usage: true } }, 'stream_options.include_usage'],
+      ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], logit_bias: { '50256': -100 } }, 'logit_bias'],
+      ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'],
     ])('%s %j is a 400 naming %s', async (route, body, field) => {
       const response = await postJson(`${gw.url}${route}`, body, gw.apiKey);
       expect(response.status).toBe(400);

@@ -54,6 +54,30 @@ describe.each([
     }
   });
 
+  it('passes the sampling parameters the provider has on to it, and accepts the harmless rest', async () => {
+    fake.enqueue({ text: 'sampled' });
+    const response = await complete({
+      top_p: 0.9,
+      stop: 'END',
+      presence_penalty: 0.5,
+      frequency_penalty: 0.25,
+      seed: 7,
+      user: 'end-user-1',
+      n: 1,
+      response_format: { type: 'text' },
+      stream_options: { include_usage: false },
+    });
+    expect(response.status).toBe(200);
+    const sent = fake.completions().at(-1)!.body;
+    for (const field of ['user', 'n', 'response_format', 'stream_options']) expect(sent).not.toHaveProperty(field);
+    if (provider === 'openai') {
+      expect(sent).toMatchObject({ top_p: 0.9, stop: ['END'], presence_penalty: 0.5, frequency_penalty: 0.25, seed: 7 });
+    } else {
+      expect(sent).toMatchObject({ top_p: 0.9, stop_sequences: ['END'] });
+      for (const field of ['presence_penalty', 'frequency_penalty', 'seed']) expect(sent).not.toHaveProperty(field);
+    }
+  });
+
   it('streams the provider deltas through', async () => {
     fake.enqueue({ text: 'one two three' });
     const events = await readEvents(await complete({ stream: true }));

@@ -162,6 +162,7 @@ export class ConversationService implements ChatService {
       messages,
       maxTokens: Math.min(options.maxTokens ?? maxTokens, maxTokens),
       temperature: options.temperature ?? temperature,
+      ...(options.sampling ? { sampling: options.sampling } : {}),
       signal: options.signal,
     };
   }
@@ -170,7 +171,7 @@ export class ConversationService implements ChatService {
   private cacheKey(model: ChatModel, request: CompletionRequest): string | undefined {
     const { cache } = this.options;
     if (!cache.enabled || model.descriptor.provider === 'rules') return undefined;
-    return cache.key({ model: model.descriptor, messages: request.messages, maxTokens: request.maxTokens, temperature: request.temperature });
+    return cache.key({ model: model.descriptor, ...request });
   }
 
   private async answer(plan: Plan, messages: ChatMessage[], options: CompletionOptions): Promise<Answer> {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { GatewayMetrics } from '../metrics';
 import { normalizeText } from '../models/rules';
-import type { ChatMessage, ModelDescriptor } from '../models/types';
+import type { ChatMessage, ModelDescriptor, Sampling } from '../models/types';
 import type { Store } from '../store/store';
 
 export interface CacheKeyParts {
@@ -9,10 +9,12 @@ export interface CacheKeyParts {
   messages: ChatMessage[];
   maxTokens: number;
   temperature: number;
+  sampling?: Sampling;
 }
 
 /**
- * Answers an identical normalized prompt (same history, same model and parameters) from the
+ * Answers an identical normalized prompt (same history, same model and parameters, sampling
+ * included) from the
  * store for CACHE_TTL_SECONDS. Normalized: case, width and spacing folded, trailing
  * punctuation dropped. A TTL of 0 turns the cache off.
  */
@@ -36,7 +38,7 @@ export class ResponseCache {
     }));
     const { provider, name, endpoint } = parts.model;
     const digest = createHash('sha256')
-      .update(JSON.stringify([provider, name, endpoint ?? '', parts.maxTokens, parts.temperature, messages]))
+      .update(JSON.stringify([provider, name, endpoint ?? '', parts.maxTokens, parts.temperature, parts.sampling ?? {}, messages]))
       .digest('base64url');
     return `cache:${digest}`;
   }

@@ -1,4 +1,4 @@
-import type { ChatMessage, CompletionResult, MessageContent, ModelDescriptor } from '../models/types';
+import type { ChatMessage, CompletionResult, MessageContent, ModelDescriptor, Sampling } from '../models/types';
 
 /** The IM platforms. Their sessions belong to people there, never to an API client. */
 export const IM_PLATFORMS = ['dingtalk', 'feishu'] as const;
@@ -39,6 +39,7 @@ export interface TextStream extends AsyncIterable<string> {
 export interface CompletionOptions {
   maxTokens?: number;
   temperature?: number;
+  sampling?: Sampling;
   signal?: AbortSignal;
 }
 

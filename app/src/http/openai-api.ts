@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { ROUTES } from '../contract';
 import type { GatewayDeps } from '../deps';
-import type { ChatMessage } from '../models/types';
+import type { ChatMessage, Sampling } from '../models/types';
 import { parseBody } from './errors';
 import { abortOnDisconnect, sendEventStream } from './sse';
 
@@ -12,25 +12,57 @@ const contentPart = z.discriminatedUnion('type', [
   z.object({ type: z.literal('image_url'), image_url: z.object({ url: z.string().min(1), detail: z.string().optional() }) }),
 ]);
 
-const completionRequest = z.object({
-  /** Accepted for compatibility; the gateway answers with its current model. */
-  model: z.string().optional(),
-  messages: z
-    .array(
-      z.object({
-        role: z.enum(['system', 'developer', 'user', 'assistant']),
-        content: z.union([z.string(), z.array(contentPart).min(1)], { error: 'must be a string or a non-empty array of text and image_url parts' }),
-      }),
-    )
-    .min(1)
-    .refine((messages) => messages.some((m) => m.role === 'user'), 'needs at least one user message'),
-  stream: z.boolean().optional(),
-  max_tokens: z.number().int().positive().optional(),
-  max_completion_tokens: z.number().int().positive().optional(),
-  temperature: z.number().min(0).max(2).optional(),
-});
+/**
+ * The Chat Completions fields the gateway honours. Any other field (tools, n > 1, a JSON
+ * response_format, logit_bias ...) is refused with a 400 naming it: silently ignoring it would
+ * hand the client an answer to a different request. Sampling fields go to the provider (see
+ * Sampling); `user` is accepted and not used.
+ */
+const completionRequest = z.strictObject(
+  {
+    /** Accepted for compatibility; the gateway answers with its current model. */
+    model: z.string().optional(),
+    messages: z
+      .array(
+        z.object({
+          role: z.enum(['system', 'developer', 'user', 'assistant']),
+          content: z.union([z.string(), z.array(contentPart).min(1)], { error: 'must be a string or a non-empty array of text and image_url parts' }),
+        }),
+      )
+      .min(1)
+      .refine((messages) => messages.some((m) => m.role === 'user'), 'needs at least one user message'),
+    stream: z.boolean().optional(),
+    // Usage is not reported in streams, so asking for it is refused rather than ignored.
+    stream_options: z.strictObject({ include_usage: z.literal(false, { error: 'usage is not reported in streams' }).optional() }).optional(),
+    max_tokens: z.number().int().positive().optional(),
+    max_completion_tokens: z.number().int().positive().optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    top_p: z.number().min(0).max(1).optional(),
+    stop: z.union([z.string().min(1), z.array(z.string().min(1)).max(4)]).optional(),
+    presence_penalty: z.number().min(-2).max(2).optional(),
+    frequency_penalty: z.number().min(-2).max(2).optional(),
+    seed: z.number().int().optional(),
+    n: z.literal(1, { error: 'only one choice (n: 1) is supported' }).optional(),
+    response_format: z.strictObject({ type: z.literal('text', { error: 'only text answers are supported' }) }).optional(),
+    user: z.string().optional(),
+  },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? 'not supported by this gateway' : undefined) },
+);
 
-function toChatMessages(messages: z.infer<typeof completionRequest>['messages']): ChatMessage[] {
+type CompletionBody = z.infer<typeof completionRequest>;
+
+function samplingOf(body: CompletionBody): Sampling | undefined {
+  const sampling: Sampling = {
+    topP: body.top_p,
+    stop: typeof body.stop === 'string' ? [body.stop] : body.stop,
+    presencePenalty: body.presence_penalty,
+    frequencyPenalty: body.frequency_penalty,
+    seed: body.seed,
+  };
+  return Object.values(sampling).some((value) => value !== undefined) ? sampling : undefined;
+}
+
+function toChatMessages(messages: CompletionBody['messages']): ChatMessage[] {
   return messages.map((m) => ({
     role: m.role === 'developer' ? 'system' : m.role,
     content: typeof m.content === 'string'
@@ -55,6 +87,7 @@ export const openaiApiPlugin: FastifyPluginAsync<GatewayDeps> = async (app, { ch
     const options = {
       maxTokens: body.max_completion_tokens ?? body.max_tokens,
       temperature: body.temperature,
+      sampling: samplingOf(body),
       signal: abortOnDisconnect(reply),
     };
     const id = `chatcmpl-${randomUUID()}`;

@@ -46,11 +46,15 @@ export class AnthropicModel implements ChatModel {
       .filter((m) => m.role === 'system')
       .map((m) => textOf(m.content))
       .join('\n\n');
+    // Anthropic has no penalties and no seed; top_p and stop sequences it has.
+    const { topP, stop } = request.sampling ?? {};
     return {
       model: this.options.name,
       max_tokens: request.maxTokens,
       // Anthropic takes 0–1; OpenAI-style requests may carry up to 2.
       temperature: Math.min(request.temperature, 1),
+      top_p: topP,
+      stop_sequences: stop,
       ...(system ? { system } : {}),
       messages: request.messages.filter((m) => m.role !== 'system').map(toAnthropicMessage),
     };

@@ -46,11 +46,17 @@ export class OpenAIModel implements ChatModel {
   }
 
   private body(request: CompletionRequest) {
+    const sampling = request.sampling ?? {};
     return {
       model: this.options.name,
       messages: request.messages.map(toOpenAIMessage),
       max_tokens: request.maxTokens,
       temperature: request.temperature,
+      top_p: sampling.topP,
+      stop: sampling.stop,
+      presence_penalty: sampling.presencePenalty,
+      frequency_penalty: sampling.frequencyPenalty,
+      seed: sampling.seed,
     };
   }
 

@@ -18,10 +18,23 @@ export interface ChatMessage {
   content: MessageContent;
 }
 
+/**
+ * Sampling parameters a client may set besides temperature and the answer length. Each
+ * provider gets those it has: OpenAI-compatible ones all of them, Anthropic topP and stop.
+ */
+export interface Sampling {
+  topP?: number;
+  stop?: string[];
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  seed?: number;
+}
+
 export interface CompletionRequest {
   messages: ChatMessage[];
   maxTokens: number;
   temperature: number;
+  sampling?: Sampling;
   signal?: AbortSignal;
 }
 
