@@ -246,6 +246,25 @@ describe('web chat page in Chromium', () => {
     await page.keyboard.press('Escape');
     await page.emulateMedia({ colorScheme: 'light' });
   });
+
+  it('shows a model switched while the page is open, with the next reply', async () => {
+    const switchTo = async (name: string) => {
+      const response = await fetch(`${gw.url}/admin/model`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${gw.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ provider: 'openai', name, endpoint: gw.fake.url }),
+      });
+      expect(response.status).toBe(200);
+    };
+    await switchTo('fake-gpt-next');
+    try {
+      await sendMessage(page, 'Who answers now?');
+      await page.getByText('echo: Who answers now?').waitFor();
+      expect(await page.locator('#model-name').textContent()).toBe('fake-gpt-next (openai)');
+    } finally {
+      await switchTo('fake-gpt');
+    }
+  });
 });
 
 /** The focused element: its id, else its text. */
