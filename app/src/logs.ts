@@ -48,6 +48,7 @@ const FLUSH_INTERVAL_MS = 1000;
  */
 export function createLogs(dir: string, level: LevelWithSilent): FileLogs {
   const destinations: ReturnType<typeof pino.destination>[] = [];
+  let closed = false;
   const open = (file: string, fileLevel: LevelWithSilent, buffered: boolean, redacted = true) => {
     const destination = pino.destination({
       dest: path.join(dir, file),
@@ -55,7 +56,10 @@ export function createLogs(dir: string, level: LevelWithSilent): FileLogs {
       ...(buffered ? { sync: false, minLength: 4096 } : { sync: true }),
     });
     destinations.push(destination);
-    return pino({ level: fileLevel, ...(redacted ? { redact: { paths: REDACTED_PATHS, censor: '[redacted]' } } : {}) }, destination);
+    // Work that a forced shutdown cut short may still log after close(): its lines are
+    // dropped, where the closed file would throw (and take the exit code with it).
+    const stream = { write: (line: string) => closed || destination.write(line) };
+    return pino({ level: fileLevel, ...(redacted ? { redact: { paths: REDACTED_PATHS, censor: '[redacted]' } } : {}) }, stream);
   };
   const logs = {
     // Its fields are fixed (access-log.ts) and never hold a header or a body; redaction
@@ -72,6 +76,7 @@ export function createLogs(dir: string, level: LevelWithSilent): FileLogs {
       await Promise.all(destinations.map((destination) => new Promise((resolve) => destination.flush(resolve))));
     },
     async close() {
+      closed = true;
       clearInterval(flusher);
       await Promise.all(
         destinations.map(

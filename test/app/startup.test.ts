@@ -73,6 +73,40 @@ describe('the gateway process (node app/dist/main.js, as npm start runs it)', ()
     }
   });
 
+  it('on SIGTERM closes a request still running when the grace period (10 s) ends, and exits 0', async () => {
+    const fake = await startFakeOpenAI({ reply: () => ({ hang: true }) });
+    const gw = await spawnGateway({ MODEL_PROVIDER: 'openai', MODEL_ENDPOINT: fake.url, MODEL_API_KEY: 'sk-hang-0123456789abcdef', ROUTING: 'llm' });
+    try {
+      const stuck = postJson(`${gw.url}/api/chat`, { sessionId: 'stuck', message: 'this never gets an answer' }, gw.apiKey);
+      while (fake.completions().length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      const exited = gw.stop('SIGTERM');
+      // The model never answers: the grace period ends, the connection is closed under the client.
+      await expect(stuck).rejects.toThrow();
+      expect(await exited).toBe(0);
+      expect(gw.output()).toMatch(/"msg":"stopped"/);
+    } finally {
+      await gw.stop();
+      await fake.close();
+    }
+  });
+
+  it('serves metrics on 127.0.0.1 only by default, never on the public port', async () => {
+    const gw = await spawnGateway({ HOST: '0.0.0.0' });
+    try {
+      const metricsUrl = new URL(gw.metricsUrl);
+      expect(metricsUrl.hostname).toBe('127.0.0.1');
+      expect((await fetch(metricsUrl)).status).toBe(200);
+      // All of 127/8 is loopback: the public port (0.0.0.0) answers on 127.0.0.2, the metrics
+      // port (bound to 127.0.0.1 alone) does not.
+      const publicPort = new URL(gw.url).port;
+      expect((await fetch(`http://127.0.0.2:${publicPort}/health`)).status).toBe(200);
+      await expect(fetch(`http://127.0.0.2:${metricsUrl.port}/metrics`)).rejects.toThrow();
+      expect((await fetch(`${gw.url}/metrics`)).status).toBe(404);
+    } finally {
+      await gw.stop();
+    }
+  });
+
   it('refuses a bad setting, naming the variable, with exit code 1', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'clawdbot-badenv-'));
     try {
