@@ -111,5 +111,3 @@ export const METRICS = {
   channelRefused: 'clawdbot_channel_refused_total',
   channelAckDuration: 'clawdbot_channel_ack_duration_seconds',
 } as const;
-
-export type MetricName = (typeof METRICS)[keyof typeof METRICS];

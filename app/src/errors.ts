@@ -37,9 +37,12 @@ export function errorBody(statusCode: number, message: string, code: string, par
   return { error: { message, type, code, ...(param ? { param } : {}) } };
 }
 
-/** The client went away before its answer was ready (recorded as 499, as nginx does). */
+/** The status recorded for a client that hung up before its answer (as nginx does). */
+export const CLIENT_CLOSED_STATUS = 499;
+
+/** The client went away before its answer was ready (recorded as 499). */
 export class ClientClosedRequest extends Error {
-  readonly statusCode = 499;
+  readonly statusCode = CLIENT_CLOSED_STATUS;
   readonly code = 'client_closed_request';
   constructor() {
     super('the client closed the request');

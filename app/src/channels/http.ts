@@ -15,7 +15,8 @@ export class PlatformError extends Error {
 const ATTEMPTS = 4;
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 8_000;
-const REQUEST_TIMEOUT_MS = 15_000;
+/** One platform request, from sending it to the end of the answer. */
+export const PLATFORM_REQUEST_TIMEOUT_MS = 15_000;
 
 /** Exponential backoff with jitter: about 0.5 s, 1 s, 2 s ... capped at 8 s. */
 function backoffMs(attempt: number): number {
@@ -55,7 +56,7 @@ export async function requestJson(
   url: string,
   init: { method?: 'GET' | 'POST'; body?: unknown; headers?: Record<string, string>; signal?: AbortSignal },
 ): Promise<JsonResponse> {
-  const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+  const timeout = AbortSignal.timeout(PLATFORM_REQUEST_TIMEOUT_MS);
   let response: Response;
   try {
     response = await fetch(url, {
@@ -83,7 +84,7 @@ export async function requestJson(
 
 /** Reads a binary response of at most `maxBytes`; used to fetch pictures for vision models. */
 export async function fetchBytes(url: string, maxBytes: number, signal?: AbortSignal): Promise<{ bytes: Buffer; contentType?: string }> {
-  const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+  const timeout = AbortSignal.timeout(PLATFORM_REQUEST_TIMEOUT_MS);
   let response: Response;
   try {
     response = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });

@@ -1,9 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { GatewayDeps } from '../deps';
-
-/** The status recorded for a client that hung up before its answer (as nginx does). */
-export const CLIENT_CLOSED_STATUS = 499;
+import { CLIENT_CLOSED_STATUS } from '../errors';
 
 /** The route pattern, so labels stay few; requests that matched no route share one label. */
 export const routeLabel = (request: FastifyRequest) => request.routeOptions.url ?? 'unmatched';

@@ -2,14 +2,13 @@ import * as lark from '@larksuiteoapi/node-sdk';
 import axios, { type AxiosResponse } from 'axios';
 import type { Logger } from 'pino';
 import { MAX_PICTURE_BYTES, dataUrl } from '../answer';
-import { PlatformError, withRetries } from '../http';
+import { PLATFORM_REQUEST_TIMEOUT_MS, PlatformError, withRetries } from '../http';
 import type { FeishuSettings } from '../settings';
 
 /** The tenant_access_token was revoked or expired early: drop it and fetch a new one. */
 export const INVALID_TOKEN_CODE = 99991663;
 /** 99991400: the app's request rate; 230020: the chat's message rate. */
 const FREQUENCY_LIMIT_CODES = new Set([99991400, 230020]);
-const REQUEST_TIMEOUT_MS = 15_000;
 
 /** The SDK keys its token with a symbol. */
 type CacheKey = Parameters<lark.Cache['get']>[0];
@@ -71,7 +70,7 @@ export function sdkLogger(logger: Logger): lark.Logger {
 
 /** Like the SDK's default transport (responses unwrapped to their data), with a timeout. */
 export function sdkHttpInstance(): lark.HttpInstance {
-  const http = axios.create({ timeout: REQUEST_TIMEOUT_MS });
+  const http = axios.create({ timeout: PLATFORM_REQUEST_TIMEOUT_MS });
   http.interceptors.response.use((response: AxiosResponse) =>
     (response.config as { $return_headers?: boolean }).$return_headers ? { data: response.data, headers: response.headers } : response.data,
   );
