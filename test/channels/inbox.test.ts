@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { PlatformError } from '../../app/src/channels/http';
-import { APOLOGY, type ChannelAdapter, Inbox, LEASE_TTL_SECONDS } from '../../app/src/channels/inbox';
+import { APOLOGY, type ChannelAdapter, DEDUP_TTL_SECONDS, Inbox, LEASE_TTL_SECONDS } from '../../app/src/channels/inbox';
 import { channelMetrics } from '../../app/src/channels/metrics';
 import { MemoryStore } from '../../app/src/store/memory';
 import type { Store } from '../../app/src/store/store';
@@ -104,6 +104,39 @@ describe('Inbox: exactly-once handling', () => {
     expect(await survivor.inbox.accept('m1', 'chat', { text: 'hi' })).toBe('duplicate');
   });
 
+  it('still resumes an unfinished message after thousands of others were answered since', async () => {
+    const { store, advance } = clockedStore();
+    const crashed = setup(store);
+    crashed.adapter.answerWith = never;
+    await crashed.inbox.accept('stuck', 'chat-stuck', { text: 'the one left behind' });
+
+    const busy = setup(store);
+    for (let i = 0; i < 1500; i++) await busy.inbox.accept(`m${i}`, `chat-${i % 50}`, { text: `message ${i}` });
+    await busy.inbox.idle();
+    expect(busy.adapter.sent).toHaveLength(1500);
+
+    advance((LEASE_TTL_SECONDS + 1) * 1000);
+    const survivor = setup(store);
+    await survivor.inbox.recover();
+    await survivor.inbox.idle();
+    expect(survivor.adapter.answered).toEqual(['the one left behind']);
+    // Answered messages leave the index the sweep reads; only what is unfinished stays.
+    expect(await store.setMembers('unfinished:feishu')).toEqual([]);
+  });
+
+  it('drops a message from the index once its record expired unanswered', async () => {
+    const { store, advance } = clockedStore();
+    const crashed = setup(store);
+    crashed.adapter.answerWith = never;
+    await crashed.inbox.accept('m1', 'chat', { text: 'hi' });
+    advance((DEDUP_TTL_SECONDS + 1) * 1000);
+    const survivor = setup(store);
+    await survivor.inbox.recover();
+    await survivor.inbox.idle();
+    expect(survivor.adapter.answered).toEqual([]);
+    expect(await store.setMembers('unfinished:feishu')).toEqual([]);
+  });
+
   it('lets a platform retry take over a message whose worker died before acknowledging', async () => {
     const { store, advance } = clockedStore();
     const crashed = setup(store);
@@ -196,13 +229,13 @@ describe('Inbox: exactly-once handling', () => {
 
   it('forgets a half-recorded delivery, so the platform retry is answered', async () => {
     const store = new MemoryStore();
-    const appendToList = store.appendToList.bind(store);
-    store.appendToList = async () => {
+    const addToSet = store.addToSet.bind(store);
+    store.addToSet = async () => {
       throw new Error('store down');
     };
     const { inbox, adapter } = setup(store);
     await expect(inbox.accept('m1', 'chat', { text: 'hi' })).rejects.toThrow('store down');
-    store.appendToList = appendToList;
+    store.addToSet = addToSet;
     expect(await inbox.accept('m1', 'chat', { text: 'hi' })).toBe('accepted');
     await inbox.idle();
     expect(adapter.sent).toEqual([{ text: 're: hi', part: 0 }]);

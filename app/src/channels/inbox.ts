@@ -34,7 +34,6 @@ export const DEDUP_TTL_SECONDS = 8 * 60 * 60;
 export const LEASE_TTL_SECONDS = 60;
 /** Attempts at delivering before a message is given up (each attempt retries internally). */
 export const MAX_ATTEMPTS = 5;
-const PENDING_LIST_LENGTH = 1000;
 
 /** Said instead of an answer when the model (or a picture download) failed. */
 export const APOLOGY = 'Sorry, I could not answer that just now. Please try again in a moment.';
@@ -76,8 +75,13 @@ export class Inbox<P> {
     return `lease:${key}`;
   }
 
-  private get pendingList(): string {
-    return `pending:${this.channel}`;
+  /**
+   * The dedup keys of the messages not finished yet: what the recovery sweep looks at. A key
+   * leaves when its message is answered or given up, so no number of finished messages can
+   * push an unfinished one out.
+   */
+  private get unfinished(): string {
+    return `unfinished:${this.channel}`;
   }
 
   /**
@@ -89,13 +93,13 @@ export class Inbox<P> {
     const record: JobRecord<P> = { state: 'pending', conversation, payload, sent: 0, attempts: 0 };
     if (await this.store.setIfAbsent(key, JSON.stringify(record), DEDUP_TTL_SECONDS)) {
       try {
-        await this.store.appendToList(this.pendingList, key, PENDING_LIST_LENGTH, DEDUP_TTL_SECONDS);
+        await this.store.addToSet(this.unfinished, key);
       } catch (error) {
-        // Unlisted, the sweep would never find it: forget it so the platform's retry starts afresh.
+        // Unindexed, the sweep would never find it: forget it so the platform's retry starts afresh.
         await this.store.delete(key).catch(() => undefined);
         throw error;
       }
-      // Should this fail, the record is listed and unleased: a retry or the sweep takes it over.
+      // Should this fail, the record is indexed and unleased: a retry or the sweep takes it over.
       await this.store.set(this.leaseKey(key), this.owner, LEASE_TTL_SECONDS);
       this.enqueue(key, record);
       return 'accepted';
@@ -114,10 +118,14 @@ export class Inbox<P> {
     return true;
   }
 
-  /** Resumes every pending message whose worker is gone. */
+  /** Resumes every unfinished message whose worker is gone. */
   async recover(): Promise<void> {
-    const keys = new Set(await this.store.readList(this.pendingList));
-    for (const key of keys) await this.takeOver(key);
+    for (const key of await this.store.setMembers(this.unfinished)) {
+      if (this.active.has(key)) continue;
+      // Its record expired unanswered (8 h of failures): nothing is left to resume.
+      if ((await this.read(key)) === undefined) await this.store.removeFromSet(this.unfinished, key);
+      else await this.takeOver(key);
+    }
   }
 
   /** Starts lease renewal and the recovery sweep (which also runs once now). */
@@ -227,6 +235,7 @@ export class Inbox<P> {
   private async finish(key: string, record: JobRecord<P>, state: 'done' | 'failed'): Promise<void> {
     // The payload and answer are dropped; the marker stays to refuse late retries.
     await this.save(key, { state, conversation: record.conversation, sent: record.sent, attempts: record.attempts });
+    await this.store.removeFromSet(this.unfinished, key);
     await this.store.delete(this.leaseKey(key));
   }
 
