@@ -58,6 +58,13 @@ async function main(): Promise<void> {
     { url, metricsUrl: metrics.url, dataDir: settings.dataDir, model, store: deps.store.kind, routing: settings.routing },
     `clawdbot gateway listening on ${url} (model ${model.provider}/${model.name}, ${deps.store.kind} store, data in ${settings.dataDir})`,
   );
+  const { dingtalk, feishu } = settings.channels;
+  if ((dingtalk || feishu) && deps.store.kind === 'memory') {
+    console.warn(
+      'DingTalk/Feishu run on the in-memory store: a message acknowledged but not yet answered is lost when the gateway stops. ' +
+        'Set REDIS_URL to keep it for the next start (the host compose runs Redis).',
+    );
+  }
   openWebPageIfAsked(process.argv, `http://${wildcard ? 'localhost' : settings.host}:${port}`, console);
 
   let stopping = false;

@@ -37,6 +37,8 @@ describe('the gateway process (node app/dist/main.js, as npm start runs it)', ()
       expect(gw.output()).not.toContain(gw.apiKey);
       expect(gw.output()).not.toContain(gw.adminToken);
       expect(fs.existsSync(path.join(gw.dataDir, DATA_LAYOUT.faq))).toBe(true);
+      // No channel, nothing to warn about.
+      expect(gw.output()).not.toContain('in-memory store');
 
       const answer = await postJson(`${gw.url}/api/chat`, { message: 'hello' }, gw.apiKey);
       expect(answer.status).toBe(200);

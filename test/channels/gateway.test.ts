@@ -88,6 +88,10 @@ describe('channels through the gateway process', () => {
     expect(metrics).toMatch(/clawdbot_channel_ack_duration_seconds_count\{channel="feishu",outcome="accepted"\} 1/);
   });
 
+  it('warns at start that unanswered messages do not survive a restart on the in-memory store', () => {
+    expect(gw.output()).toMatch(/"level":40,[^\n]*in-memory store[^\n]*Set REDIS_URL/);
+  });
+
   it('stops on SIGTERM, and no log holds a platform secret or token', async () => {
     expect(await gw.stop()).toBe(0);
     const logsDir = path.join(dataDir, 'logs');
