@@ -121,5 +121,6 @@ function describeError(error, names) {
 }
 
 const gateway = { GatewayClient, GatewayError, describeError, modelLabel };
-if (typeof module === 'object') module.exports = gateway;
+// module.exports checked too: in a page, an element with id="module" is a global `module`.
+if (typeof module === 'object' && module.exports) module.exports = gateway;
 else globalThis.clawdbotGateway = gateway;
