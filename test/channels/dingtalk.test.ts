@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { NO_VISION_REPLY } from '../../app/src/channels/answer';
+import { NO_VISION_REPLY, UNSUPPORTED_REPLY } from '../../app/src/channels/answer';
 import { DingtalkApi } from '../../app/src/channels/dingtalk/api';
 import { loadSettings } from '../../app/src/config';
 import { MemoryStore } from '../../app/src/store/memory';
@@ -192,6 +192,19 @@ describe('DingTalk robot callback', () => {
     expect(sent.body.markdown.text).toBe(NO_VISION_REPLY);
     expect(gw.chat.turns).toHaveLength(0);
     expect(fake.received(/messageFiles/)).toHaveLength(0);
+    expect(gw.chat.notices).toEqual([
+      { turn: { sessionId: 'dingtalk:cid-single-1:staff-1', channel: 'dingtalk', message: '[image]' }, reply: NO_VISION_REPLY },
+    ]);
+  });
+
+  it('answers a message type it cannot read with a notice, logged like any other answer', async () => {
+    await robotCallback(gw, fake.robotMessage({ msgtype: 'audio', content: { duration: '4000', downloadCode: 'voice-1' } }));
+    const [sent] = await fake.waitFor(/^\/robot\/sendBySession$/);
+    expect(sent.body.markdown.text).toBe(UNSUPPORTED_REPLY);
+    expect(gw.chat.turns).toHaveLength(0);
+    expect(gw.chat.notices).toEqual([
+      { turn: { sessionId: 'dingtalk:cid-single-1:staff-1', channel: 'dingtalk', message: '[audio]' }, reply: UNSUPPORTED_REPLY },
+    ]);
   });
 
   it('audits what happened and never logs the app secret or tokens', async () => {

@@ -195,6 +195,7 @@ describe('Feishu webhook', () => {
     await gw.close();
     expect(fake.replyTexts).toEqual([NO_VISION_REPLY]);
     expect(fake.received(/resources/)).toHaveLength(0);
+    expect(gw.chat.notices.map((notice) => notice.reply)).toEqual([NO_VISION_REPLY]);
   });
 
   it('never logs the app secret, the encrypt key or tokens', async () => {

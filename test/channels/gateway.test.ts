@@ -15,7 +15,12 @@ import {
   startFakeFeishu,
 } from '../helpers/fake-feishu';
 import { type SpawnedGateway, spawnGateway } from '../helpers/gateway';
+import { UNSUPPORTED_REPLY } from '../../app/src/channels/answer';
 import { post } from './harness';
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 20));
+}
 
 // Both channels end to end through the built gateway process (what `npm start` runs), with a
 // fake OpenAI-compatible model and the fake platforms on loopback.
@@ -86,6 +91,21 @@ describe('channels through the gateway process', () => {
     expect(metrics).toContain('clawdbot_channel_refused_total{channel="dingtalk",outcome="bad_signature"} 1');
     expect(metrics).toMatch(/clawdbot_channel_replies_total\{channel="dingtalk",outcome="webhook"\} 2/);
     expect(metrics).toMatch(/clawdbot_channel_ack_duration_seconds_count\{channel="feishu",outcome="accepted"\} 1/);
+  });
+
+  it('logs a notice the gateway sends without a model to conversations/, like any answer', async () => {
+    await robotCallback(dingtalk.robotMessage({ msgId: 'e2e-voice', conversationId: 'cid-voice', msgtype: 'audio', content: { downloadCode: 'v-1' } }));
+    const [sent] = (await dingtalk.waitFor(/^\/robot\/sendBySession$/, 3)).slice(-1);
+    expect(sent.body.markdown.text).toBe(UNSUPPORTED_REPLY);
+    const dir = path.join(dataDir, 'conversations');
+    await waitUntil(() => fs.readdirSync(dir).some((file) => fs.readFileSync(path.join(dir, file), 'utf8').includes('cid-voice')));
+    const lines = fs.readdirSync(dir).flatMap((file) => fs.readFileSync(path.join(dir, file), 'utf8').trim().split('\n')).map((line) => JSON.parse(line));
+    expect(lines.find((line) => line.sessionId === 'dingtalk:cid-voice:staff-1')).toMatchObject({
+      channel: 'dingtalk',
+      source: 'gateway',
+      user: '[audio]',
+      reply: UNSUPPORTED_REPLY,
+    });
   });
 
   it('warns at start that unanswered messages do not survive a restart on the in-memory store', () => {

@@ -24,6 +24,8 @@ export function deferred(): { promise: Promise<void>; resolve: () => void } {
  */
 export class FakeChat implements ChatService {
   readonly turns: Turn[] = [];
+  /** What logNotice() recorded: replies the gateway gave without a model. */
+  readonly notices: Array<{ turn: Omit<Turn, 'signal'>; reply: string }> = [];
   gate?: Promise<void>;
   answer: (turn: Turn) => string = (turn) => `echo: ${textOf(turn.message)}`;
   fail?: Error;
@@ -38,6 +40,10 @@ export class FakeChat implements ChatService {
 
   replyStream(): TextStream {
     throw new Error('not used by channels');
+  }
+
+  logNotice(turn: Omit<Turn, 'signal'>, reply: string): void {
+    this.notices.push({ turn, reply });
   }
 
   async complete(): Promise<never> {

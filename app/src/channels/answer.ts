@@ -32,7 +32,12 @@ export async function answerInbound(
   loadPicture: (ref: string, signal: AbortSignal) => Promise<string>,
 ): Promise<string> {
   const { content, signal } = turn;
-  if (content.unsupportedType) return UNSUPPORTED_REPLY;
+  // Said by the gateway itself, and logged like every other answer.
+  const notice = (reply: string, message: string) => {
+    deps.chat.logNotice({ sessionId: turn.sessionId, channel: turn.channel, message }, reply);
+    return reply;
+  };
+  if (content.unsupportedType) return notice(UNSUPPORTED_REPLY, `[${content.unsupportedType}]`);
   const ask = async (message: string | Array<TextPart | ImagePart>) => {
     const { reply } = await deps.chat.reply({ sessionId: turn.sessionId, channel: turn.channel, message, signal });
     if (!reply.trim()) throw new Error('the model returned an empty answer');
@@ -40,7 +45,7 @@ export async function answerInbound(
   };
   if (content.pictures.length === 0) return ask(content.text);
   if (!deps.models.current().supportsVision) {
-    return content.text ? `${await ask(content.text)}\n\n${NO_VISION_NOTE}` : NO_VISION_REPLY;
+    return content.text ? `${await ask(content.text)}\n\n${NO_VISION_NOTE}` : notice(NO_VISION_REPLY, '[image]');
   }
   const images = await Promise.all(content.pictures.map((ref) => loadPicture(ref, signal)));
   const parts: Array<TextPart | ImagePart> = content.text ? [{ type: 'text', text: content.text }] : [];

@@ -11,8 +11,8 @@ export interface ExchangeRecord {
   /** Absent for stateless OpenAI-style completions. */
   sessionId?: string;
   model: ModelDescriptor;
-  /** Who answered: the rules engine, the response cache, or the model. */
-  source: 'rules' | 'cache' | 'model';
+  /** Who answered: the rules engine, the response cache, the model, or the gateway itself (a notice). */
+  source: 'rules' | 'cache' | 'model' | 'gateway';
   user: string;
   reply: string;
   durationMs: number;

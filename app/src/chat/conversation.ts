@@ -76,6 +76,11 @@ export class ConversationService implements ChatService {
     });
   }
 
+  logNotice(turn: Omit<Turn, 'signal'>, reply: string): void {
+    const answer: Answer = { text: reply, model: this.options.models.current().descriptor, source: 'gateway' };
+    this.log(turn, { role: 'user', content: turn.message }, answer, performance.now());
+  }
+
   async complete(messages: ChatMessage[], options: CompletionOptions = {}): Promise<Answer> {
     const plan = this.plan(messages);
     const startedAt = performance.now();

@@ -53,6 +53,12 @@ export interface ChatService {
   reply(turn: Turn): Promise<TurnReply>;
   /** As reply(), yielding text deltas; the session is updated when the stream ends. */
   replyStream(turn: Turn): TextStream;
+  /**
+   * Logs an exchange the gateway answered itself, without asking a model (an IM notice that a
+   * message cannot be read), so that the conversation log holds every reply. Session history
+   * is left alone.
+   */
+  logNotice(turn: Omit<Turn, 'signal'>, reply: string): void;
   /** Stateless OpenAI-style completion: the caller sends the whole history. */
   complete(
     messages: ChatMessage[],
