@@ -8,8 +8,79 @@ export interface BackupsArgs {
   encryption: 'sse-s3' | 'kms';
   /** prod: the bucket and its key are protected and survive `pulumi destroy`. Plain: resource options take no Inputs. */
   protect: boolean;
-  /** The AWS partition (aws, aws-cn...), for managed policy ARNs. */
+  /** The AWS partition (aws, aws-cn...) and its DNS suffix, for ARNs and service names. */
   partition: pulumi.Input<string>;
+  dnsSuffix: pulumi.Input<string>;
+  /** The stack's region, where the restore source is unless it says otherwise. */
+  region: pulumi.Input<string>;
+  /**
+   * `instance`: an EC2 host of this stack, whose root volume gets daily snapshots (its role gets
+   * the bucket access). `machine`: a machine of yours, which gets an IAM user of its own whose
+   * access key is `hostCredentials`. Plain: it decides which resources exist.
+   */
+  host: 'instance' | 'machine';
+  /** Where the host restores from instead of its own backups. Plain: it decides which permissions exist. */
+  restoreFrom?: RestoreSource;
+}
+
+/** Where a host restores from instead of its own backups (a lost stack's), field by field. */
+export interface RestoreSource {
+  bucket?: string;
+  /** Key prefix, without the trailing slash. */
+  prefix?: string;
+  region?: string;
+}
+
+export interface BackupAccessArgs {
+  bucketArn: pulumi.Input<string>;
+  /** The host's own prefix, with its trailing slash. */
+  prefix: pulumi.Input<string>;
+  kmsKeyArn?: pulumi.Input<string>;
+  restoreFrom?: RestoreSource;
+  /** This stack's region, where an unset restoreFrom.region points. */
+  region: pulumi.Input<string>;
+  partition: pulumi.Input<string>;
+  dnsSuffix: pulumi.Input<string>;
+}
+
+/**
+ * What a host may do with backups, and nothing more: list, read, write and delete under its own
+ * prefix (the job prunes), use the bucket's key, and read (only) the restore source.
+ */
+export function backupAccessStatements(args: BackupAccessArgs): aws.types.input.iam.PolicyStatement[] {
+  const statements: aws.types.input.iam.PolicyStatement[] = [
+    {
+      Sid: 'ListOwnBackups',
+      Effect: 'Allow',
+      Action: 's3:ListBucket',
+      Resource: args.bucketArn,
+      Condition: { StringLike: { 's3:prefix': [pulumi.interpolate`${args.prefix}*`] } },
+    },
+    { Sid: 'ReadWriteOwnBackups', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: pulumi.interpolate`${args.bucketArn}/${args.prefix}*` },
+  ];
+  if (args.kmsKeyArn) statements.push({ Sid: 'UseBackupKey', Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: args.kmsKeyArn });
+
+  const source = args.restoreFrom;
+  if (source && (source.bucket !== undefined || source.prefix !== undefined)) {
+    const bucketArn = source.bucket === undefined ? args.bucketArn : pulumi.interpolate`arn:${args.partition}:s3:::${source.bucket}`;
+    const prefix = source.prefix === undefined ? args.prefix : `${source.prefix}/`;
+    statements.push(
+      { Sid: 'ListRestoreSource', Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn, Condition: { StringLike: { 's3:prefix': [pulumi.interpolate`${prefix}*`] } } },
+      { Sid: 'ReadRestoreSource', Effect: 'Allow', Action: 's3:GetObject', Resource: pulumi.interpolate`${bucketArn}/${prefix}*` },
+    );
+    // Another bucket may be encrypted with its own stack's key, which cannot be named here: any
+    // key, but only to decrypt what S3 hands out in the source's region.
+    if (source.bucket !== undefined) {
+      statements.push({
+        Sid: 'DecryptRestoreSource',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: '*',
+        Condition: { StringEquals: { 'kms:ViaService': pulumi.interpolate`s3.${source.region ?? args.region}.${args.dnsSuffix}` } },
+      });
+    }
+  }
+  return statements;
 }
 
 /** Days after which backups move to a cheaper storage class. */
@@ -28,8 +99,10 @@ export class Backups extends pulumi.ComponentResource {
   public readonly objectPrefix: pulumi.Output<string>;
   /** Set when encryption is `kms`: the host's role needs to use this key. */
   public readonly kmsKeyArn?: pulumi.Output<string>;
-  /** Tags that put a volume under the daily snapshot policy. */
-  public readonly snapshotTags: pulumi.Output<Record<string, string>>;
+  /** Tags that put a volume under the daily snapshot policy (an EC2 host). */
+  public readonly snapshotTags?: pulumi.Output<Record<string, string>>;
+  /** The access key of a machine of yours (host `machine`), a secret. */
+  public readonly hostCredentials?: pulumi.Output<{ accessKeyId: string; secretAccessKey: string }>;
 
   constructor(name: string, args: BackupsArgs, opts?: pulumi.ComponentResourceOptions) {
     super('clawdbot:backups:Backups', name, {}, opts);
@@ -128,42 +201,68 @@ export class Backups extends pulumi.ComponentResource {
       after(policy),
     );
 
-    this.snapshotTags = pulumi.output<Record<string, string>>({ SnapshotPolicy: name });
-    const dlmRole = new aws.iam.Role(
-      `${name}-snapshots`,
-      {
-        description: `${name}: Data Lifecycle Manager takes the host's EBS snapshots`,
-        assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: aws.getServicePrincipalOutput({ serviceName: 'dlm' }, { parent: this }).name }),
-      },
-      { parent: this },
-    );
-    new aws.iam.RolePolicyAttachment(
-      `${name}-snapshots`,
-      { role: dlmRole.name, policyArn: pulumi.interpolate`arn:${args.partition}:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole` },
-      { parent: this },
-    );
-    new aws.dlm.LifecyclePolicy(
-      `${name}-snapshots`,
-      {
-        // DLM takes only letters, digits, spaces, - and _ in the description and schedule name.
-        description: `${name} host root volume daily snapshots keep ${SNAPSHOTS_KEPT}`,
-        executionRoleArn: dlmRole.arn,
-        state: 'ENABLED',
-        policyDetails: {
-          resourceTypes: ['VOLUME'],
-          targetTags: this.snapshotTags,
-          schedules: [
-            {
-              name: `daily keep ${SNAPSHOTS_KEPT}`,
-              createRule: { interval: 24, intervalUnit: 'HOURS', times: '03:00' },
-              retainRule: { count: SNAPSHOTS_KEPT },
-              copyTags: true,
-            },
-          ],
+    if (args.host === 'instance') {
+      this.snapshotTags = pulumi.output<Record<string, string>>({ SnapshotPolicy: name });
+      const dlmRole = new aws.iam.Role(
+        `${name}-snapshots`,
+        {
+          description: `${name}: Data Lifecycle Manager takes the host's EBS snapshots`,
+          assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: aws.getServicePrincipalOutput({ serviceName: 'dlm' }, { parent: this }).name }),
         },
-      },
-      { parent: this },
-    );
+        { parent: this },
+      );
+      new aws.iam.RolePolicyAttachment(
+        `${name}-snapshots`,
+        { role: dlmRole.name, policyArn: pulumi.interpolate`arn:${args.partition}:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole` },
+        { parent: this },
+      );
+      new aws.dlm.LifecyclePolicy(
+        `${name}-snapshots`,
+        {
+          // DLM takes only letters, digits, spaces, - and _ in the description and schedule name.
+          description: `${name} host root volume daily snapshots keep ${SNAPSHOTS_KEPT}`,
+          executionRoleArn: dlmRole.arn,
+          state: 'ENABLED',
+          policyDetails: {
+            resourceTypes: ['VOLUME'],
+            targetTags: this.snapshotTags,
+            schedules: [
+              {
+                name: `daily keep ${SNAPSHOTS_KEPT}`,
+                createRule: { interval: 24, intervalUnit: 'HOURS', times: '03:00' },
+                retainRule: { count: SNAPSHOTS_KEPT },
+                copyTags: true,
+              },
+            ],
+          },
+        },
+        { parent: this },
+      );
+    } else {
+      // A machine of yours has no instance role: an IAM user of its own, with the same rights.
+      const user = new aws.iam.User(`${name}-host`, { path: '/clawdbot/' }, { parent: this });
+      new aws.iam.UserPolicy(
+        `${name}-host`,
+        {
+          user: user.name,
+          policy: {
+            Version: '2012-10-17',
+            Statement: backupAccessStatements({
+              bucketArn: this.bucketArn,
+              prefix: this.objectPrefix,
+              kmsKeyArn: this.kmsKeyArn,
+              restoreFrom: args.restoreFrom,
+              region: args.region,
+              partition: args.partition,
+              dnsSuffix: args.dnsSuffix,
+            }),
+          },
+        },
+        { parent: this },
+      );
+      const key = new aws.iam.AccessKey(`${name}-host`, { user: user.name }, { parent: this, additionalSecretOutputs: ['secret'] });
+      this.hostCredentials = pulumi.secret(pulumi.all([key.id, key.secret]).apply(([accessKeyId, secretAccessKey]) => ({ accessKeyId, secretAccessKey })));
+    }
 
     this.registerOutputs({
       bucketName: this.bucketName,
@@ -171,6 +270,7 @@ export class Backups extends pulumi.ComponentResource {
       objectPrefix: this.objectPrefix,
       kmsKeyArn: this.kmsKeyArn,
       snapshotTags: this.snapshotTags,
+      hostCredentials: this.hostCredentials,
     });
   }
 }

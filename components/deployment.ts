@@ -1,21 +1,24 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
 import * as docker from '@pulumi/docker';
 import { local, remote } from '@pulumi/command';
+import { HOST_PATHS } from '../app/src/contract';
 import { planRelease, type ReleasePlan } from './scripts/plan';
 import {
   DEFAULT_HOST_STEP_SETTINGS,
+  installBackupTimerCommand,
   installToolsCommand,
   pullImageCommand,
   RELEASE_FILES,
   renderEnvFile,
   restoreOnBootCommand,
   waitForHostCommand,
+  writeEnvCommand,
   type HostStepSettings,
+  type Platform,
   type ReleaseProxySettings,
   type RestoreOnBoot,
 } from './scripts/render';
@@ -28,13 +31,24 @@ export interface SshConnectionArgs {
   privateKey: pulumi.Input<string>;
 }
 
+/** Backups on a host without cloud-init (a machine of yours): its settings and timer come with the deployment. */
+export interface HostBackupSettings {
+  /** backup.env: bucket, prefix, retention, region, restore source, and an access key (secret). */
+  settings: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** systemd OnCalendar expression of the backup timer. */
+  schedule: string;
+}
+
 export interface DeploymentArgs {
   connection: SshConnectionArgs;
   /** Changes when the host is replaced (the instance id; host:port for a machine of yours): every host step runs again on the new one. */
   hostId: pulumi.Input<string>;
   /** The host's platform: linux/arm64 for t4g, linux/amd64 otherwise. */
-  platform: 'linux/arm64' | 'linux/amd64';
-  /** The image build: context (the repository root) and Dockerfile, and a base image (e.g. a registry mirror). */
+  platform: Platform;
+  /**
+   * The image build: context and Dockerfile, relative to the directory Pulumi runs in (the
+   * repository root), and a base image (e.g. on a registry mirror).
+   */
   build: { context: string; dockerfile: string; baseImage?: pulumi.Input<string> };
   /** `ssh`: docker save → copy → docker load. `ecr`: push to an ECR repository; the host pulls with its role. */
   imageTransport: 'ssh' | 'ecr';
@@ -42,17 +56,19 @@ export interface DeploymentArgs {
   hostRoleName?: pulumi.Input<string>;
   /** The bot's environment (app/src/config.ts names), secrets included; it reaches the host only through stdin. */
   environment: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** The CNAME Caddy gets a certificate for; unset: the bot is served on http://<host>:18789 only. */
+  /** The name Caddy gets a certificate for; unset: the bot is served on http://<host>:18789 only. */
   domain?: pulumi.Input<string>;
   /** Images of the proxy and Redis, for hosts that pull through a mirror. */
   caddyImage?: pulumi.Input<string>;
   redisImage?: pulumi.Input<string>;
   /** On a fresh host, before the bot first starts: restore the newest backup, a named key, or nothing. */
   restoreOnBoot: RestoreOnBoot;
+  /** Set for a host without cloud-init that backs up. */
+  hostBackup?: HostBackupSettings;
   keepReleases?: number;
   healthTimeoutSeconds?: number;
-  /** The host's own resource (the EC2 instance): when it goes, the deletion step is skipped. */
-  hostResource?: pulumi.Resource;
+  /** The host's own resource: when it goes in the same run, the deletion step has nothing to stop and is skipped. */
+  deletedWith?: pulumi.Resource;
 }
 
 /** What `npm run rollback` needs from the stack's outputs (with the SSH key from its config). */
@@ -63,6 +79,9 @@ export interface RollbackTarget {
   keepReleases: number;
   healthTimeoutSeconds: number;
 }
+
+/** Where the save step writes the image archive, relative to the directory Pulumi runs in; npm keeps caches there. */
+const IMAGE_ARCHIVE_DIR = path.join('node_modules', '.cache', 'clawdbot-images');
 
 /**
  * Builds the bot's image and ships it to the host over SSH, then makes it the live release
@@ -104,6 +123,7 @@ export class Deployment extends pulumi.ComponentResource {
     let image: docker.Image;
     let repository: aws.ecr.Repository | undefined;
     if (args.imageTransport === 'ecr') {
+      if (!args.hostRoleName) throw new Error('deployment: imageTransport "ecr" needs hostRoleName (the role that pulls)');
       repository = new aws.ecr.Repository(`${name}-image`, { imageTagMutability: 'MUTABLE', forceDelete: true, imageScanningConfiguration: { scanOnPush: true } }, child);
       new aws.ecr.LifecyclePolicy(
         `${name}-image`,
@@ -115,7 +135,6 @@ export class Deployment extends pulumi.ComponentResource {
         },
         child,
       );
-      if (!args.hostRoleName) throw new Error('deployment: imageTransport "ecr" needs hostRoleName (the role that pulls)');
       new aws.iam.RolePolicyAttachment(`${name}-image-pull`, { role: args.hostRoleName, policyArn: aws.iam.ManagedPolicy.AmazonEC2ContainerRegistryReadOnly }, child);
       const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, child);
       image = new docker.Image(
@@ -140,38 +159,62 @@ export class Deployment extends pulumi.ComponentResource {
     // --- readiness: waits as long as a new instance takes to boot and run cloud-init ------------
     const readiness = new remote.Command(
       `${name}-readiness`,
-      { connection: { ...connection, dialErrorLimit: -1, perDialTimeout: 30 }, create: waitForHostCommand(), triggers: [hostId] },
+      { connection: { ...connection, dialErrorLimit: -1, perDialTimeout: 30 }, create: waitForHostCommand(args.platform), triggers: [hostId] },
       { ...child, customTimeouts: { create: '30m' } },
     );
 
-    // The deletion step: stops the bot's services on the host, tolerating a host that is gone
-    // (components/scripts/remove-from-host.ts). Runs where Pulumi runs; the key goes through
-    // the environment. Skipped when the host itself is deleted in the same run.
+    // The deletion step: stops the bot's services on the host, tolerating a host that is gone or
+    // that another deployment has taken over (components/scripts/remove-from-host.ts). Runs where
+    // Pulumi runs; the key goes through the environment.
     new local.Command(
       `${name}-teardown`,
       {
-        delete: `npx tsx ${path.relative(args.build.context, path.join(__dirname, 'scripts', 'remove-from-host.ts'))}`,
-        dir: args.build.context,
+        delete: 'npx tsx components/scripts/remove-from-host.ts',
         environment: {
           CLAWDBOT_SSH_HOST: connection.host,
           CLAWDBOT_SSH_PORT: pulumi.output(connection.port).apply(String),
           CLAWDBOT_SSH_USER: connection.user,
           CLAWDBOT_SSH_PRIVATE_KEY: connection.privateKey,
+          CLAWDBOT_HOST_ID: hostId,
         },
         triggers: [hostId],
       },
-      { ...child, dependsOn: [readiness], ...(args.hostResource && { deletedWith: args.hostResource }) },
+      { ...child, dependsOn: [readiness], ...(args.deletedWith && { deletedWith: args.deletedWith }) },
     );
 
-    const tools = new remote.Command(`${name}-host-tools`, { connection, create: installToolsCommand(settings), triggers: [hostId] }, { ...child, dependsOn: [readiness] });
+    const tools = new remote.Command(
+      `${name}-host-tools`,
+      { connection, create: hostId.apply((id) => installToolsCommand(id, settings)), triggers: [hostId] },
+      { ...child, dependsOn: [readiness] },
+    );
+
+    // A host without cloud-init gets its backup settings (an access key among them: stdin only)
+    // and the timer here.
+    const hostBackupSteps: pulumi.Resource[] = [];
+    if (args.hostBackup) {
+      const backupSettings = pulumi.secret(pulumi.output(args.hostBackup.settings).apply((values) => renderEnvFile(values as Record<string, string>)));
+      hostBackupSteps.push(
+        new remote.Command(
+          `${name}-backup-settings`,
+          { connection, create: writeEnvCommand(HOST_PATHS.backupEnv), stdin: backupSettings, logging: 'none', addPreviousOutputInEnv: false, triggers: [hostId] },
+          { ...child, dependsOn: [readiness], additionalSecretOutputs: ['stdout', 'stderr'] },
+        ),
+        new remote.Command(
+          `${name}-backup-timer`,
+          { connection, create: installBackupTimerCommand(args.hostBackup.schedule), triggers: [hostId] },
+          { ...child, dependsOn: [tools] },
+        ),
+      );
+    }
+
     const restore = new remote.Command(
       `${name}-restore-on-boot`,
       { connection, create: restoreOnBootCommand(args.restoreOnBoot, settings), triggers: [hostId] },
-      { ...child, dependsOn: [tools] },
+      { ...child, dependsOn: [tools, ...hostBackupSteps] },
     );
 
     // --- ship: the image, the release's config files, the env file ------------------------------
-    const localArchive = path.join(os.tmpdir(), 'clawdbot-images', `${name}.tar.gz`);
+    const localArchive = path.join(IMAGE_ARCHIVE_DIR, `${name}.tar.gz`);
     const plan: pulumi.Output<ReleasePlan> = pulumi
       .all([this.imageRef, proxy])
       .apply(([imageRef, releaseProxy]) => planRelease({ imageId: imageRef, proxy: releaseProxy, settings, localArchive }));
@@ -211,8 +254,8 @@ export class Deployment extends pulumi.ComponentResource {
         { ...child, dependsOn: [probe] },
       );
       // The copy re-runs on its triggers (a new image or host), after the save step wrote the
-      // archive. Between those, the archive may be gone (another machine, a cleaned temp dir):
-      // an empty stand-in keeps the asset readable, and its content is not compared.
+      // archive. Between those, the archive may be gone (another machine, a cleaned cache): an
+      // empty stand-in keeps the asset readable, and its content is not compared.
       const shipImage = new remote.CopyToRemote(
         `${name}-ship-image`,
         {
@@ -235,7 +278,7 @@ export class Deployment extends pulumi.ComponentResource {
       `${name}-env-file`,
       {
         connection,
-        create: plan.apply((p) => p.writeEnv),
+        create: writeEnvCommand(HOST_PATHS.envFile),
         stdin: environmentText,
         logging: 'none',
         addPreviousOutputInEnv: false,
@@ -264,7 +307,6 @@ export class Deployment extends pulumi.ComponentResource {
     this.registerOutputs({ imageRef: this.imageRef, release: this.release, rollbackTarget: this.rollbackTarget, repositoryUrl: this.repositoryUrl });
   }
 }
-
 
 /** Creates an empty file at `file` unless there is one; returns the path. */
 function ensureFile(file: string): string {

@@ -1,5 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
+import { backupAccessStatements, type RestoreSource } from './backups';
 import { HOST_NAMESPACE } from './cloudwatchAgent';
 import type { CidrsByFamily } from './network';
 import { renderUserData } from './userData';
@@ -12,8 +13,10 @@ export interface HostBackupArgs {
   /** Set when the bucket is encrypted with a customer-managed KMS key. */
   kmsKeyArn?: pulumi.Input<string>;
   retentionDays: pulumi.Input<number>;
-  /** systemd OnCalendar of the backup timer; daily when unset. */
-  schedule?: pulumi.Input<string>;
+  /** systemd OnCalendar expression of the backup timer. */
+  schedule: pulumi.Input<string>;
+  /** Where restores read from instead of this host's own backups. Plain: it decides which permissions exist. */
+  restoreFrom?: RestoreSource;
 }
 
 export interface HostArgs {
@@ -94,7 +97,6 @@ export class Host extends pulumi.ComponentResource {
     );
     this.roleName = role.name;
 
-    const backupObjects = pulumi.interpolate`${args.backup.bucketArn}/${args.backup.prefix}*`;
     new aws.iam.RolePolicy(
       `${name}-host`,
       {
@@ -115,22 +117,15 @@ export class Host extends pulumi.ComponentResource {
               Action: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
               Resource: [appLogs.arn, pulumi.interpolate`${appLogs.arn}:*`, metricLogs.arn, pulumi.interpolate`${metricLogs.arn}:*`],
             },
-            {
-              Sid: 'ListOwnBackups',
-              Effect: 'Allow',
-              Action: 's3:ListBucket',
-              Resource: args.backup.bucketArn,
-              Condition: { StringLike: { 's3:prefix': [pulumi.interpolate`${args.backup.prefix}*`] } },
-            },
-            {
-              Sid: 'ReadWriteOwnBackups',
-              Effect: 'Allow',
-              Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-              Resource: backupObjects,
-            },
-            ...(args.backup.kmsKeyArn
-              ? [{ Sid: 'UseBackupKey', Effect: 'Allow' as const, Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: args.backup.kmsKeyArn }]
-              : []),
+            ...backupAccessStatements({
+              bucketArn: args.backup.bucketArn,
+              prefix: args.backup.prefix,
+              kmsKeyArn: args.backup.kmsKeyArn,
+              restoreFrom: args.backup.restoreFrom,
+              region: args.region,
+              partition: args.partition,
+              dnsSuffix: args.dnsSuffix,
+            }),
           ],
         },
       },
@@ -160,6 +155,8 @@ export class Host extends pulumi.ComponentResource {
         backupPrefix: args.backup.prefix,
         backupRetentionDays: args.backup.retentionDays,
         backupSchedule: args.backup.schedule,
+        restoreFrom: args.backup.restoreFrom,
+        deployUser: SSH_USER,
         appLogGroup: appLogs.name,
         prometheusLogGroup: metricLogs.name,
       })

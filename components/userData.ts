@@ -1,13 +1,10 @@
 import { HOST_PATHS, PORTS, ROUTES } from '../app/src/contract';
 import { METRICS_JOB, STACK_DIMENSION, renderAgentConfig } from './cloudwatchAgent';
+import { backupSettings, renderBackupUnits, renderEnvFile, type BackupLocation } from './scripts/render';
 import { renderTemplate, shellQuote, shellWords } from './template';
 
-/** Files cloud-init writes that other parts of the stack (the deployment's scripts) rely on. */
-export const HOST_FILES = {
-  /** BACKUP_BUCKET, BACKUP_PREFIX, BACKUP_RETENTION_DAYS, AWS_REGION for the backup job. */
-  backupEnv: `${HOST_PATHS.root}/backup.env`,
-  /** The backup job the timer runs; installed by the deployment. */
-  backupCommand: `${HOST_PATHS.bin}/backup`,
+/** Files cloud-init writes for the CloudWatch agent. */
+export const AGENT_FILES = {
   cloudwatchAgentConfig: '/etc/clawdbot/cloudwatch-agent.json',
   prometheusConfig: '/etc/clawdbot/prometheus.yaml',
 } as const;
@@ -23,11 +20,15 @@ export interface UserDataArgs {
   sshPort: number;
   sshAllowedCidrs: string[];
   publicCidrs: string[];
+  /** The user the deployment logs in as: in the docker group, owner of the bot's directories. */
+  deployUser: string;
   backupBucket: string;
   backupPrefix: string;
   backupRetentionDays: number;
   /** systemd OnCalendar expression of the backup timer. */
-  backupSchedule?: string;
+  backupSchedule: string;
+  /** Where restores read from, when not this host's own backups (a lost stack's, say). */
+  restoreFrom?: Partial<BackupLocation>;
   appLogGroup: string;
   prometheusLogGroup: string;
 }
@@ -37,23 +38,22 @@ export const PUBLIC_PORTS = [PORTS.gateway, PORTS.https] as const;
 
 /** Renders the host's cloud-init user data from components/templates/cloud-init.yaml. */
 export function renderUserData(args: UserDataArgs): string {
-  const backupSchedule = args.backupSchedule ?? 'daily';
-  if (!/^[\w*:\-., /~]+$/.test(backupSchedule)) throw new Error(`backupSchedule ${JSON.stringify(backupSchedule)} is not a systemd OnCalendar expression`);
-
   const provisionScript = renderTemplate('provision.sh', {
     sshPort: shellQuote(args.sshPort),
     sshAllowedCidrs: shellWords(args.sshAllowedCidrs),
     publicCidrs: shellWords(args.publicCidrs),
     publicPorts: shellWords(PUBLIC_PORTS),
-    hostDirs: shellWords([HOST_PATHS.root, HOST_PATHS.data, HOST_PATHS.logs, HOST_PATHS.bin]),
+    deployUser: shellQuote(args.deployUser),
+    hostDirs: shellWords([HOST_PATHS.root, HOST_PATHS.data, HOST_PATHS.logs, HOST_PATHS.bin, HOST_PATHS.releases]),
     cloudwatchAgentUrl: shellQuote(`https://amazoncloudwatch-agent-${args.region}.s3.${args.region}.${args.dnsSuffix}`),
-    cloudwatchAgentConfigPath: shellQuote(HOST_FILES.cloudwatchAgentConfig),
+    cloudwatchAgentConfigPath: shellQuote(AGENT_FILES.cloudwatchAgentConfig),
   });
+  const units = renderBackupUnits(args.backupSchedule);
 
   const userData = renderTemplate('cloud-init.yaml', {
     sshPort: args.sshPort,
     cloudwatchAgentConfig: renderAgentConfig({
-      prometheusConfigPath: HOST_FILES.prometheusConfig,
+      prometheusConfigPath: AGENT_FILES.prometheusConfig,
       prometheusLogGroup: args.prometheusLogGroup,
       appLogGroup: args.appLogGroup,
       logsDir: HOST_PATHS.logs,
@@ -65,13 +65,16 @@ export function renderUserData(args: UserDataArgs): string {
     // Quoted: a stack named `on`, `yes` or `1` would otherwise reach Prometheus as a bool or number.
     stack: JSON.stringify(args.stack),
     logsDir: HOST_PATHS.logs,
-    backupEnvFile: HOST_FILES.backupEnv,
-    backupBucket: args.backupBucket,
-    backupPrefix: args.backupPrefix,
-    backupRetentionDays: args.backupRetentionDays,
-    region: args.region,
-    backupCommand: HOST_FILES.backupCommand,
-    backupSchedule,
+    backupEnvFile: HOST_PATHS.backupEnv,
+    backupSettings: renderEnvFile(
+      backupSettings({
+        location: { bucket: args.backupBucket, prefix: args.backupPrefix, region: args.region },
+        retentionDays: args.backupRetentionDays,
+        restoreFrom: args.restoreFrom,
+      }),
+    ),
+    backupService: units['clawdbot-backup.service'],
+    backupTimer: units['clawdbot-backup.timer'],
     provisionScript,
   });
 

@@ -1,4 +1,4 @@
-# The backup job (HOST_FILES.backupCommand), run daily by clawdbot-backup.timer as root with
+# The backup job (HOST_PATHS.backupCommand), run daily by clawdbot-backup.timer as root with
 # the instance role: archive, upload under a dated key, verify the upload, prune by retention.
 
 load_backup_env

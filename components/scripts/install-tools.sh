@@ -1,7 +1,9 @@
 # Installs the host tools (the backup job and the restore command) into $BIN_DIR, where the
-# backup timer and the runbook expect them. The tools' text is rendered into this step.
+# backup timer and the runbook expect them. The tools' text is rendered into this step. Records
+# the deployment the host now belongs to, which the deletion step of an older one checks.
 
 mkdir -p "$BIN_DIR"
+record_host_id "$HOST_ID"
 install_tool() {
   local tmp
   tmp=$(mktemp "$BIN_DIR/.$1.XXXXXX")

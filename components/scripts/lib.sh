@@ -8,6 +8,8 @@
 #   current             symlink to the active release's dir
 #   caddy/              Caddyfile, and hosts (clawdbot-active → the live slot), for the proxy
 #   data/               the bot's data dir (/data in the container)
+#   logs/               the bot's log files (/data/logs in the container)
+#   host-id             the deployment this host belongs to (the instance id, or host:port)
 
 CADDY_DIR="$CLAWDBOT_ROOT/caddy"
 ACTIVE_FILE="$RELEASES_DIR/active"
@@ -35,9 +37,22 @@ die() {
 take_deploy_lock() {
   mkdir -p "$CLAWDBOT_ROOT"
   exec 9<"$CLAWDBOT_ROOT"
+  flock -n 9 && return 0
+  log "waiting for another deploy, rollback or restore to finish (lock on $CLAWDBOT_ROOT)"
   if ! flock -w "$LOCK_TIMEOUT_SECONDS" 9; then
     die "another deploy, rollback or restore holds the lock on $CLAWDBOT_ROOT (waited ${LOCK_TIMEOUT_SECONDS}s)"
   fi
+}
+
+# The deployment this host belongs to: the install-tools step records it, the deletion step of
+# an older deployment (a replaced instance whose address moved here) checks it.
+record_host_id() {
+  printf '%s\n' "$1" >"$CLAWDBOT_ROOT/host-id.new"
+  mv -f "$CLAWDBOT_ROOT/host-id.new" "$CLAWDBOT_ROOT/host-id"
+}
+
+recorded_host_id() {
+  cat "$CLAWDBOT_ROOT/host-id" 2>/dev/null || true
 }
 
 # compose <release dir> <project> <compose args...>
@@ -48,25 +63,31 @@ compose() {
 }
 
 # The networks and volumes that app/compose.yaml declares external: the edge project and the
-# bot's slot projects share them.
+# bot's slot projects share them. The edge network has a fixed range: the bot trusts its gateway,
+# where Caddy's requests come from, for X-Forwarded-For (CLAWDBOT_TRUSTED_PROXY in compose.yaml).
 ensure_shared_resources() {
-  local volume
-  docker network inspect "$EDGE_NETWORK" >/dev/null 2>&1 || docker network create "$EDGE_NETWORK" >/dev/null
+  local volume gateway
+  if gateway=$(docker network inspect -f '{{range .IPAM.Config}}{{.Gateway}} {{end}}' "$EDGE_NETWORK" 2>/dev/null); then
+    [ "${gateway% }" = "$EDGE_GATEWAY" ] ||
+      die "network $EDGE_NETWORK has gateway ${gateway% }, not $EDGE_GATEWAY; remove it (docker network rm $EDGE_NETWORK) and deploy again"
+  else
+    docker network create --subnet "$EDGE_SUBNET" --gateway "$EDGE_GATEWAY" "$EDGE_NETWORK" >/dev/null
+  fi
   docker network inspect "$BACKEND_NETWORK" >/dev/null 2>&1 || docker network create --internal "$BACKEND_NETWORK" >/dev/null
   for volume in "${SHARED_VOLUMES[@]}"; do
     docker volume inspect "$volume" >/dev/null 2>&1 || docker volume create "$volume" >/dev/null
   done
 }
 
-# The bot runs as its image's user and the data dir is a bind mount: hand it to that user
-# (restored or freshly created files belong to whoever ran the step).
+# The bot runs as its image's user and the data and log dirs are bind mounts: hand them to that
+# user (restored or freshly created files belong to whoever ran the step).
 ensure_data_owner() {
   local image=$1 user
-  mkdir -p "$DATA_DIR"
+  mkdir -p "$DATA_DIR" "$LOGS_DIR"
   user=$(docker image inspect -f '{{.Config.User}}' "$image")
   [ -n "$user" ] || return 0
-  docker run --rm --network none --user 0:0 --entrypoint find -v "$DATA_DIR:/data" "$image" \
-    /data ! -user "${user%%:*}" -exec chown "$user" {} +
+  docker run --rm --network none --user 0:0 --entrypoint find -v "$DATA_DIR:/data" -v "$LOGS_DIR:/logs" "$image" \
+    /data /logs ! -user "${user%%:*}" -exec chown "$user" {} +
 }
 
 # Containers of the bot slot project clawdbot-<slot>, running or not.
@@ -199,7 +220,7 @@ activate_release() {
   ensure_shared_resources
   ensure_data_owner "$image"
   CLAWDBOT_SLOT_ADDRESS=$(slot_address "$slot")
-  export CLAWDBOT_IMAGE="$image" CLAWDBOT_SLOT_ADDRESS
+  export CLAWDBOT_IMAGE="$image" CLAWDBOT_SLOT_ADDRESS CLAWDBOT_TRUSTED_PROXY="$EDGE_GATEWAY"
   if [ ! -f "$CADDY_DIR/Caddyfile" ] || [ ! -f "$CADDY_DIR/hosts" ]; then
     install_caddyfile "$dir"
     write_proxy_hosts "$slot"

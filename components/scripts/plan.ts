@@ -21,7 +21,7 @@ export interface ReleasePlan {
   /** Written by the save step where Pulumi runs; the source of the archive copy. */
   localArchive: string;
   remoteArchive: string;
-  /** Copied as they are into the release's dir on the host. */
+  /** Copied as they are into the release's dir on the host; sources relative to the repository root. */
   configFiles: Array<{ source: string; remotePath: string }>;
   probeImage: string;
   /** The local save step, given the probe's output. */

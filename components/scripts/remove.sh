@@ -1,6 +1,13 @@
 # Deletion of the deployment: stops the bot and its proxy and Redis. Keeps the data dir, the
-# env file and the kept releases. Tolerates a host where nothing (or no docker) is left.
+# env file and the kept releases. Tolerates a host where nothing (or no docker) is left, and
+# leaves alone a host that another deployment has taken over since (a replaced instance whose
+# address moved to its successor).
 
+owner=$(recorded_host_id)
+if [ -n "$owner" ] && [ "$owner" != "$HOST_ID" ]; then
+  log "this host now belongs to deployment $owner, not $HOST_ID; leaving it alone"
+  exit 0
+fi
 if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then
   log "no docker on this host; nothing to stop"
   exit 0

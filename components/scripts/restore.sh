@@ -1,4 +1,4 @@
-# The restore tool (HOST_FILES.restoreCommand): `restore [latest|<key>]` replaces the data dir
+# The restore tool (HOST_PATHS.restoreCommand): `restore [latest|<key>]` replaces the data dir
 # with a backup's. Run as root on the host; see docs/disaster-recovery.md.
 
 load_backup_env

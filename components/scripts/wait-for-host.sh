@@ -1,5 +1,6 @@
 # Readiness: the first step on a host. Waits for cloud-init to finish (when the host has it),
-# then for the Docker daemon and the compose plugin.
+# checks that the host's CPU runs the image's platform, then waits for the Docker daemon and the
+# compose plugin.
 
 if command -v cloud-init >/dev/null 2>&1; then
   log "waiting for cloud-init"
@@ -12,6 +13,9 @@ if command -v cloud-init >/dev/null 2>&1; then
     *) die "cloud-init failed (exit $status); see /var/log/cloud-init-output.log" ;;
   esac
 fi
+
+machine=$(uname -m)
+[ "$machine" = "$MACHINE" ] || die "the image is built for $PLATFORM, but this host is $machine (set the platform to match the host)"
 
 # A session opened before cloud-init added this user to the docker group does not have the
 # group yet; sg gives it a fresh one.

@@ -1,5 +1,6 @@
-# Writes the bot's env file (it holds the secrets) from stdin: mode 0600 from the first byte,
-# replaced atomically. Nothing of it is printed.
+# Writes a settings file that holds secrets (the bot's env file; the backup settings of a host
+# without an instance role) from stdin: mode 0600 from the first byte, replaced atomically.
+# Nothing of it is printed.
 
 umask 077
 mkdir -p "$(dirname "$ENV_FILE")"

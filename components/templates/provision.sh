@@ -8,6 +8,7 @@ ssh_port={{ sshPort }}
 ssh_allowed_cidrs=({{ sshAllowedCidrs }})
 public_cidrs=({{ publicCidrs }})
 public_ports=({{ publicPorts }})
+deploy_user={{ deployUser }}
 host_dirs=({{ hostDirs }})
 cloudwatch_agent_url={{ cloudwatchAgentUrl }}
 cloudwatch_agent_config={{ cloudwatchAgentConfigPath }}
@@ -84,6 +85,8 @@ echo "deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.
 apt-get update -q
 apt-get install -y -q docker-ce docker-ce-cli containerd.io docker-buildx-plugin docker-compose-plugin
 systemctl enable --now docker
+# The deployment logs in as this user and drives Docker.
+usermod -aG docker "$deploy_user"
 
 # --- AWS CLI, for the backup and restore jobs (they run with the instance role) ----------------
 snap install aws-cli --classic
@@ -99,7 +102,8 @@ gpg --batch --verify "$work/cloudwatch-agent.deb.sig" "$work/cloudwatch-agent.de
 dpkg -i "$work/cloudwatch-agent.deb"
 
 # --- the bot's directories, then the agent (which tails the log dir) and the backup timer ------
-install -m 0755 -d "${host_dirs[@]}"
+# The deployment's steps run as the deploy user and write all of them.
+install -m 0755 -o "$deploy_user" -g "$deploy_user" -d "${host_dirs[@]}"
 /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c "file:$cloudwatch_agent_config"
 systemctl daemon-reload
 systemctl enable --now clawdbot-backup.timer

@@ -2,20 +2,26 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { CONTAINER_DATA_DIR, HOST_PATHS, PORTS } from '../../app/src/contract';
+import { CONTAINER_DATA_DIR, DATA_LAYOUT, HOST_PATHS, PORTS } from '../../app/src/contract';
 import { planRelease } from '../../components/scripts/plan';
 import {
+  abbreviateSteps,
   activateCommand,
   asCommand,
+  backupSettings,
   DEFAULT_HOST_STEP_SETTINGS,
-  HOST_FILES,
+  EDGE_NETWORK,
   installToolsCommand,
+  isOnCalendar,
   RELEASE_FILES,
   releaseId,
+  renderBackupUnits,
   renderEnvFile,
   renderScript,
+  REPO_ROOT,
   shellQuote,
   SLOT_PORTS,
+  waitForHostCommand,
 } from '../../components/scripts/render';
 
 // The renderers of the host steps and the host's compose file and Caddyfile they ship.
@@ -61,10 +67,26 @@ describe('rendered steps', () => {
     const script = renderScript('activate', { RELEASE: 'r1' });
     expect(script).toMatch(/^#!\/usr\/bin\/env bash\n/);
     expect(script).toContain("set -euo pipefail\n");
-    expect(script).toContain(`CLAWDBOT_ROOT='${HOST_PATHS.root}'\nDATA_DIR='${HOST_PATHS.data}'\nRELEASES_DIR='${HOST_PATHS.releases}'`);
+    expect(script).toContain(`CLAWDBOT_ROOT='${HOST_PATHS.root}'\nDATA_DIR='${HOST_PATHS.data}'\nRELEASES_DIR='${HOST_PATHS.releases}'\nLOGS_DIR='${HOST_PATHS.logs}'`);
     expect(script).toContain(`METRICS_PORT='${PORTS.metrics}'\nSLOT_GATEWAY_PORT='${SLOT_PORTS.gateway}'`);
-    expect(script).toContain(`BACKUP_ENV='${HOST_FILES.backupEnv}'`);
-    expect(HOST_FILES.backupCommand).toBe(`${HOST_PATHS.bin}/backup`);
+    expect(script).toContain(`BACKUP_ENV='${HOST_PATHS.backupEnv}'`);
+    expect(script).toContain(`EDGE_SUBNET='${EDGE_NETWORK.subnet}'\nEDGE_GATEWAY='${EDGE_NETWORK.gateway}'`);
+  });
+
+  test('readiness refuses a host whose CPU is not the image\'s', () => {
+    expect(waitForHostCommand('linux/amd64')).toContain("PLATFORM='linux/amd64'\nMACHINE='x86_64'");
+    expect(waitForHostCommand('linux/arm64')).toContain("PLATFORM='linux/arm64'\nMACHINE='aarch64'");
+    expect(waitForHostCommand('linux/amd64')).toContain('[ "$machine" = "$MACHINE" ] || die');
+  });
+
+  test('read in a plan as their parameters, their code as one line with its hash', () => {
+    const command = activateCommand('r1', { domain: 'bot.example.com' });
+    const abbreviated = abbreviateSteps(command);
+    expect(abbreviated).toContain("RELEASE='r1'\nDOMAIN='bot.example.com'");
+    expect(abbreviated).toMatch(/\n# lib\.sh \+ activate\.sh \(components\/scripts\/\), sha256 [0-9a-f]{12}\n+CLAWDBOT_STEP\n$/);
+    expect(abbreviated).not.toContain('activate_release() {');
+    // The tools inside the tools step, each its own line.
+    expect(abbreviateSteps(installToolsCommand('i-1')).match(/^# lib\.sh \+ (\S+)/gm)).toEqual(['# lib.sh + install-tools.sh', '# lib.sh + backup.sh', '# lib.sh + restore.sh']);
   });
 
   test('run from fd 3, leaving stdin to the step', () => {
@@ -73,7 +95,8 @@ describe('rendered steps', () => {
   });
 
   test('the tools step installs the backup job and the restore command from here-documents', () => {
-    const command = installToolsCommand();
+    const command = installToolsCommand('i-0123456789abcdef0');
+    expect(command).toContain("HOST_ID='i-0123456789abcdef0'");
     expect(command).toContain("install_tool backup <<'CLAWDBOT_TOOL'\n#!/usr/bin/env bash\n# clawdbot backup:");
     expect(command).toContain("install_tool restore <<'CLAWDBOT_TOOL'\n#!/usr/bin/env bash\n# clawdbot restore:");
   });
@@ -84,6 +107,44 @@ describe('rendered steps', () => {
     expect(command).toContain("DOMAIN='bot.example.com'");
     // Without a domain, Caddy's 443 site is localhost (internal CA) and the bot is served on 18789.
     expect(activateCommand('r1', {})).toContain("DOMAIN='localhost'");
+  });
+});
+
+describe('backup settings', () => {
+  test('name the bucket, prefix, retention and region, then what differs for restores, then a key where there is no role', () => {
+    const location = { bucket: 'clawdbot-dev-backups', prefix: 'clawdbot-dev/', region: 'ap-southeast-1' };
+    expect(backupSettings({ location, retentionDays: 7 })).toEqual({
+      BACKUP_BUCKET: 'clawdbot-dev-backups',
+      BACKUP_PREFIX: 'clawdbot-dev/',
+      BACKUP_RETENTION_DAYS: '7',
+      AWS_REGION: 'ap-southeast-1',
+    });
+    expect(
+      backupSettings({ location, retentionDays: 7, restoreFrom: { prefix: 'clawdbot-prod' }, credentials: { accessKeyId: 'AKIA0', secretAccessKey: 'secret0' } }),
+    ).toMatchObject({ RESTORE_PREFIX: 'clawdbot-prod', AWS_ACCESS_KEY_ID: 'AKIA0', AWS_SECRET_ACCESS_KEY: 'secret0' });
+    expect(backupSettings({ location, retentionDays: 7, restoreFrom: { prefix: 'clawdbot-prod' } })).not.toHaveProperty('RESTORE_BUCKET');
+  });
+});
+
+describe('the backup timer', () => {
+  test.each(['daily', 'hourly', '*-*-* 03:00:00', 'Mon..Fri 01:30', 'Sat,Sun 10:00:00.5', '*:0/15', '*-02~01 04:00', 'daily Asia/Shanghai', '2030-01-01'])(
+    'takes the OnCalendar expression %p',
+    (schedule) => {
+      expect(isOnCalendar(schedule)).toBe(true);
+      expect(renderBackupUnits(schedule)['clawdbot-backup.timer']).toContain(`\nOnCalendar=${schedule}\n`);
+    },
+  );
+
+  test.each(['', 'tomorrow', 'hourly ', '25:00', '*-*-* 3', 'Fri..Mon', '*-13-01', 'daily\nExecStart=/bin/sh', 'daily; rm -rf /'])('refuses %p', (schedule) => {
+    expect(isOnCalendar(schedule)).toBe(false);
+    expect(() => renderBackupUnits(schedule)).toThrow(`backup schedule ${JSON.stringify(schedule)} is not a systemd OnCalendar expression`);
+  });
+
+  test('runs the installed job with the backup settings, once the deployment installed it', () => {
+    const service = renderBackupUnits('daily')['clawdbot-backup.service'];
+    expect(service).toContain(`\nEnvironmentFile=${HOST_PATHS.backupEnv}\nExecStart=${HOST_PATHS.backupCommand}\n`);
+    expect(service).toContain(`\nConditionPathExists=${HOST_PATHS.backupCommand}\n`);
+    expect(renderBackupUnits('daily')['clawdbot-backup.timer']).toContain('\nPersistent=true\n');
   });
 });
 
@@ -113,7 +174,7 @@ describe('planRelease', () => {
 });
 
 describe('app/compose.yaml', () => {
-  const compose = parse(readFileSync(RELEASE_FILES.compose, 'utf8')) as {
+  const compose = parse(readFileSync(path.join(REPO_ROOT, RELEASE_FILES.compose), 'utf8')) as {
     services: Record<string, { container_name?: string; ports?: string[]; volumes?: string[]; networks?: unknown; network_mode?: string; env_file?: string; environment?: Record<string, string> }>;
     networks: Record<string, { name: string; external: boolean }>;
   };
@@ -122,9 +183,17 @@ describe('app/compose.yaml', () => {
   test('runs the bot as "clawdbot" with the data dir and the env file from HOST_PATHS', () => {
     const bot = compose.services.clawdbot;
     expect(bot.container_name).toBe('clawdbot');
-    expect(bot.volumes).toEqual([`${HOST_PATHS.data}:${CONTAINER_DATA_DIR}`]);
+    expect(bot.volumes).toEqual([`${HOST_PATHS.data}:${CONTAINER_DATA_DIR}`, `${HOST_PATHS.logs}:${CONTAINER_DATA_DIR}/${DATA_LAYOUT.logs}`]);
     expect(bot.env_file).toBe(HOST_PATHS.envFile);
     expect(bot.environment?.REDIS_URL).toBe('redis://clawdbot-redis:6379');
+  });
+
+  test('trusts X-Forwarded-For from the proxy only, whose address the activation fixes', () => {
+    expect(compose.services.clawdbot.environment?.TRUST_PROXY).toBe('${CLAWDBOT_TRUSTED_PROXY:?CLAWDBOT_TRUSTED_PROXY is set by the deploy step}');
+    const activate = activateCommand('r1', {});
+    expect(activate).toContain('CLAWDBOT_TRUSTED_PROXY="$EDGE_GATEWAY"');
+    expect(activate).toContain('docker network create --subnet "$EDGE_SUBNET" --gateway "$EDGE_GATEWAY" "$EDGE_NETWORK"');
+    expect(compose.networks.edge).toEqual({ name: 'clawdbot-edge', external: true });
   });
 
   test('publishes the bot only on its slot loopback address, for the proxy', () => {
@@ -148,7 +217,7 @@ describe('app/compose.yaml', () => {
 });
 
 describe('app/Caddyfile', () => {
-  const caddyfile = readFileSync(RELEASE_FILES.caddyfile, 'utf8');
+  const caddyfile = readFileSync(path.join(REPO_ROOT, RELEASE_FILES.caddyfile), 'utf8');
 
   test('serves 18789 and the domain (TLS 1.3 only) from the live slot', () => {
     expect(caddyfile).toMatch(new RegExp(`^:${PORTS.gateway} \\{\\n\\timport clawdbot_gateway\\n\\}`, 'm'));

@@ -30,6 +30,28 @@ export function ancestors(simulation: Simulation, resource: SimulatedResource): 
   return chain;
 }
 
+/** The single resource with this name, of any type; fails the test otherwise. */
+export function named(simulation: Simulation, name: string): SimulatedResource {
+  const found = simulation.resources.filter((resource) => resource.name === name);
+  if (found.length !== 1) throw new Error(`expected one resource named ${name}, found ${found.length}: ${simulation.resources.map((r) => r.name).join(', ')}`);
+  return found[0];
+}
+
+/** Whether `from` waits for `to`: directly or through other resources, by dependsOn or by an input. */
+export function waitsFor(simulation: Simulation, from: SimulatedResource, to: SimulatedResource): boolean {
+  const byUrn = new Map(simulation.resources.map((r) => [r.urn, r]));
+  const seen = new Set<string>();
+  const visit = (resource: SimulatedResource): boolean =>
+    resource.dependencies.some((urn) => {
+      if (urn === to.urn) return true;
+      if (seen.has(urn)) return false;
+      seen.add(urn);
+      const next = byUrn.get(urn);
+      return next !== undefined && visit(next);
+    });
+  return visit(from);
+}
+
 /** Every string inside a value, secret or not. */
 export function strings(value: unknown): string[] {
   const revealed = reveal(value);

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { parse } from 'yaml';
 import { HOST_PATHS, LOG_FILES, PORTS, ROUTES } from '../../app/src/contract';
 import { renderTemplate, shellQuote } from '../../components/template';
-import { HOST_FILES, PUBLIC_PORTS, USER_DATA_LIMIT_BYTES, renderUserData, type UserDataArgs } from '../../components/userData';
+import { AGENT_FILES, PUBLIC_PORTS, USER_DATA_LIMIT_BYTES, renderUserData, type UserDataArgs } from '../../components/userData';
 import { bashArray, parseCloudConfig, writtenFile, type CloudConfig } from './graph';
 
 // The host's cloud-init user data, rendered from components/templates/ and read back as the
@@ -18,9 +18,11 @@ const args: UserDataArgs = {
   sshPort: 40022,
   sshAllowedCidrs: ['203.0.113.0/24', '2001:db8::/32'],
   publicCidrs: ['0.0.0.0/0', '::/0'],
+  deployUser: 'ubuntu',
   backupBucket: 'clawdbot-prod-backups-abc123',
   backupPrefix: 'clawdbot-prod/',
   backupRetentionDays: 90,
+  backupSchedule: 'daily',
   appLogGroup: '/clawdbot-prod/app',
   prometheusLogGroup: '/clawdbot-prod/prometheus',
 };
@@ -82,30 +84,30 @@ describe('cloud-init user data', () => {
 
   it('configures the CloudWatch agent for memory, root disk, the bot\'s logs and its Prometheus metrics', () => {
     const config = cloudConfig();
-    const agent = JSON.parse(file(HOST_FILES.cloudwatchAgentConfig, config));
+    const agent = JSON.parse(file(AGENT_FILES.cloudwatchAgentConfig, config));
     expect(agent.metrics.metrics_collected).toEqual({
       mem: { measurement: ['mem_used_percent'] },
       disk: { measurement: ['used_percent'], resources: ['/'], drop_device: true },
     });
     expect(agent.logs.logs_collected.files.collect_list.map((entry: any) => entry.file_path)).toEqual(Object.values(LOG_FILES).map((name) => `${HOST_PATHS.logs}/${name}`));
     const prometheus = agent.logs.metrics_collected.prometheus;
-    expect(prometheus).toMatchObject({ log_group_name: args.prometheusLogGroup, prometheus_config_path: HOST_FILES.prometheusConfig });
+    expect(prometheus).toMatchObject({ log_group_name: args.prometheusLogGroup, prometheus_config_path: AGENT_FILES.prometheusConfig });
 
-    const scrape = parse(file(HOST_FILES.prometheusConfig, config)).scrape_configs;
+    const scrape = parse(file(AGENT_FILES.prometheusConfig, config)).scrape_configs;
     expect(scrape).toEqual([
       { job_name: 'clawdbot', metrics_path: ROUTES.metrics, static_configs: [{ targets: [`127.0.0.1:${PORTS.metrics}`], labels: { Stack: 'prod' } }] },
     ]);
     expect(prometheus.emf_processor.metric_declaration.map((declaration: any) => declaration.label_matcher)).toEqual(['^clawdbot$', '^clawdbot;0\\.99$']);
     // The agent is started on that config, after the agent package's signature checked out.
     const script = provision(config);
-    expect(shellValue(script, 'cloudwatch_agent_config')).toBe(HOST_FILES.cloudwatchAgentConfig);
+    expect(shellValue(script, 'cloudwatch_agent_config')).toBe(AGENT_FILES.cloudwatchAgentConfig);
     expect(script.indexOf('gpg --batch --verify')).toBeLessThan(script.indexOf('dpkg -i'));
     expect(shellValue(script, 'cloudwatch_agent_url')).toBe('https://amazoncloudwatch-agent-ap-southeast-1.s3.ap-southeast-1.amazonaws.com');
   });
 
   it.each(['on', 'yes', 'no', '1', '1e3', 'null', '0x1F', 'team-a'])('labels the metrics of a stack named %p with that name, as a string', (stack) => {
     // Prometheus reads YAML 1.1, where on/yes/no are booleans.
-    const scrape = parse(file(HOST_FILES.prometheusConfig, cloudConfig(render({ stack }))), { version: '1.1' }).scrape_configs;
+    const scrape = parse(file(AGENT_FILES.prometheusConfig, cloudConfig(render({ stack }))), { version: '1.1' }).scrape_configs;
     expect(scrape[0].static_configs[0].labels).toEqual({ Stack: stack });
   });
 
@@ -116,8 +118,14 @@ describe('cloud-init user data', () => {
     expect(rotation).toEqual(expect.arrayContaining(['daily', 'rotate 7', 'compress', 'copytruncate']));
   });
 
-  it('creates the bot\'s host directories', () => {
-    expect(bashArray(provision(), 'host_dirs')).toEqual([HOST_PATHS.root, HOST_PATHS.data, HOST_PATHS.logs, HOST_PATHS.bin]);
+  it('gives the deploy user the bot\'s host directories and the docker group, which every deploy step needs', () => {
+    const script = provision();
+    expect(bashArray(script, 'host_dirs')).toEqual([HOST_PATHS.root, HOST_PATHS.data, HOST_PATHS.logs, HOST_PATHS.bin, HOST_PATHS.releases]);
+    expect(shellValue(script, 'deploy_user')).toBe('ubuntu');
+    expect(script).toContain('install -m 0755 -o "$deploy_user" -g "$deploy_user" -d "${host_dirs[@]}"');
+    expect(script).toContain('usermod -aG docker "$deploy_user"');
+    // After Docker's package created the group.
+    expect(script.indexOf('usermod -aG docker')).toBeGreaterThan(script.indexOf('apt-get install -y -q docker-ce'));
   });
 
   it('installs a daily backup timer that runs the deployment\'s backup job with the bucket settings', () => {
@@ -127,17 +135,28 @@ describe('cloud-init user data', () => {
     expect(timer).toContain('\nPersistent=true\n');
     const service = file('/etc/systemd/system/clawdbot-backup.service', config);
     expect(service).toContain(`\nExecStart=${HOST_PATHS.bin}/backup\n`);
-    expect(service).toContain(`\nEnvironmentFile=${HOST_FILES.backupEnv}\n`);
+    expect(service).toContain(`\nEnvironmentFile=${HOST_PATHS.backupEnv}\n`);
     expect(service).toContain(`\nConditionPathExists=${HOST_PATHS.bin}/backup\n`);
-    expect(file(HOST_FILES.backupEnv, config)).toBe(
+    expect(file(HOST_PATHS.backupEnv, config)).toBe(
       'BACKUP_BUCKET=clawdbot-prod-backups-abc123\nBACKUP_PREFIX=clawdbot-prod/\nBACKUP_RETENTION_DAYS=90\nAWS_REGION=ap-southeast-1\n',
     );
     expect(provision(config)).toContain('systemctl enable --now clawdbot-backup.timer');
   });
 
+  it('points restores at another stack\'s backups when told to, field by field', () => {
+    const settings = (restoreFrom: UserDataArgs['restoreFrom']) => file(HOST_PATHS.backupEnv, cloudConfig(render({ restoreFrom }))).split('\n').filter((line) => line.startsWith('RESTORE_'));
+    expect(settings({ bucket: 'clawdbot-old-backups', prefix: 'clawdbot-prod', region: 'ap-northeast-1' })).toEqual([
+      'RESTORE_BUCKET=clawdbot-old-backups',
+      'RESTORE_PREFIX=clawdbot-prod',
+      'RESTORE_REGION=ap-northeast-1',
+    ]);
+    expect(settings({ prefix: 'clawdbot-old' })).toEqual(['RESTORE_PREFIX=clawdbot-old']);
+    expect(settings(undefined)).toEqual([]);
+  });
+
   it('takes the backup schedule as input, and refuses one that is not an OnCalendar expression', () => {
     expect(file('/etc/systemd/system/clawdbot-backup.timer', cloudConfig(render({ backupSchedule: '*-*-* 02:30:00' })))).toContain('\nOnCalendar=*-*-* 02:30:00\n');
-    expect(() => render({ backupSchedule: 'daily\nExecStart=/bin/sh' })).toThrow('backupSchedule "daily\\nExecStart=/bin/sh" is not a systemd OnCalendar expression');
+    expect(() => render({ backupSchedule: 'daily\nExecStart=/bin/sh' })).toThrow('backup schedule "daily\\nExecStart=/bin/sh" is not a systemd OnCalendar expression');
   });
 
   it('runs the provisioning script once, from runcmd', () => {
@@ -265,6 +284,7 @@ describe('templates', () => {
       sshAllowedCidrs: '',
       publicCidrs: '',
       publicPorts: '',
+      deployUser: '',
       hostDirs: '',
       cloudwatchAgentUrl: '',
       cloudwatchAgentConfigPath: '',
