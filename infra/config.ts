@@ -2,8 +2,11 @@ import * as net from 'node:net';
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
 import * as ipaddr from 'ipaddr.js';
+import { utils as sshUtils } from 'ssh2';
 import { PORTS } from '../app/src/contract';
+import type { RestoreSource } from '../components/backups';
 import type { CidrsByFamily } from '../components/network';
+import { isOnCalendar, type RestoreOnBoot } from '../components/scripts/render';
 import type { DingtalkArgs, FeishuArgs, ModelProvider, SecretsArgs } from '../components/secrets';
 
 // Reads and validates every setting of the stack, once, before any resource is declared. Plain
@@ -33,6 +36,10 @@ export type Environment = 'dev' | 'prod';
  * stack (@pulumi/random) when they are not supplied.
  */
 export const SECRET_KEYS = {
+  sshPrivateKey: {
+    generated: false,
+    description: 'Private key the deployment logs in with (OpenSSH or PEM, no passphrase); on aws, the pair of sshPublicKey. Required.',
+  },
   modelApiKey: { generated: false, description: 'API key of the model provider. Required unless modelProvider is `rules`.' },
   modelApiSecret: { generated: false, description: 'Second credential, for providers that issue one with the key. Optional.' },
   dingtalkAppSecret: { generated: false, description: 'DingTalk app secret (AppSecret / Client Secret). Required when dingtalkAppKey is set.' },
@@ -45,14 +52,9 @@ export const SECRET_KEYS = {
 
 export type SecretKey = keyof typeof SECRET_KEYS;
 
-export interface StackConfig {
-  project: string;
-  stack: string;
-  environment: Environment;
-  /** Base of every resource name: `<project>-<stack>`. */
-  name: string;
-  /** Arguments of the stack's one AWS provider. */
-  aws: { region: string; provider: aws.ProviderArgs };
+/** An EC2 host that the stack builds, with its network, DNS, alarms and backups. */
+export interface AwsTarget {
+  kind: 'aws';
   network: {
     vpc: 'default' | 'dedicated';
     sshPort: number;
@@ -66,10 +68,48 @@ export interface StackConfig {
     sshPublicKey: string;
     terminationProtection: boolean;
   };
-  /** Absent when `domain` is empty. Its hosted zone is looked up with findHostedZoneId. */
-  dns?: { domain: string; hostName: string; fqdn: string; ttl: number };
-  backups: { retentionDays: number; encryption: 'sse-s3' | 'kms'; protect: boolean };
   monitoring: { alarmEmail?: string };
+}
+
+/** A machine of yours (at home, a VM) that the deployment ships to over SSH. */
+export interface MachineTarget {
+  kind: 'ssh';
+  host: string;
+  port: number;
+  user: string;
+  architecture: Architecture;
+}
+
+export interface StackConfig {
+  project: string;
+  stack: string;
+  environment: Environment;
+  /** Base of every resource name: `<project>-<stack>`. */
+  name: string;
+  /** Arguments of the stack's one AWS provider; absent when the stack uses no AWS at all (target ssh without backups). */
+  aws?: { region: string; provider: aws.ProviderArgs };
+  target: AwsTarget | MachineTarget;
+  /** Absent when `domain` is empty. On aws its hosted zone is looked up with findHostedZoneId. */
+  dns?: { domain: string; hostName: string; fqdn: string; ttl: number };
+  /** Always on aws; on target ssh only with targetBackups. */
+  backups?: {
+    retentionDays: number;
+    encryption: 'sse-s3' | 'kms';
+    protect: boolean;
+    /** systemd OnCalendar expression of the backup timer. */
+    schedule: string;
+    restoreFrom?: RestoreSource;
+  };
+  deployment: {
+    sshPrivateKey: pulumi.Output<string>;
+    imageTransport: 'ssh' | 'ecr';
+    restoreOnBoot: RestoreOnBoot;
+    /** Registry mirrors: the app's base image, Caddy, Redis. */
+    baseImage?: string;
+    caddyImage?: string;
+    redisImage?: string;
+    keepReleases: number;
+  };
   bot: SecretsArgs;
 }
 
@@ -140,7 +180,22 @@ class ConfigReader {
     return value.replace(/\/+$/, '');
   }
 
-  requiredSecret(key: SecretKey): pulumi.Output<string> {
+  boolean(key: string): boolean {
+    return this.config.requireBoolean(key);
+  }
+
+  /** Unset when empty; otherwise must match `pattern`, or fails saying what was expected. */
+  optionalMatching(key: string, pattern: RegExp, expected: string): string | undefined {
+    const value = this.optionalString(key);
+    if (value !== undefined && !pattern.test(value)) this.fail(key, `${JSON.stringify(value)} is not ${expected}`);
+    return value;
+  }
+
+  /** The plain value is read only to check it and never leaves here unwrapped. */
+  requiredSecret(key: SecretKey, check?: (value: string) => string | undefined): pulumi.Output<string> {
+    const value = this.config.get(key);
+    const problem = value ? check?.(value) : undefined;
+    if (problem) this.fail(key, problem);
     // Pulumi's own "Missing required configuration variable" error when unset.
     return this.config.requireSecret(key);
   }
@@ -199,6 +254,11 @@ export const PROD_SSH_MIN_PREFIX = { 4: 8, 6: 32 } as const;
 const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** A Docker image reference: [registry[:port]/]path[:tag][@sha256:digest]. */
+const IMAGE_REFERENCE = /^(?:[A-Za-z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::\w[\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
 const DINGTALK_AES_KEY = /^[A-Za-z0-9+/]{43}$/;
 
 /**
@@ -217,7 +277,7 @@ function isEmailAddress(value: string): boolean {
   );
 }
 
-function readNetwork(config: ConfigReader, environment: Environment): StackConfig['network'] {
+function readNetwork(config: ConfigReader, environment: Environment): AwsTarget['network'] {
   const sshPort = config.integer('sshPort', 1, 65535);
   if (sshPort === 22) config.fail('sshPort', '22 is the port every scanner tries; pick another, e.g. 2222');
   const taken = Object.entries(PORTS).find(([, port]) => port === sshPort);
@@ -240,12 +300,12 @@ function readNetwork(config: ConfigReader, environment: Environment): StackConfi
   };
 }
 
-function readHost(config: ConfigReader, environment: Environment): StackConfig['host'] {
+function readHost(config: ConfigReader, environment: Environment): AwsTarget['host'] {
   const instanceType = config.string('instanceType');
   if (!(instanceType in INSTANCE_TYPES)) {
     config.fail('instanceType', `${instanceType} is not one of the 2 vCPU / 4 GiB types ${Object.keys(INSTANCE_TYPES).join(', ')}`);
   }
-  const sshPublicKey = config.string('sshPublicKey');
+  const sshPublicKey = config.optionalString('sshPublicKey') ?? config.fail('sshPublicKey', 'is required for target aws: the public key installed for the ubuntu user');
   if (!SSH_PUBLIC_KEY.test(sshPublicKey)) {
     config.fail('sshPublicKey', 'is not an OpenSSH public key (expected e.g. "ssh-ed25519 AAAA... you@laptop")');
   }
@@ -349,40 +409,137 @@ function readFeishu(config: ConfigReader): FeishuArgs | undefined {
   };
 }
 
+function readAwsTarget(config: ConfigReader, environment: Environment): AwsTarget {
+  const alarmEmail = config.optionalString('alarmEmail');
+  if (alarmEmail !== undefined && !isEmailAddress(alarmEmail)) {
+    config.fail('alarmEmail', `${JSON.stringify(alarmEmail)} is not an email address`);
+  }
+  return { kind: 'aws', network: readNetwork(config, environment), host: readHost(config, environment), monitoring: { alarmEmail } };
+}
+
+/** An IP address, or a host name of DNS labels (a single label, e.g. a home machine's name, included). */
+function isHostAddress(value: string): boolean {
+  return net.isIP(value) !== 0 || (value.length <= 253 && value.toLowerCase().split('.').every((label) => DNS_LABEL.test(label)));
+}
+
+function readMachineTarget(config: ConfigReader): MachineTarget {
+  const host = config.optionalString('targetHost') ?? config.fail('targetHost', 'is required for target ssh: the address or DNS name of your machine');
+  if (!isHostAddress(host)) config.fail('targetHost', `${JSON.stringify(host)} is not an IP address or a DNS name`);
+  const user = config.optionalString('targetUser') ?? config.fail('targetUser', 'is required for target ssh: the user the deployment logs in as');
+  if (!USER_NAME.test(user)) config.fail('targetUser', `${JSON.stringify(user)} is not a user name`);
+  return { kind: 'ssh', host, port: config.integer('targetPort', 1, 65535), user, architecture: config.oneOf('targetArchitecture', ['amd64', 'arm64']) };
+}
+
+const RESTORE_SOURCE_KEYS = ['restoreFromBucket', 'restoreFromPrefix', 'restoreFromRegion'] as const;
+
+function readRestoreSource(config: ConfigReader): RestoreSource | undefined {
+  const prefix = config.optionalString('restoreFromPrefix')?.replace(/\/+$/, '');
+  if (prefix !== undefined && (prefix === '' || /^\/|\s/.test(prefix))) {
+    config.fail('restoreFromPrefix', 'is not a key prefix (e.g. clawdbot-prod: the lost stack\'s <project>-<stack>)');
+  }
+  const source: RestoreSource = {
+    bucket: config.optionalMatching('restoreFromBucket', S3_BUCKET, 'an S3 bucket name'),
+    prefix,
+    region: config.optionalMatching('restoreFromRegion', AWS_REGION, 'an AWS region (e.g. ap-southeast-1)'),
+  };
+  return Object.values(source).some((value) => value !== undefined) ? source : undefined;
+}
+
+function readBackups(config: ConfigReader, environment: Environment): NonNullable<StackConfig['backups']> {
+  const schedule = config.string('backupSchedule');
+  if (!isOnCalendar(schedule)) {
+    config.fail('backupSchedule', `${JSON.stringify(schedule)} is not a systemd OnCalendar expression (e.g. daily, hourly, *-*-* 03:00:00, Mon..Fri 01:30)`);
+  }
+  return {
+    retentionDays: config.integer('backupRetentionDays', 1, 3650),
+    encryption: config.oneOf('backupEncryption', ['sse-s3', 'kms']),
+    protect: environment === 'prod',
+    schedule,
+    restoreFrom: readRestoreSource(config),
+  };
+}
+
+/**
+ * What the fresh host restores before the bot first starts. `restorePrefix` is where restores
+ * read (the restore source's prefix, or this stack's own); undefined when the stack has no
+ * backups, where `latest` means nothing to restore.
+ */
+function readRestoreOnBoot(config: ConfigReader, restorePrefix: string | undefined): RestoreOnBoot {
+  const value = config.string('restoreOnBoot');
+  if (value === 'none') return 'none';
+  if (restorePrefix === undefined) {
+    if (value === 'latest') return 'none';
+    return config.fail('restoreOnBoot', 'needs backups: on target ssh, set targetBackups to true, or restoreOnBoot to none');
+  }
+  if (value === 'latest') return 'latest';
+  if (!value.startsWith(`${restorePrefix}/`) || !value.endsWith('.tar.gz') || /\s/.test(value)) {
+    config.fail(
+      'restoreOnBoot',
+      `${JSON.stringify(value)} is not latest, none or the key of a backup under ${restorePrefix}/ (e.g. ${restorePrefix}/2025/03/01/clawdbot-20250301T030512Z.tar.gz)`,
+    );
+  }
+  return { key: value };
+}
+
+/** Why `value` cannot log in, or undefined. Never quotes the key. */
+function privateKeyProblem(value: string, publicKey: string | undefined): string | undefined {
+  const parsed = sshUtils.parseKey(value);
+  if (parsed instanceof Error) return `is not a private key SSH can use without a passphrase (${parsed.message})`;
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (!key.isPrivateKey()) return 'is a public key; give the private key (e.g. the contents of ~/.ssh/id_ed25519)';
+  if (publicKey !== undefined && key.getPublicSSH().toString('base64') !== publicKey.split(' ')[1]) {
+    return 'is not the private key of sshPublicKey: the host would refuse it';
+  }
+  return undefined;
+}
+
+function readDeployment(config: ConfigReader, target: StackConfig['target'], restorePrefix: string | undefined): StackConfig['deployment'] {
+  const imageTransport = config.oneOf('imageTransport', ['ssh', 'ecr']);
+  if (imageTransport === 'ecr' && target.kind === 'ssh') {
+    config.fail('imageTransport', 'ecr needs target aws (the host pulls with its instance role); use ssh');
+  }
+  const image = (key: string) => config.optionalMatching(key, IMAGE_REFERENCE, 'a Docker image reference (e.g. registry.example.cn/library/caddy:2.10-alpine)');
+  return {
+    sshPrivateKey: config.requiredSecret('sshPrivateKey', (value) => privateKeyProblem(value, target.kind === 'aws' ? target.host.sshPublicKey : undefined)),
+    imageTransport,
+    restoreOnBoot: readRestoreOnBoot(config, restorePrefix),
+    baseImage: image('baseImage'),
+    caddyImage: image('caddyImage'),
+    redisImage: image('redisImage'),
+    keepReleases: config.integer('keepReleases', 1, 50),
+  };
+}
+
 /** Reads and validates the whole stack configuration (the hosted zone aside: findHostedZoneId). */
 export function loadConfig(): StackConfig {
   const config = new ConfigReader();
   const project = pulumi.getProject();
   const stack = pulumi.getStack();
+  const name = `${project}-${stack}`;
   const environment = config.oneOf('environment', ['dev', 'prod']);
 
-  const alarmEmail = config.optionalString('alarmEmail');
-  if (alarmEmail !== undefined && !isEmailAddress(alarmEmail)) {
-    config.fail('alarmEmail', `${JSON.stringify(alarmEmail)} is not an email address`);
+  const target = config.oneOf('target', ['aws', 'ssh']) === 'aws' ? readAwsTarget(config, environment) : readMachineTarget(config);
+  const backups = target.kind === 'aws' || config.boolean('targetBackups') ? readBackups(config, environment) : undefined;
+  if (backups === undefined) {
+    for (const key of RESTORE_SOURCE_KEYS) {
+      if (config.optionalString(key) !== undefined) config.fail(key, 'needs backups: on target ssh, set targetBackups to true');
+    }
   }
-
-  const network = readNetwork(config, environment);
-  const host = readHost(config, environment);
-  const backups: StackConfig['backups'] = {
-    retentionDays: config.integer('backupRetentionDays', 1, 3650),
-    encryption: config.oneOf('backupEncryption', ['sse-s3', 'kms']),
-    protect: environment === 'prod',
-  };
+  const restorePrefix = backups && (backups.restoreFrom?.prefix ?? name);
+  const deployment = readDeployment(config, target, restorePrefix);
   const bot: SecretsArgs = { model: readModel(config), dingtalk: readDingtalk(config), feishu: readFeishu(config) };
-  const region = new ConfigReader('aws').string('region');
-  const dns = readDns(config);
+  const region = backups && new ConfigReader('aws').string('region');
 
   return {
     project,
     stack,
     environment,
-    name: `${project}-${stack}`,
-    aws: { region, provider: readAwsProvider(region, { Project: project, Stack: stack, ManagedBy: 'pulumi' }) },
-    network,
-    host,
-    dns,
+    name,
+    aws: region === undefined ? undefined : { region, provider: readAwsProvider(region, { Project: project, Stack: stack, ManagedBy: 'pulumi' }) },
+    target,
+    dns: readDns(config),
     backups,
-    monitoring: { alarmEmail },
+    deployment,
     bot,
   };
 }

@@ -1,88 +1,53 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
-import { PORTS } from '../app/src/contract';
-import { Backups } from '../components/backups';
-import { Dns } from '../components/dns';
-import { Host } from '../components/host';
-import { Monitoring } from '../components/monitoring';
-import { Network } from '../components/network';
+import { Deployment } from '../components/deployment';
 import { Secrets } from '../components/secrets';
-import { findHostedZoneId, loadConfig } from './config';
+import { loadConfig } from './config';
+import { onAws, onMachine } from './site';
 
-// The clawdbot stack: config in, components composed, outputs out.
+// The clawdbot stack: config in, components composed, outputs out. The bot runs on an EC2 host
+// that the stack builds (target aws) or on a machine of yours (target ssh); either way the same
+// Deployment ships it there.
+
 export = async () => {
   const config = loadConfig();
   const { name } = config;
 
   // Every AWS resource and lookup goes through this provider: the stack's aws:* settings and
-  // credentials, and the default tags on everything.
-  const provider = new aws.Provider(name, config.aws.provider);
-  const opts: pulumi.ComponentResourceOptions = { providers: [provider] };
-  const dnsName = config.dns && { ...config.dns, zoneId: await findHostedZoneId(config.dns.domain, provider) };
+  // credentials, and the default tags on everything. None for a machine of yours without backups.
+  const provider = config.aws && new aws.Provider(name, config.aws.provider);
+  const opts: pulumi.ComponentResourceOptions = { providers: provider ? [provider] : [] };
+  const partition = provider && aws.getPartitionOutput({}, { provider });
 
-  const partition = aws.getPartitionOutput({}, { provider });
+  // First: the hosted-zone lookup stops a bad `domain` before anything exists.
+  const site =
+    config.target.kind === 'aws'
+      ? await onAws(config, config.target, provider!, partition!, opts)
+      : onMachine(config, config.target, partition, opts);
 
   const secrets = new Secrets(name, config.bot, opts);
 
-  const network = new Network(
+  const deployment = new Deployment(
     name,
     {
-      vpc: config.network.vpc,
-      instanceType: config.host.instanceType,
-      sshPort: config.network.sshPort,
-      sshAllowedCidrs: config.network.sshAllowedCidrs,
-      publicCidrs: config.network.publicCidrs,
+      ...site.deployment,
+      build: { context: '.', dockerfile: 'app/Dockerfile', baseImage: config.deployment.baseImage },
+      imageTransport: config.deployment.imageTransport,
+      environment: secrets.botEnvironment,
+      domain: config.dns?.fqdn,
+      caddyImage: config.deployment.caddyImage,
+      redisImage: config.deployment.redisImage,
+      restoreOnBoot: config.deployment.restoreOnBoot,
+      keepReleases: config.deployment.keepReleases,
     },
-    opts,
-  );
-
-  const backups = new Backups(name, { ...config.backups, partition: partition.partition }, opts);
-
-  const host = new Host(
-    name,
-    {
-      instanceType: config.host.instanceType,
-      architecture: config.host.architecture,
-      subnetId: network.subnetId,
-      securityGroupId: network.securityGroupId,
-      sshPublicKey: config.host.sshPublicKey,
-      sshPort: config.network.sshPort,
-      sshAllowedCidrs: config.network.sshAllowedCidrs,
-      publicCidrs: config.network.publicCidrs,
-      rootVolumeSizeGb: config.host.rootVolumeSizeGb,
-      rootVolumeTags: backups.snapshotTags,
-      terminationProtection: config.host.terminationProtection,
-      region: config.aws.region,
-      partition: partition.partition,
-      dnsSuffix: partition.dnsSuffix,
-      stack: config.stack,
-      backup: {
-        bucketName: backups.bucketName,
-        bucketArn: backups.bucketArn,
-        prefix: backups.objectPrefix,
-        kmsKeyArn: backups.kmsKeyArn,
-        retentionDays: config.backups.retentionDays,
-      },
-    },
-    opts,
-  );
-
-  const dns = dnsName && new Dns(name, { zoneId: dnsName.zoneId, fqdn: dnsName.fqdn, target: host.publicDns, ttl: dnsName.ttl }, opts);
-
-  const monitoring = new Monitoring(
-    name,
-    { instanceId: host.instanceId, stack: config.stack, region: config.aws.region, partition: partition.partition, alarmEmail: config.monitoring.alarmEmail },
-    opts,
+    { ...opts, dependsOn: site.dependsOn },
   );
 
   return {
-    publicUrl: dns ? pulumi.interpolate`https://${dns.fqdn}` : pulumi.interpolate`http://${host.publicIp}:${PORTS.gateway}`,
-    sshCommand: pulumi.interpolate`ssh -p ${host.sshPort} ${host.sshUser}@${dns ? dns.fqdn : host.publicIp}`,
-    instanceId: host.instanceId,
-    publicIp: host.publicIp,
-    backupBucketName: backups.bucketName,
-    dashboardUrl: monitoring.dashboardUrl,
-    alarmTopicArn: monitoring.topicArn,
+    ...site.outputs,
+    release: deployment.release,
+    // Read by `npm run rollback -- <stack>` (infra/rollback.ts).
+    rollbackTarget: deployment.rollbackTarget,
     // Secrets, shown only with `pulumi stack output --show-secrets`.
     gatewayApiKey: secrets.gatewayApiKey,
     adminToken: secrets.adminToken,

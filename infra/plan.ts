@@ -1,4 +1,5 @@
 import { stringify } from 'yaml';
+import { abbreviateSteps } from '../components/scripts/render';
 import { isSecretValue, simulate, type SimulatedResource, type Simulation } from './simulate';
 
 // `npm run plan -- <stack>`: the resource tree the stack program declares for <stack>, with its
@@ -8,7 +9,10 @@ import { isSecretValue, simulate, type SimulatedResource, type Simulation } from
 
 const REDACTED = '[secret]';
 
-/** Secrets become REDACTED; JSON documents (policies, dashboards) are shown as structure. */
+/**
+ * Secrets become REDACTED; JSON documents (policies, dashboards) are shown as structure; the
+ * deployment's steps as their parameters (their code is in components/scripts/).
+ */
 function presentable(value: unknown): unknown {
   if (isSecretValue(value)) return REDACTED;
   if (Array.isArray(value)) return value.map(presentable);
@@ -26,7 +30,7 @@ function presentable(value: unknown): unknown {
       return value;
     }
   }
-  return value;
+  return typeof value === 'string' ? abbreviateSteps(value) : value;
 }
 
 function flags(resource: SimulatedResource): string {

@@ -28,7 +28,7 @@ export function parseRollbackArgs(argv: string[]): RollbackRequest {
 }
 
 /** Runs the rollback step on the host, streaming its output. */
-export async function rollbackOnHost(target: RollbackTarget, privateKey: string, release: string | undefined, write: (chunk: string) => void): Promise<void> {
+async function rollbackOnHost(target: RollbackTarget, privateKey: string, release: string | undefined, write: (chunk: string) => void): Promise<void> {
   const settings = { ...DEFAULT_HOST_STEP_SETTINGS, keepReleases: target.keepReleases, healthTimeoutSeconds: target.healthTimeoutSeconds };
   await runOverSsh({ host: target.host, port: target.port, user: target.user, privateKey }, rollbackCommand(release, settings), { onOutput: write });
 }

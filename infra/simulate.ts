@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
@@ -19,11 +19,52 @@ const MOCK_ACCOUNT = {
   hostedZones: ['example.com'],
 } as const;
 
+/** An SSH string: its length as a big-endian uint32, then its bytes. */
+function sshString(value: Buffer | string): Buffer {
+  const bytes = Buffer.from(value);
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(bytes.length);
+  return Buffer.concat([length, bytes]);
+}
+
+/**
+ * An ed25519 key pair made from a fixed seed, so that plans are the same on every machine: the
+ * public key in OpenSSH's one-line form, the private key in its unencrypted PEM-armoured format
+ * (PROTOCOL.key). It opens nothing; it only lets the config check that the two belong together.
+ */
+function placeholderKeyPair(): { publicKey: string; privateKey: string } {
+  const seed = createHash('sha256').update('clawdbot placeholder deploy key').digest();
+  const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
+  const rawPublic = createPublicKey(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' }).subarray(-32);
+  const publicBlob = Buffer.concat([sshString('ssh-ed25519'), sshString(rawPublic)]);
+  const checkInts = Buffer.alloc(8, 0x42);
+  const unpadded = Buffer.concat([checkInts, sshString('ssh-ed25519'), sshString(rawPublic), sshString(Buffer.concat([seed, rawPublic])), sshString('placeholder@plan')]);
+  const padding = Buffer.from(Array.from({ length: (8 - (unpadded.length % 8)) % 8 }, (_, index) => index + 1));
+  const keyCount = Buffer.alloc(4);
+  keyCount.writeUInt32BE(1);
+  const body = Buffer.concat([
+    Buffer.from('openssh-key-v1\0'),
+    sshString('none'),
+    sshString('none'),
+    sshString(''),
+    keyCount,
+    sshString(publicBlob),
+    sshString(Buffer.concat([unpadded, padding])),
+  ]);
+  const armoured = body.toString('base64').match(/.{1,70}/g)!.join('\n');
+  return {
+    publicKey: `ssh-ed25519 ${publicBlob.toString('base64')} placeholder@plan`,
+    privateKey: `-----BEGIN OPENSSH PRIVATE KEY-----\n${armoured}\n-----END OPENSSH PRIVATE KEY-----\n`,
+  };
+}
+
+const PLACEHOLDER_KEYS = placeholderKeyPair();
+
 /** Stand-ins for values an operator sets per stack (`pulumi config set [--secret]`). */
-const PLACEHOLDERS = {
-  sshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFBsYWNlaG9sZGVyIGtleSwgbm90IGEgcmVhbCBvbmUuLi4u placeholder@plan',
-  secret: (key: string) => `placeholder-${key}`,
-} as const;
+const PLACEHOLDERS: { plain: Record<string, string>; secret: (key: string) => string } = {
+  plain: { sshPublicKey: PLACEHOLDER_KEYS.publicKey },
+  secret: (key: string) => (key === 'sshPrivateKey' ? PLACEHOLDER_KEYS.privateKey : `placeholder-${key}`),
+};
 
 export interface SimulateOptions {
   /** Plain values that override the stack file; keys without namespace mean the project's. */
@@ -34,6 +75,8 @@ export interface SimulateOptions {
   unset?: string[];
   /** Runs this instead of infra/index.ts, e.g. one component with arguments no config key sets. */
   program?: () => Promise<Record<string, unknown>> | Record<string, unknown>;
+  /** Names of resources that get a new id, as after `pulumi up --replace` of them. */
+  replaced?: string[];
 }
 
 export interface SimulatedResource {
@@ -50,6 +93,11 @@ export interface SimulatedResource {
   protect: boolean;
   retainOnDelete: boolean;
   ignoreChanges: string[];
+  additionalSecretOutputs: string[];
+  /** Only the operations given a timeout. */
+  customTimeouts: { create?: string; update?: string; delete?: string };
+  /** URN of the resource whose deletion makes this one's unnecessary. */
+  deletedWith?: string;
   /** Inputs as the engine receives them; secrets stay wrapped (see isSecretValue). */
   inputs: Record<string, unknown>;
   /** What a component passed to registerOutputs; secrets stay wrapped. */
@@ -85,7 +133,7 @@ export class SimulationError extends Error {
 
 interface ConfigDeclaration {
   type: 'string' | 'integer' | 'boolean' | 'array';
-  default?: unknown;
+  default: unknown;
 }
 
 interface ConfigEntry {
@@ -129,12 +177,12 @@ function resolveStackConfig(stack: string, options: SimulateOptions = {}): { con
     const secure = typeof value === 'object' && value !== null && 'secure' in value;
     entries.set(key, secure ? { value: PLACEHOLDERS.secret(key), secret: true } : { value, secret: false });
   }
-  for (const [key, declaration] of Object.entries(project.config)) {
-    const fullKey = qualify(key);
-    if (!entries.has(fullKey) && declaration.default !== undefined) entries.set(fullKey, { value: declaration.default, secret: false });
+  for (const [key, value] of Object.entries(PLACEHOLDERS.plain)) {
+    if (!entries.has(qualify(key))) entries.set(qualify(key), { value, secret: false });
   }
-  const sshKey = qualify('sshPublicKey');
-  if (!entries.has(sshKey)) entries.set(sshKey, { value: PLACEHOLDERS.sshPublicKey, secret: false });
+  for (const [key, declaration] of Object.entries(project.config)) {
+    if (!entries.has(qualify(key))) entries.set(qualify(key), { value: declaration.default, secret: false });
+  }
   for (const [key, { generated }] of Object.entries(SECRET_KEYS)) {
     if (!generated && !entries.has(qualify(key))) entries.set(qualify(key), { value: PLACEHOLDERS.secret(key), secret: true });
   }
@@ -142,11 +190,12 @@ function resolveStackConfig(stack: string, options: SimulateOptions = {}): { con
   for (const [key, value] of Object.entries(options.secrets ?? {})) entries.set(qualify(key), { value, secret: true });
   for (const key of options.unset ?? []) entries.delete(qualify(key));
 
-  // The CLI's own checks on declared keys.
+  // The CLI's own check on declared keys (every one has a default; infra/config.ts says which are required when).
   for (const [key, declaration] of Object.entries(project.config)) {
     const entry = entries.get(qualify(key));
-    if (entry === undefined) throw new Error(`Stack '${stack}' is missing configuration value '${key}'`);
-    if (!TYPE_CHECKS[declaration.type](entry.value)) throw new Error(`Stack '${stack}' with configuration key '${key}' must be of type '${declaration.type}'`);
+    if (entry !== undefined && !TYPE_CHECKS[declaration.type](entry.value)) {
+      throw new Error(`Stack '${stack}' with configuration key '${key}' must be of type '${declaration.type}'`);
+    }
   }
 
   const config: Record<string, string> = {};
@@ -189,6 +238,18 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string): Recor
       return { name: `${name}-${stableHash(name).slice(0, 7)}`, arn: `arn:aws:iam::${ACCOUNT}:role/${name}` };
     case 'aws:iam/instanceProfile:InstanceProfile':
       return { name: `${name}-${stableHash(name).slice(0, 7)}`, arn: `arn:aws:iam::${ACCOUNT}:instance-profile/${name}` };
+    case 'aws:iam/user:User':
+      return { name: `${name}-${stableHash(name).slice(0, 7)}`, arn: `arn:aws:iam::${ACCOUNT}:user${inputs.path ?? '/'}${name}` };
+    case 'aws:iam/accessKey:AccessKey':
+      return { secret: `placeholder-secret-access-key-${stableHash(name).slice(0, 24)}` };
+    case 'aws:ecr/repository:Repository':
+      return { arn, name, registryId: ACCOUNT, repositoryUrl: `${ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${name}` };
+    case 'docker:index/image:Image':
+      // A local image's repoDigest is its ID, a pushed one's repository@digest; both follow the build.
+      return { repoDigest: `${inputs.skipPush ? '' : `${String(inputs.imageName).split(':')[0]}@`}sha256:${stableHash(JSON.stringify(inputs.build))}` };
+    case 'command:remote:Command':
+    case 'command:local:Command':
+      return { stdout: '', stderr: '' };
     default:
       return { arn };
   }
@@ -214,6 +275,10 @@ function mockCall(args: pulumi.runtime.MockCallArgs, region: string): Record<str
       return { id: 'vpc-0default' };
     case 'aws:ec2/getSubnets:getSubnets':
       return { ids: ['subnet-0default-b', 'subnet-0default-a'] };
+    case 'aws:index/getRegion:getRegion':
+      return { region, name: region, id: region, endpoint: `ec2.${region}.amazonaws.com`, description: region };
+    case 'aws:ecr/getAuthorizationToken:getAuthorizationToken':
+      return { userName: 'AWS', password: 'placeholder-ecr-token', authorizationToken: 'placeholder', proxyEndpoint: `https://${ACCOUNT}.dkr.ecr.${region}.amazonaws.com`, expiresAt: '', id: ACCOUNT };
     default:
       throw new Error(`the simulation does not mock ${token}`);
   }
@@ -229,6 +294,9 @@ interface RegisterRequest {
   getProtect(): boolean;
   getRetainondelete(): boolean;
   getIgnorechangesList(): string[];
+  getAdditionalsecretoutputsList(): string[];
+  getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
+  getDeletedwith(): string;
   getObject(): Parameters<typeof pulumi.runtime.deserializeProperties>[0];
 }
 type Callback = (error: unknown, response?: { getUrn(): string }) => void;
@@ -236,6 +304,23 @@ interface RecordingMonitor {
   registerResource(request: RegisterRequest, callback: Callback): Promise<void>;
   /** The mock monitor keeps each resource's last state; for components, what registerOutputs sent. */
   resources: Map<string, { urn: string; state: unknown }>;
+}
+
+/** The value with its promises awaited: the SDK deserializes an asset's path as one. */
+async function settled(value: unknown): Promise<unknown> {
+  if (value instanceof Promise) return settled(await value);
+  if (Array.isArray(value)) return Promise.all(value.map(settled));
+  if (typeof value === 'object' && value !== null) {
+    const entries = await Promise.all(Object.entries(value).map(async ([key, inner]) => [key, await settled(inner)] as const));
+    return Object.assign(Object.create(Object.getPrototypeOf(value) as object | null) as object, Object.fromEntries(entries));
+  }
+  return value;
+}
+
+function customTimeouts(request: RegisterRequest): SimulatedResource['customTimeouts'] {
+  const timeouts = request.getCustomtimeouts();
+  const set = { create: timeouts?.getCreate(), update: timeouts?.getUpdate(), delete: timeouts?.getDelete() };
+  return Object.fromEntries(Object.entries(set).filter(([, value]) => value));
 }
 
 /** registerOutputs hands the monitor a protobuf Struct; resource registration a plain object. */
@@ -263,7 +348,10 @@ async function simulateNow(stack: string, options: SimulateOptions): Promise<Sim
   const calls: SimulatedCall[] = [];
   await pulumi.runtime.setMocks(
     {
-      newResource: (args) => ({ id: args.custom ? `${args.name}-id` : undefined, state: { ...args.inputs, ...mockState(args, region) } }),
+      newResource: (args) => ({
+        id: args.custom ? `${args.name}-id${options.replaced?.includes(args.name) ? '-replacement' : ''}` : undefined,
+        state: { ...args.inputs, ...mockState(args, region) },
+      }),
       call: (args) => {
         calls.push({ token: args.token, inputs: args.inputs, provider: args.provider ?? '' });
         return mockCall(args, region);
@@ -291,6 +379,9 @@ async function simulateNow(stack: string, options: SimulateOptions): Promise<Sim
           protect: request.getProtect(),
           retainOnDelete: request.getRetainondelete(),
           ignoreChanges: request.getIgnorechangesList(),
+          additionalSecretOutputs: request.getAdditionalsecretoutputsList(),
+          customTimeouts: customTimeouts(request),
+          deletedWith: request.getDeletedwith() || undefined,
           inputs: pulumi.runtime.deserializeProperties(request.getObject()),
           outputs: {},
         });
@@ -325,6 +416,7 @@ async function simulateNow(stack: string, options: SimulateOptions): Promise<Sim
   if (failures.length > 0) throw new SimulationError(failures[0], resources);
 
   for (const resource of resources) {
+    resource.inputs = (await settled(resource.inputs)) as Record<string, unknown>;
     if (!resource.custom) resource.outputs = plainState(monitor.resources.get(resource.urn)?.state);
   }
   const root = resources.find((resource) => resource.parent === undefined);

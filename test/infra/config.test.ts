@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { utils as sshUtils } from 'ssh2';
 import { parse } from 'yaml';
 import { SECRET_KEYS } from '../../infra/config';
 import { reveal, simulate, SimulationError, type SimulateOptions } from '../../infra/simulate';
@@ -180,8 +181,130 @@ describe('config rejections', () => {
     await expectRejected('dev', { config: { modelKeyExpiresAt: '31/01/2030' } }, 'clawdbot:modelKeyExpiresAt: "31/01/2030" is not a date in YYYY-MM-DD form');
   });
 
-  it('a stack that lacks a key Pulumi.yaml declares without a default, as the CLI would', async () => {
-    await expect(simulate('dev', { unset: ['sshAllowedCidrs'] })).rejects.toThrow("Stack 'dev' is missing configuration value 'sshAllowedCidrs'");
+  it('a key of the wrong type, as the CLI would', async () => {
+    await expect(simulate('dev', { config: { targetBackups: 'sometimes' } })).rejects.toThrow("Stack 'dev' with configuration key 'targetBackups' must be of type 'boolean'");
+  });
+
+  it('target aws without an SSH public key or SSH ranges', async () => {
+    await expectRejected('dev', { unset: ['sshPublicKey'] }, 'clawdbot:sshPublicKey: is required for target aws: the public key installed for the ubuntu user');
+    await expectRejected('dev', { config: { sshAllowedCidrs: [] } }, 'clawdbot:sshAllowedCidrs: must be a non-empty list of CIDRs');
+  });
+
+  it('a target that is neither aws nor ssh, with Pulumi\'s own error', async () => {
+    await expectRejected('dev', { config: { target: 'gcp' } }, `Configuration 'clawdbot:target' value 'gcp' is not a legal enum value (["aws","ssh"])`);
+  });
+
+  describe('target ssh', () => {
+    const machine = { target: 'ssh', targetHost: '192.0.2.20', targetUser: 'deploy' };
+
+    it('without a host or a user', async () => {
+      await expectRejected('dev', { config: { target: 'ssh', targetUser: 'deploy' } }, 'clawdbot:targetHost: is required for target ssh: the address or DNS name of your machine');
+      await expectRejected('dev', { config: { target: 'ssh', targetHost: '192.0.2.20' } }, 'clawdbot:targetUser: is required for target ssh: the user the deployment logs in as');
+    });
+
+    it.each(['my machine', 'host:22', 'http://nas.local', '-nas'])('targetHost %p', async (targetHost) => {
+      await expectRejected('dev', { config: { ...machine, targetHost } }, `clawdbot:targetHost: ${JSON.stringify(targetHost)} is not an IP address or a DNS name`);
+    });
+
+    it.each(['Deploy User', 'root;', '1bot'])('targetUser %p', async (targetUser) => {
+      await expectRejected('dev', { config: { ...machine, targetUser } }, `clawdbot:targetUser: ${JSON.stringify(targetUser)} is not a user name`);
+    });
+
+    it('targetPort out of range', async () => {
+      await expectRejected('dev', { config: { ...machine, targetPort: 70000 } }, 'clawdbot:targetPort: 70000 is out of range; use a whole number from 1 to 65535');
+    });
+
+    it('targetArchitecture, with Pulumi\'s own error', async () => {
+      await expectRejected('dev', { config: { ...machine, targetArchitecture: 'riscv64' } }, `Configuration 'clawdbot:targetArchitecture' value 'riscv64' is not a legal enum value`);
+    });
+
+    it('ECR, which needs an instance role', async () => {
+      await expectRejected('dev', { config: { ...machine, imageTransport: 'ecr' } }, 'clawdbot:imageTransport: ecr needs target aws (the host pulls with its instance role); use ssh');
+    });
+
+    it.each(['restoreFromBucket', 'restoreFromPrefix', 'restoreFromRegion'])('%s without backups', async (key) => {
+      const value = { restoreFromBucket: 'clawdbot-old-backups', restoreFromPrefix: 'clawdbot-prod', restoreFromRegion: 'ap-northeast-1' }[key];
+      await expectRejected('dev', { config: { ...machine, [key]: value } }, `clawdbot:${key}: needs backups: on target ssh, set targetBackups to true`);
+    });
+
+    it('a named backup to restore without backups', async () => {
+      await expectRejected(
+        'dev',
+        { config: { ...machine, restoreOnBoot: 'clawdbot-dev/2025/03/01/clawdbot-20250301T030512Z.tar.gz' } },
+        'clawdbot:restoreOnBoot: needs backups: on target ssh, set targetBackups to true, or restoreOnBoot to none',
+      );
+    });
+  });
+
+  describe('the deploy key', () => {
+    it('missing, with Pulumi\'s own error', async () => {
+      await expectRejected('dev', { unset: ['sshPrivateKey'] }, /^Missing required configuration variable 'clawdbot:sshPrivateKey'/);
+    });
+
+    it('not a key, without echoing what was given', async () => {
+      const error = await rejection('dev', { secrets: { sshPrivateKey: 'hunter2-not-a-private-key' } });
+      expect(error.message).toMatch(/^clawdbot:sshPrivateKey: is not a private key SSH can use without a passphrase \(/);
+      expect(error.message).not.toContain('hunter2');
+    });
+
+    it('protected by a passphrase', async () => {
+      const { private: encrypted } = sshUtils.generateKeyPairSync('ed25519', { passphrase: 'passphrase', cipher: 'aes256-cbc', rounds: 1 });
+      await expectRejected('dev', { secrets: { sshPrivateKey: encrypted } }, /^clawdbot:sshPrivateKey: is not a private key SSH can use without a passphrase \(.*passphrase/);
+    });
+
+    it('a public key instead of the private one', async () => {
+      const { public: publicKey } = sshUtils.generateKeyPairSync('ed25519');
+      await expectRejected('dev', { secrets: { sshPrivateKey: publicKey } }, 'clawdbot:sshPrivateKey: is a public key; give the private key');
+    });
+
+    it('on aws, a key that is not the pair of sshPublicKey: the host would refuse it', async () => {
+      const { private: other } = sshUtils.generateKeyPairSync('ed25519');
+      await expectRejected('dev', { secrets: { sshPrivateKey: other } }, 'clawdbot:sshPrivateKey: is not the private key of sshPublicKey: the host would refuse it');
+    });
+  });
+
+  it('imageTransport outside ssh and ecr, with Pulumi\'s own error', async () => {
+    await expectRejected('dev', { config: { imageTransport: 'scp' } }, `Configuration 'clawdbot:imageTransport' value 'scp' is not a legal enum value (["ssh","ecr"])`);
+  });
+
+  it.each(['tomorrow', '25:00', 'daily; rm -rf /', 'every day'])('backupSchedule %p, not a systemd OnCalendar expression', async (backupSchedule) => {
+    await expectRejected('dev', { config: { backupSchedule } }, `clawdbot:backupSchedule: ${JSON.stringify(backupSchedule)} is not a systemd OnCalendar expression (e.g. daily, hourly`);
+  });
+
+  it.each([
+    ['someday', 'clawdbot-dev'],
+    ['clawdbot-prod/2025/03/01/clawdbot-20250301T030512Z.tar.gz', 'clawdbot-dev'],
+    ['clawdbot-dev/2025/03/01/clawdbot-20250301T030512Z.zip', 'clawdbot-dev'],
+  ])('restoreOnBoot %p, not latest, none or a key under %s/', async (restoreOnBoot, prefix) => {
+    await expectRejected('dev', { config: { restoreOnBoot } }, `clawdbot:restoreOnBoot: ${JSON.stringify(restoreOnBoot)} is not latest, none or the key of a backup under ${prefix}/`);
+  });
+
+  it('restoreOnBoot outside the restore source', async () => {
+    await expectRejected(
+      'dev',
+      { config: { restoreFromPrefix: 'clawdbot-prod', restoreOnBoot: 'clawdbot-dev/2025/03/01/clawdbot-20250301T030512Z.tar.gz' } },
+      'is not latest, none or the key of a backup under clawdbot-prod/',
+    );
+  });
+
+  it.each([
+    ['restoreFromBucket', 'My_Bucket', 'is not an S3 bucket name'],
+    ['restoreFromRegion', 'Singapore', 'is not an AWS region (e.g. ap-southeast-1)'],
+  ])('%s %p', async (key, value, problem) => {
+    await expectRejected('prod', { config: { [key]: value } }, `clawdbot:${key}: ${JSON.stringify(value)} ${problem}`);
+  });
+
+  it.each(['/clawdbot-prod', 'clawdbot prod', '/'])('restoreFromPrefix %p', async (restoreFromPrefix) => {
+    await expectRejected('prod', { config: { restoreFromPrefix } }, 'clawdbot:restoreFromPrefix: is not a key prefix (e.g. clawdbot-prod');
+  });
+
+  it.each(['baseImage', 'caddyImage', 'redisImage'])('%s that is not an image reference', async (key) => {
+    await expectRejected('dev', { config: { [key]: 'https://mirror.example.cn/caddy' } }, `clawdbot:${key}: "https://mirror.example.cn/caddy" is not a Docker image reference`);
+    await expectRejected('dev', { config: { [key]: 'Caddy:Latest Version' } }, `clawdbot:${key}: "Caddy:Latest Version" is not a Docker image reference`);
+  });
+
+  it.each([0, 51])('keepReleases %p', async (keepReleases) => {
+    await expectRejected('dev', { config: { keepReleases } }, `clawdbot:keepReleases: ${keepReleases} is out of range; use a whole number from 1 to 50`);
   });
 });
 
@@ -204,6 +327,27 @@ describe('config acceptance', () => {
   it.each(['ops@example.com', 'ops+alarms@mail.example.co.uk', 'Zhang.San@Example.CN', "o'brien@example.org"])('takes alarmEmail %p', async (alarmEmail) => {
     const simulation = await simulate('prod', { config: { alarmEmail } });
     expect(inputs(only(simulation, 'aws:sns/topicSubscription:TopicSubscription')).endpoint).toBe(alarmEmail);
+  });
+
+  it.each(['registry.cn-hangzhou.aliyuncs.com/library/caddy:2.10-alpine', 'mirror.example.cn:5000/redis:7.4-alpine', 'caddy@sha256:' + 'a'.repeat(64)])(
+    'takes the image mirror %p',
+    async (caddyImage) => {
+      const simulation = await simulate('dev', { config: { caddyImage } });
+      expect(inputs(only(simulation, 'command:remote:Command', 'clawdbot-dev-activate')).create).toContain(`CADDY_IMAGE='${caddyImage}'`);
+    },
+  );
+
+  it('takes a named backup of its own, or of the restore source, to restore on boot', async () => {
+    const own = await simulate('dev', { config: { restoreOnBoot: 'clawdbot-dev/2025/03/01/clawdbot-20250301T030512Z.tar.gz' } });
+    expect(inputs(only(own, 'command:remote:Command', 'clawdbot-dev-restore-on-boot')).create).toContain("RESTORE_ON_BOOT='clawdbot-dev/2025/03/01/clawdbot-20250301T030512Z.tar.gz'");
+    await expect(
+      simulate('dev', { config: { restoreFromPrefix: 'clawdbot-prod/', restoreOnBoot: 'clawdbot-prod/2025/03/01/clawdbot-20250301T030512Z.tar.gz' } }),
+    ).resolves.toBeDefined();
+  });
+
+  it.each(['hourly', '*-*-* 03:30:00', 'Mon..Fri 01:30', 'daily Asia/Shanghai'])('takes backupSchedule %p', async (backupSchedule) => {
+    const simulation = await simulate('dev', { config: { backupSchedule } });
+    expect(inputs(only(simulation, 'aws:ec2/instance:Instance')).userData).toContain(`OnCalendar=${backupSchedule}\n`);
   });
 
   it('normalizes the domain', async () => {

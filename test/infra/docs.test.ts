@@ -23,6 +23,7 @@ const typeOf = (declaration: Declaration) => (declaration.type === 'array' ? `li
 const defaultOf = (declaration: Declaration) => {
   if (declaration.default === undefined) return 'required';
   if (declaration.default === '') return '(empty)';
+  if (Array.isArray(declaration.default) && declaration.default.length === 0) return '(none)';
   return Array.isArray(declaration.default) ? declaration.default.map(code).join(', ') : code(declaration.default);
 };
 
@@ -57,6 +58,7 @@ describe('README bootstrap', () => {
     'pulumi stack init dev',
     'pulumi config set sshPublicKey',
     'pulumi config set --secret modelApiKey',
+    'pulumi config set --secret sshPrivateKey',
     'git add Pulumi.dev.yaml Pulumi.prod.yaml',
     'pulumi up',
     'npm run plan -- dev',

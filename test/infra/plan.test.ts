@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { SECRET_KEYS } from '../../infra/config';
 import { renderPlan } from '../../infra/plan';
 import { reveal, simulate, type Simulation } from '../../infra/simulate';
 import { only, strings } from './graph';
@@ -38,13 +39,16 @@ describe.each(['dev', 'prod'])('plan for %s', (stack) => {
   it('redacts every secret', () => {
     const { simulation, text } = plans.get(stack)!;
     const secrets = [
-      ...Object.entries(simulation.config)
-        .filter(([key]) => simulation.config[key].startsWith('placeholder-'))
-        .map(([, value]) => value),
+      ...Object.keys(SECRET_KEYS)
+        .map((key) => simulation.config[`clawdbot:${key}`])
+        .filter((value): value is string => value !== undefined),
       ...strings(only(simulation, 'clawdbot:secrets:Secrets').outputs),
     ].filter((value) => value.length >= 16);
     expect(secrets).toContain(reveal(simulation.outputs.gatewayApiKey));
+    expect(secrets).toContain(simulation.config['clawdbot:sshPrivateKey']);
     for (const secret of secrets) expect(text).not.toContain(secret);
+    // The deployment's steps show their parameters, never their secrets.
+    expect(text).toMatch(/clawdbot-\w+-env-file\n(?:│.*\n)*?│[│ ]*stdin: "\[secret\]"\n/);
     expect(text).toContain('gatewayApiKey: "[secret]"');
   });
 });

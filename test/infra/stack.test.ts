@@ -4,8 +4,8 @@ import { loadSettings } from '../../app/src/config';
 import { CLOUDWATCH_NAMESPACE, HOST_PATHS, METRICS, PORTS } from '../../app/src/contract';
 import { parseCidr, PROD_SSH_MIN_PREFIX } from '../../infra/config';
 import { isSecretValue, reveal, simulate, type SimulatedResource, type Simulation } from '../../infra/simulate';
-import { Host, ubuntuAmiParameter } from '../../components/host';
-import { ancestors, bashArray, inputs, ofType, only, strings, userDataOf, writtenFile } from './graph';
+import { SSH_USER, ubuntuAmiParameter } from '../../components/host';
+import { ancestors, bashArray, inputs, named, ofType, only, strings, userDataOf, waitsFor, writtenFile } from './graph';
 
 // The whole program (infra/index.ts), evaluated under Pulumi's mocks for the committed dev and
 // prod stack files plus placeholder secrets; every assertion is on the resulting resource graph.
@@ -185,32 +185,9 @@ describe('host', () => {
     expect(inputs(only(dev, 'aws:iam/rolePolicy:RolePolicy')).policy.Statement.map((s: any) => s.Sid)).not.toContain('UseBackupKey');
   });
 
-  it('runs the backup timer on backup.schedule', async () => {
-    // No config key sets it yet; the Host takes it from its arguments.
+  it('runs the backup timer on backupSchedule, daily by default', async () => {
     const schedule = 'Mon..Fri *-*-* 01:30:00';
-    const simulation = await simulate('dev', {
-      program: () => {
-        const host = new Host('clawdbot-schedule', {
-          instanceType: 't4g.medium',
-          architecture: 'arm64',
-          subnetId: 'subnet-0default-a',
-          securityGroupId: 'sg-0host',
-          sshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFBsYWNlaG9sZGVy test@host',
-          sshPort: 2222,
-          sshAllowedCidrs: { ipv4: ['203.0.113.0/24'], ipv6: [] },
-          publicCidrs: { ipv4: ['0.0.0.0/0'], ipv6: ['::/0'] },
-          rootVolumeSizeGb: 50,
-          rootVolumeTags: {},
-          terminationProtection: false,
-          region: 'ap-southeast-1',
-          partition: 'aws',
-          dnsSuffix: 'amazonaws.com',
-          stack: 'dev',
-          backup: { bucketName: 'b', bucketArn: 'arn:aws:s3:::b', prefix: 'clawdbot-schedule/', retentionDays: 7, schedule },
-        });
-        return { instanceId: host.instanceId };
-      },
-    });
+    const simulation = await simulate('dev', { config: { backupSchedule: schedule } });
     expect(writtenFile(userDataOf(simulation), '/etc/systemd/system/clawdbot-backup.timer')).toContain(`\nOnCalendar=${schedule}\n`);
     expect(fileIn(dev, '/etc/systemd/system/clawdbot-backup.timer')).toContain('\nOnCalendar=daily\n');
   });
@@ -398,9 +375,7 @@ describe('backups', () => {
 
   it('configure the new bucket one call at a time, versioning before the lifecycle rules', () => {
     for (const [, simulation] of stacks()) {
-      const byUrn = new Map(simulation.resources.map((r) => [r.urn, r]));
-      const waitsFor = (resource: SimulatedResource, other: SimulatedResource): boolean =>
-        resource.dependencies.some((urn) => urn === other.urn || waitsFor(byUrn.get(urn)!, other));
+      const waits = (resource: SimulatedResource, other: SimulatedResource) => waitsFor(simulation, resource, other);
       const bucket = only(simulation, 'aws:s3/bucket:Bucket');
       const settings = simulation.resources.filter((r) => r.type.startsWith('aws:s3/bucket') && r !== bucket);
       expect(settings.map((r) => r.type).sort()).toEqual([
@@ -413,13 +388,13 @@ describe('backups', () => {
       ]);
       // Any two settings are ordered one way or the other: none can run beside another.
       for (const a of settings) {
-        expect(waitsFor(a, bucket)).toBe(true);
+        expect(waits(a, bucket)).toBe(true);
         for (const b of settings.filter((other) => other !== a)) {
-          expect({ pair: [a.type, b.type], ordered: waitsFor(a, b) !== waitsFor(b, a) }).toEqual({ pair: [a.type, b.type], ordered: true });
+          expect({ pair: [a.type, b.type], ordered: waits(a, b) !== waits(b, a) }).toEqual({ pair: [a.type, b.type], ordered: true });
         }
       }
       const lifecycle = only(simulation, 'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration');
-      expect(waitsFor(lifecycle, only(simulation, 'aws:s3/bucketVersioning:BucketVersioning'))).toBe(true);
+      expect(waits(lifecycle, only(simulation, 'aws:s3/bucketVersioning:BucketVersioning'))).toBe(true);
     }
   });
 
@@ -438,6 +413,251 @@ describe('backups', () => {
       expect(policy.schedules).toEqual([expect.objectContaining({ createRule: { interval: 24, intervalUnit: 'HOURS', times: '03:00' }, retainRule: { count: 7 } })]);
       expect(inputs(only(simulation, 'aws:ec2/instance:Instance')).rootBlockDevice.tags).toMatchObject(policy.targetTags);
     }
+  });
+});
+
+describe('deployment', () => {
+  const step = (simulation: Simulation, name: string) => named(simulation, `clawdbot-${simulation.stack}-${name}`);
+  const commandsOf = (simulation: Simulation) => simulation.resources.filter((r) => r.type.startsWith('command:'));
+  const instanceId = (simulation: Simulation) => simulation.outputs.instanceId as string;
+
+  it('builds the image for the instance\'s CPU, locally on the SSH path', async () => {
+    for (const [, simulation] of stacks()) {
+      expect(inputs(only(simulation, 'docker:index/image:Image'))).toMatchObject({
+        build: { context: '.', dockerfile: 'app/Dockerfile', platform: 'linux/arm64' },
+        skipPush: true,
+      });
+      expect(inputs(step(simulation, 'readiness')).create).toContain("PLATFORM='linux/arm64'\nMACHINE='aarch64'");
+    }
+    const intel = await simulate('dev', { config: { instanceType: 't3.medium', baseImage: 'registry.example.cn/library/node:22-bookworm-slim' } });
+    expect(inputs(only(intel, 'docker:index/image:Image')).build).toMatchObject({ platform: 'linux/amd64', args: { BASE_IMAGE: 'registry.example.cn/library/node:22-bookworm-slim' } });
+    expect(inputs(step(intel, 'readiness')).create).toContain("MACHINE='x86_64'");
+  });
+
+  it('logs in to the Elastic IP on sshPort as ubuntu, with the deploy key as a secret', () => {
+    for (const [, simulation] of stacks()) {
+      for (const command of simulation.resources.filter((r) => r.inputs.connection !== undefined)) {
+        expect({ step: command.name, connection: inputs(command).connection }).toEqual({
+          step: command.name,
+          connection: expect.objectContaining({ host: '203.0.113.10', port: 2222, user: SSH_USER, privateKey: simulation.config['clawdbot:sshPrivateKey'] }),
+        });
+        const connection = command.inputs.connection as Record<string, unknown>;
+        expect(isSecretValue(connection) || isSecretValue(connection.privateKey)).toBe(true);
+      }
+    }
+  });
+
+  it('waits for the host first: dials without limit for 30 minutes, then cloud-init and Docker', () => {
+    for (const [, simulation] of stacks()) {
+      const readiness = step(simulation, 'readiness');
+      expect(inputs(readiness).connection).toMatchObject({ dialErrorLimit: -1 });
+      expect(readiness.customTimeouts).toEqual({ create: '30m' });
+      expect(inputs(readiness).create).toMatch(/cloud-init status --wait[\s\S]*docker_cli info/);
+      // After the instance and its address exist.
+      expect(waitsFor(simulation, readiness, only(simulation, 'aws:ec2/eip:Eip'))).toBe(true);
+      // The whole host and backups: dependsOn on a component waits for all its resources.
+      const deployment = only(simulation, 'clawdbot:deployment:Deployment');
+      expect(deployment.dependencies).toEqual(expect.arrayContaining([only(simulation, 'aws:iam/rolePolicy:RolePolicy').urn, only(simulation, 'aws:s3/bucketPolicy:BucketPolicy').urn]));
+    }
+  });
+
+  it('ships the image (probe, save, CopyToRemote, load) and the config files (CopyToRemote), then activates', () => {
+    for (const [, simulation] of stacks()) {
+      const order: [string, string][] = [
+        ['probe-image', 'readiness'],
+        ['save-image', 'probe-image'],
+        ['ship-image', 'save-image'],
+        ['load-image', 'ship-image'],
+        ['activate', 'load-image'],
+        ['activate', 'config-compose-yaml'],
+        ['activate', 'config-caddyfile'],
+        ['activate', 'env-file'],
+        ['activate', 'restore-on-boot'],
+        ['restore-on-boot', 'host-tools'],
+        ['host-tools', 'readiness'],
+      ];
+      for (const [later, earlier] of order) {
+        expect({ later, earlier, waits: waitsFor(simulation, step(simulation, later), step(simulation, earlier)) }).toEqual({ later, earlier, waits: true });
+      }
+      expect(waitsFor(simulation, step(simulation, 'probe-image'), only(simulation, 'docker:index/image:Image'))).toBe(true);
+      for (const name of ['ship-image', 'config-compose-yaml', 'config-caddyfile']) expect(step(simulation, name).type).toBe('command:remote:CopyToRemote');
+      expect(inputs(step(simulation, 'config-caddyfile')).source).toMatchObject({ path: 'app/Caddyfile' });
+      expect(inputs(step(simulation, 'config-compose-yaml')).remotePath).toMatch(new RegExp(`^${HOST_PATHS.releases}/r[0-9a-f]{12}/compose\\.yaml$`));
+      expect(inputs(step(simulation, 'load-image')).create).toContain('docker load');
+      expect(inputs(step(simulation, 'activate')).create).toContain('activate_release "$RELEASE"');
+    }
+  });
+
+  it('writes the env file through stdin only, logging nothing, its output secret', () => {
+    for (const [, simulation] of stacks()) {
+      const envFile = step(simulation, 'env-file');
+      expect(isSecretValue(envFile.inputs.stdin)).toBe(true);
+      expect(inputs(envFile).stdin).toContain(`CLAWDBOT_API_KEYS=${reveal(simulation.outputs.gatewayApiKey)}\n`);
+      expect(inputs(envFile)).toMatchObject({ logging: 'none', addPreviousOutputInEnv: false });
+      expect(envFile.additionalSecretOutputs).toEqual(expect.arrayContaining(['stdout', 'stderr']));
+    }
+  });
+
+  it('puts no secret in the text of any command', () => {
+    for (const [, simulation] of stacks()) {
+      const secrets = [...new Set([...Object.entries(simulation.config).filter(([key]) => /ApiKey|Secret|Token|AesKey|EncryptKey|PrivateKey/.test(key)).map(([, value]) => value), ...strings(only(simulation, 'clawdbot:secrets:Secrets').outputs)])].filter(
+        (value) => value.length >= 16,
+      );
+      expect(secrets).toContain(simulation.config['clawdbot:sshPrivateKey']);
+      for (const command of commandsOf(simulation)) {
+        const text = strings([command.inputs.create, command.inputs.update, command.inputs.delete]).join('\n');
+        for (const secret of secrets) expect({ step: command.name, leaks: text.includes(secret) }).toEqual({ step: command.name, leaks: false });
+      }
+    }
+  });
+
+  it('re-runs a step only when its image, release, env file or host changed; the host id is in every trigger', () => {
+    for (const [, simulation] of stacks()) {
+      for (const command of commandsOf(simulation)) {
+        expect({ step: command.name, triggers: strings(command.inputs.triggers) }).toEqual({ step: command.name, triggers: expect.arrayContaining([instanceId(simulation)]) });
+      }
+      for (const name of ['probe-image', 'save-image', 'ship-image', 'load-image', 'activate']) {
+        expect(strings(step(simulation, name).inputs.triggers)).toEqual(expect.arrayContaining([expect.stringMatching(/^sha256:[0-9a-f]{64}$/)]));
+      }
+    }
+  });
+
+  it('on a replaced instance (`pulumi up --replace`, new user data) runs readiness, the restore on boot, the shipping and the activation again', async () => {
+    const replaced = await simulate('dev', { replaced: ['clawdbot-dev-host'] });
+    expect(instanceId(replaced)).toBe('clawdbot-dev-host-id-replacement');
+    for (const name of ['readiness', 'host-tools', 'restore-on-boot', 'probe-image', 'save-image', 'ship-image', 'load-image', 'config-compose-yaml', 'config-caddyfile', 'env-file', 'activate', 'teardown']) {
+      const [before, after] = [step(dev, name), step(replaced, name)];
+      expect({ name, changed: JSON.stringify(inputs(after)) !== JSON.stringify(inputs(before)) }).toEqual({ name, changed: true });
+      expect(strings(after.inputs.triggers)).toContain('clawdbot-dev-host-id-replacement');
+    }
+    // A fresh image tag for the new host, so that a fresh CI runner builds what the save step needs.
+    expect(inputs(only(replaced, 'docker:index/image:Image')).imageName).not.toBe(inputs(only(dev, 'docker:index/image:Image')).imageName);
+    // The new host is marked as this deployment's; the old teardown, if it reaches the moved address, leaves it alone.
+    expect(inputs(step(replaced, 'host-tools')).create).toContain("HOST_ID='clawdbot-dev-host-id-replacement'");
+  });
+
+  it('is torn down with the host: no deletion step runs when the host goes too', () => {
+    for (const [, simulation] of stacks()) expect(step(simulation, 'teardown').deletedWith).toBe(only(simulation, 'clawdbot:host:Host').urn);
+  });
+
+  it('serves the domain over HTTPS through Caddy, or the IP on 18789, and keeps keepReleases releases', async () => {
+    expect(inputs(step(prod, 'activate')).create).toContain("DOMAIN='bot.example.com'");
+    expect(inputs(step(dev, 'activate')).create).toContain("DOMAIN='localhost'");
+    const custom = await simulate('dev', { config: { keepReleases: 3, caddyImage: 'mirror.example.cn/library/caddy:2.10-alpine', redisImage: 'mirror.example.cn/library/redis:7.4-alpine' } });
+    expect(inputs(step(custom, 'activate')).create).toContain("KEEP_RELEASES='3'");
+    expect(inputs(step(custom, 'activate')).create).toContain("CADDY_IMAGE='mirror.example.cn/library/caddy:2.10-alpine'\nREDIS_IMAGE='mirror.example.cn/library/redis:7.4-alpine'");
+    expect(custom.outputs.rollbackTarget).toMatchObject({ keepReleases: 3 });
+  });
+
+  it('gives npm run rollback its target and the live release as outputs, without secrets', () => {
+    for (const [, simulation] of stacks()) {
+      expect(simulation.outputs.rollbackTarget).toEqual({ host: '203.0.113.10', port: 2222, user: SSH_USER, keepReleases: 5, healthTimeoutSeconds: 120 });
+      expect(simulation.outputs.release).toMatch(/^r[0-9a-f]{12}$/);
+    }
+  });
+
+  it('through ECR: a repository the host role pulls from, and no copying', async () => {
+    const simulation = await simulate('dev', { config: { imageTransport: 'ecr' } });
+    expect(inputs(only(simulation, 'aws:iam/rolePolicyAttachment:RolePolicyAttachment', 'clawdbot-dev-image-pull')).role).toBe(only(simulation, 'clawdbot:host:Host').outputs.roleName);
+    expect(inputs(only(simulation, 'aws:iam/rolePolicyAttachment:RolePolicyAttachment', 'clawdbot-dev-image-pull')).policyArn).toMatch(/AmazonEC2ContainerRegistryReadOnly$/);
+    expect(simulation.resources.map((r) => r.name)).not.toContain('clawdbot-dev-ship-image');
+    expect(inputs(step(simulation, 'pull-image')).create).toContain(`AWS_REGION='ap-southeast-1'`);
+    expect(inputs(only(simulation, 'docker:index/image:Image')).imageName).toMatch(/\.dkr\.ecr\.ap-southeast-1\.amazonaws\.com\/clawdbot-dev-image:latest$/);
+  });
+});
+
+describe('restore on boot and disaster recovery', () => {
+  const restoreStep = (simulation: Simulation) => inputs(named(simulation, `clawdbot-${simulation.stack}-restore-on-boot`)).create as string;
+
+  it('a fresh host restores the newest backup before the bot starts, unless told none or a key', async () => {
+    for (const [, simulation] of stacks()) expect(restoreStep(simulation)).toContain("RESTORE_ON_BOOT='latest'");
+    expect(restoreStep(await simulate('dev', { config: { restoreOnBoot: 'none' } }))).toContain("RESTORE_ON_BOOT='none'");
+  });
+
+  it('a new stack reads a lost stack\'s backups, in another bucket and region, and may only read them', async () => {
+    const simulation = await simulate('prod', { config: { restoreFromBucket: 'clawdbot-old-backups', restoreFromPrefix: 'clawdbot-prod', restoreFromRegion: 'ap-northeast-1' } });
+    expect(writtenFile(userDataOf(simulation), HOST_PATHS.backupEnv)).toContain('RESTORE_BUCKET=clawdbot-old-backups\nRESTORE_PREFIX=clawdbot-prod\nRESTORE_REGION=ap-northeast-1\n');
+    const statements = inputs(only(simulation, 'aws:iam/rolePolicy:RolePolicy')).policy.Statement as any[];
+    const sid = (name: string) => statements.find((statement) => statement.Sid === name);
+    expect(sid('ListRestoreSource')).toMatchObject({ Action: 's3:ListBucket', Resource: 'arn:aws:s3:::clawdbot-old-backups', Condition: { StringLike: { 's3:prefix': ['clawdbot-prod/*'] } } });
+    expect(sid('ReadRestoreSource')).toMatchObject({ Action: 's3:GetObject', Resource: 'arn:aws:s3:::clawdbot-old-backups/clawdbot-prod/*' });
+    expect(sid('DecryptRestoreSource')).toMatchObject({ Action: 'kms:Decrypt', Resource: '*', Condition: { StringEquals: { 'kms:ViaService': 's3.ap-northeast-1.amazonaws.com' } } });
+    // Writes stay under its own prefix.
+    const writers = statements.filter((statement) => [statement.Action].flat().some((action: string) => /^s3:(Put|Delete)/.test(action)));
+    expect(writers.map((statement) => statement.Resource)).toEqual([`arn:aws:s3:::${simulation.outputs.backupBucketName}/clawdbot-prod/*`]);
+  });
+
+  it('without a restore source, the host reads and writes its own prefix only', () => {
+    for (const [, simulation] of stacks()) {
+      const sids = (inputs(only(simulation, 'aws:iam/rolePolicy:RolePolicy')).policy.Statement as any[]).map((statement) => statement.Sid);
+      expect(sids.filter((name: string) => /Restore/.test(name))).toEqual([]);
+      expect(fileIn(simulation, HOST_PATHS.backupEnv)).not.toContain('RESTORE_');
+    }
+  });
+});
+
+describe('target ssh: a machine of yours', () => {
+  const machine = { target: 'ssh', targetHost: 'nas.home.example', targetPort: 2200, targetUser: 'deploy', targetArchitecture: 'arm64' };
+
+  it('creates no AWS resource, not even a provider, without backups', async () => {
+    const simulation = await simulate('dev', { config: machine });
+    expect(simulation.resources.filter((r) => r.type.startsWith('aws:') || r.type === 'pulumi:providers:aws')).toEqual([]);
+    expect(simulation.calls).toEqual([]);
+    expect(simulation.resources.filter((r) => r.type.startsWith('clawdbot:')).map((r) => r.type).sort()).toEqual(['clawdbot:deployment:Deployment', 'clawdbot:secrets:Secrets']);
+  });
+
+  it('gets the same deployment: its address, port, user and CPU, its own host id', async () => {
+    const simulation = await simulate('prod', { config: machine });
+    const readiness = named(simulation, 'clawdbot-prod-readiness');
+    expect(inputs(readiness).connection).toMatchObject({ host: 'nas.home.example', port: 2200, user: 'deploy', dialErrorLimit: -1 });
+    expect(inputs(readiness).create).toContain("MACHINE='aarch64'");
+    expect(inputs(only(simulation, 'docker:index/image:Image')).build.platform).toBe('linux/arm64');
+    expect(strings(named(simulation, 'clawdbot-prod-activate').inputs.triggers)).toContain('nas.home.example:2200');
+    // The domain goes to Caddy; its DNS record is yours to keep.
+    expect(inputs(named(simulation, 'clawdbot-prod-activate')).create).toContain("DOMAIN='bot.example.com'");
+    expect(inputs(named(simulation, 'clawdbot-prod-restore-on-boot')).create).toContain("RESTORE_ON_BOOT='none'");
+    expect(simulation.outputs).toMatchObject({
+      publicUrl: 'https://bot.example.com',
+      sshCommand: 'ssh -p 2200 deploy@bot.example.com',
+      rollbackTarget: { host: 'nas.home.example', port: 2200, user: 'deploy', keepReleases: 5, healthTimeoutSeconds: 120 },
+    });
+    expect(simulation.outputs).not.toHaveProperty('instanceId');
+    expect(named(simulation, 'clawdbot-prod-teardown').deletedWith).toBeUndefined();
+  });
+
+  it('with targetBackups, only the backups: a bucket and a user of its own whose key reaches the machine on stdin', async () => {
+    const simulation = await simulate('dev', { config: { ...machine, targetBackups: true, backupSchedule: 'hourly' } });
+    expect(simulation.resources.filter((r) => r.type.startsWith('aws:')).map((r) => r.type).sort()).toEqual([
+      'aws:iam/accessKey:AccessKey',
+      'aws:iam/user:User',
+      'aws:iam/userPolicy:UserPolicy',
+      'aws:s3/bucket:Bucket',
+      'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration',
+      'aws:s3/bucketOwnershipControls:BucketOwnershipControls',
+      'aws:s3/bucketPolicy:BucketPolicy',
+      'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock',
+      'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration',
+      'aws:s3/bucketVersioning:BucketVersioning',
+    ]);
+    const bucketArn = `arn:aws:s3:::${simulation.outputs.backupBucketName}`;
+    expect(inputs(only(simulation, 'aws:iam/userPolicy:UserPolicy')).policy.Statement).toEqual([
+      expect.objectContaining({ Sid: 'ListOwnBackups', Action: 's3:ListBucket', Resource: bucketArn, Condition: { StringLike: { 's3:prefix': ['clawdbot-dev/*'] } } }),
+      expect.objectContaining({ Sid: 'ReadWriteOwnBackups', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: `${bucketArn}/clawdbot-dev/*` }),
+    ]);
+    const accessKey = only(simulation, 'aws:iam/accessKey:AccessKey');
+    expect(accessKey.additionalSecretOutputs).toContain('secret');
+
+    const settings = named(simulation, 'clawdbot-dev-backup-settings');
+    const secretKey = 'placeholder-secret-access-key-';
+    expect(isSecretValue(settings.inputs.stdin)).toBe(true);
+    expect(inputs(settings).stdin).toMatch(new RegExp(`^BACKUP_BUCKET=${simulation.outputs.backupBucketName}\\nBACKUP_PREFIX=clawdbot-dev/\\nBACKUP_RETENTION_DAYS=7\\nAWS_REGION=ap-southeast-1\\nAWS_ACCESS_KEY_ID=clawdbot-dev-host-id\\nAWS_SECRET_ACCESS_KEY=${secretKey}`));
+    expect(inputs(settings)).toMatchObject({ logging: 'none' });
+    for (const command of simulation.resources.filter((r) => r.type.startsWith('command:'))) {
+      expect(strings([command.inputs.create, command.inputs.delete]).join('\n')).not.toContain(secretKey);
+    }
+    expect(inputs(named(simulation, 'clawdbot-dev-backup-timer')).create).toContain('\nOnCalendar=hourly\n');
+    expect(inputs(named(simulation, 'clawdbot-dev-restore-on-boot')).create).toContain("RESTORE_ON_BOOT='latest'");
+    expect(isSecretValue(only(simulation, 'clawdbot:backups:Backups').outputs.hostCredentials)).toBe(true);
   });
 });
 
@@ -533,7 +753,8 @@ describe('structure', () => {
     const components = registered.filter(({ type }) => type.startsWith('clawdbot:'));
     expect(components.map(({ type }) => type).sort()).toEqual(simulation.resources.filter((r) => r.type.startsWith('clawdbot:')).map((r) => r.type).sort());
     for (const { type, component, outputs } of components) {
-      const fields = Object.entries(component).filter(([key]) => !key.startsWith('__') && key !== 'urn');
+      // Optional outputs this configuration does not have are left out.
+      const fields = Object.entries(component).filter(([key, value]) => !key.startsWith('__') && key !== 'urn' && value !== undefined);
       expect({ type, plain: fields.filter(([, value]) => !pulumi.Output.isInstance(value)).map(([key]) => key) }).toEqual({ type, plain: [] });
       expect({ type, registered: Object.keys(outputs).filter((key) => outputs[key] !== undefined).sort() }).toEqual({ type, registered: fields.map(([key]) => key).sort() });
       for (const [key, value] of fields) expect({ type, key, same: outputs[key] === value }).toEqual({ type, key, same: true });
@@ -560,7 +781,15 @@ describe('structure', () => {
     const components = (simulation: Simulation) => simulation.resources.filter((r) => r.type.startsWith('clawdbot:'));
     const stackUrn = (simulation: Simulation) => simulation.resources.find((r) => r.parent === undefined)!.urn;
     expect(components(prod).map((r) => r.type).sort()).toEqual(
-      ['clawdbot:backups:Backups', 'clawdbot:dns:Dns', 'clawdbot:host:Host', 'clawdbot:monitoring:Monitoring', 'clawdbot:network:Network', 'clawdbot:secrets:Secrets'],
+      [
+        'clawdbot:backups:Backups',
+        'clawdbot:deployment:Deployment',
+        'clawdbot:dns:Dns',
+        'clawdbot:host:Host',
+        'clawdbot:monitoring:Monitoring',
+        'clawdbot:network:Network',
+        'clawdbot:secrets:Secrets',
+      ],
     );
     for (const component of components(prod)) expect(component.parent).toBe(stackUrn(prod));
   });
@@ -570,7 +799,7 @@ describe('secrets', () => {
   /** Every string that must never appear outside a secret wrapper. */
   const secretValues = (simulation: Simulation) => {
     const fromConfig = Object.entries(simulation.config)
-      .filter(([key]) => /ApiKey|Secret|Token|AesKey|EncryptKey/.test(key))
+      .filter(([key]) => /ApiKey|Secret|Token|AesKey|EncryptKey|PrivateKey/.test(key))
       .map(([, value]) => value);
     const generated = strings(only(simulation, 'clawdbot:secrets:Secrets').outputs);
     return [...new Set([...fromConfig, ...generated])].filter((value) => value.length >= 16);

@@ -1,0 +1,176 @@
+import * as pulumi from '@pulumi/pulumi';
+import * as aws from '@pulumi/aws';
+import { PORTS } from '../app/src/contract';
+import { Backups } from '../components/backups';
+import type { DeploymentArgs } from '../components/deployment';
+import { Dns } from '../components/dns';
+import { Host } from '../components/host';
+import { Monitoring } from '../components/monitoring';
+import { Network } from '../components/network';
+import { backupSettings } from '../components/scripts/render';
+import type { AwsTarget, MachineTarget, StackConfig } from './config';
+import { findHostedZoneId } from './config';
+
+// The two places the bot can run, each composed from its components: an EC2 host that the stack
+// builds, or a machine of yours. infra/index.ts ships the bot to whichever the config names.
+
+/** Where the deployment goes, and what the place adds to the stack's outputs. */
+export interface Site {
+  deployment: Pick<DeploymentArgs, 'connection' | 'hostId' | 'platform' | 'hostRoleName' | 'hostBackup' | 'deletedWith'>;
+  /** Waited for before the first host step. */
+  dependsOn: pulumi.Resource[];
+  outputs: Record<string, pulumi.Input<unknown>>;
+}
+
+/** An EC2 host of this stack: network, backups, host, DNS and monitoring. */
+export async function onAws(
+  config: StackConfig,
+  target: AwsTarget,
+  provider: aws.Provider,
+  partition: pulumi.Output<aws.GetPartitionResult>,
+  opts: pulumi.ComponentResourceOptions,
+): Promise<Site> {
+  const { name } = config;
+  const backupConfig = config.backups!;
+  const dnsName = config.dns && { ...config.dns, zoneId: await findHostedZoneId(config.dns.domain, provider) };
+
+  const network = new Network(
+    name,
+    {
+      vpc: target.network.vpc,
+      instanceType: target.host.instanceType,
+      sshPort: target.network.sshPort,
+      sshAllowedCidrs: target.network.sshAllowedCidrs,
+      publicCidrs: target.network.publicCidrs,
+    },
+    opts,
+  );
+
+  const backups = new Backups(
+    name,
+    {
+      retentionDays: backupConfig.retentionDays,
+      encryption: backupConfig.encryption,
+      protect: backupConfig.protect,
+      restoreFrom: backupConfig.restoreFrom,
+      host: 'instance',
+      region: config.aws!.region,
+      partition: partition.partition,
+      dnsSuffix: partition.dnsSuffix,
+    },
+    opts,
+  );
+
+  const host = new Host(
+    name,
+    {
+      instanceType: target.host.instanceType,
+      architecture: target.host.architecture,
+      subnetId: network.subnetId,
+      securityGroupId: network.securityGroupId,
+      sshPublicKey: target.host.sshPublicKey,
+      sshPort: target.network.sshPort,
+      sshAllowedCidrs: target.network.sshAllowedCidrs,
+      publicCidrs: target.network.publicCidrs,
+      rootVolumeSizeGb: target.host.rootVolumeSizeGb,
+      rootVolumeTags: backups.snapshotTags!,
+      terminationProtection: target.host.terminationProtection,
+      region: config.aws!.region,
+      partition: partition.partition,
+      dnsSuffix: partition.dnsSuffix,
+      stack: config.stack,
+      backup: {
+        bucketName: backups.bucketName,
+        bucketArn: backups.bucketArn,
+        prefix: backups.objectPrefix,
+        kmsKeyArn: backups.kmsKeyArn,
+        retentionDays: backupConfig.retentionDays,
+        schedule: backupConfig.schedule,
+        restoreFrom: backupConfig.restoreFrom,
+      },
+    },
+    opts,
+  );
+
+  const dns = dnsName && new Dns(name, { zoneId: dnsName.zoneId, fqdn: dnsName.fqdn, target: host.publicDns, ttl: dnsName.ttl }, opts);
+
+  const monitoring = new Monitoring(
+    name,
+    { instanceId: host.instanceId, stack: config.stack, region: config.aws!.region, partition: partition.partition, alarmEmail: target.monitoring.alarmEmail },
+    opts,
+  );
+
+  return {
+    deployment: {
+      connection: { host: host.publicIp, port: host.sshPort, user: host.sshUser, privateKey: config.deployment.sshPrivateKey },
+      // A replaced instance (`pulumi up --replace`, changed user data) runs every host step again,
+      // the restore on boot included.
+      hostId: host.instanceId,
+      platform: `linux/${target.host.architecture}`,
+      hostRoleName: host.roleName,
+      deletedWith: host,
+    },
+    dependsOn: [host, backups],
+    outputs: {
+      publicUrl: dns ? pulumi.interpolate`https://${dns.fqdn}` : pulumi.interpolate`http://${host.publicIp}:${PORTS.gateway}`,
+      sshCommand: pulumi.interpolate`ssh -p ${host.sshPort} ${host.sshUser}@${dns ? dns.fqdn : host.publicIp}`,
+      instanceId: host.instanceId,
+      publicIp: host.publicIp,
+      backupBucketName: backups.bucketName,
+      dashboardUrl: monitoring.dashboardUrl,
+      alarmTopicArn: monitoring.topicArn,
+    },
+  };
+}
+
+/** A machine of yours: nothing to build; with targetBackups, a bucket and the machine's own backup user. */
+export function onMachine(
+  config: StackConfig,
+  target: MachineTarget,
+  partition: pulumi.Output<aws.GetPartitionResult> | undefined,
+  opts: pulumi.ComponentResourceOptions,
+): Site {
+  const { name } = config;
+  const backupConfig = config.backups;
+  const backups =
+    backupConfig &&
+    new Backups(
+      name,
+      {
+        retentionDays: backupConfig.retentionDays,
+        encryption: backupConfig.encryption,
+        protect: backupConfig.protect,
+        restoreFrom: backupConfig.restoreFrom,
+        host: 'machine',
+        region: config.aws!.region,
+        partition: partition!.partition,
+        dnsSuffix: partition!.dnsSuffix,
+      },
+      opts,
+    );
+  const hostBackup =
+    backups &&
+    backupConfig && {
+      settings: pulumi.all([backups.bucketName, backups.objectPrefix, backups.hostCredentials!]).apply(([bucket, prefix, credentials]) =>
+        backupSettings({ location: { bucket, prefix, region: config.aws!.region }, retentionDays: backupConfig.retentionDays, restoreFrom: backupConfig.restoreFrom, credentials }),
+      ),
+      schedule: backupConfig.schedule,
+    };
+  const address = config.dns?.fqdn ?? target.host;
+
+  return {
+    deployment: {
+      connection: { host: target.host, port: target.port, user: target.user, privateKey: config.deployment.sshPrivateKey },
+      hostId: `${target.host}:${target.port}`,
+      platform: `linux/${target.architecture}`,
+      hostBackup,
+    },
+    dependsOn: backups ? [backups] : [],
+    outputs: {
+      publicUrl: config.dns ? `https://${config.dns.fqdn}` : `http://${target.host}:${PORTS.gateway}`,
+      sshCommand: `ssh -p ${target.port} ${target.user}@${address}`,
+      ...(backups && { backupBucketName: backups.bucketName }),
+    },
+  };
+}
+
