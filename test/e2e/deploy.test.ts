@@ -1,24 +1,25 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { DATA_LAYOUT, HOST_PATHS, PORTS, ROUTES } from '../../app/src/contract';
+import { DATA_LAYOUT, HOST_PATHS, LOG_FILES, PORTS, ROUTES } from '../../app/src/contract';
 import {
   DEFAULT_HOST_STEP_SETTINGS,
-  HOST_FILES,
   installToolsCommand,
+  renderEnvFile,
   restoreOnBootCommand,
   rollbackCommand,
   SLOT_PORTS,
   waitForHostCommand,
+  writeEnvCommand,
   type HostStepSettings,
+  type Platform,
 } from '../../components/scripts/render';
 import { runOverSsh, StepFailed } from '../../components/scripts/ssh';
-import { rollbackOnHost } from '../../infra/rollback';
 import { deployRelease, type ReleaseInput, type ShippedRelease } from './harness/deploy';
-import { BACKUP_BUCKET, PhaseTimer, startEnvironment, type E2eEnvironment } from './harness/environment';
-import { run } from './harness/exec';
+import { BACKUP_BUCKET, NETWORK, PhaseTimer, startEnvironment, type E2eEnvironment } from './harness/environment';
+import { run, waitFor } from './harness/exec';
 import { buildAppImage, buildFrom, E2E_IMAGES } from './harness/images';
 import { LoadLoop, type LoadResult } from './harness/load';
 
@@ -39,12 +40,18 @@ const BOT_ENVIRONMENT = {
 const SETTINGS: HostStepSettings = { ...DEFAULT_HOST_STEP_SETTINGS, healthTimeoutSeconds: 60 };
 const PROXY = { caddyImage: E2E_IMAGES.services, redisImage: E2E_IMAGES.services };
 const BACKUP_PREFIX = 'e2e-stack';
-const REMOVE_FROM_HOST = path.join(__dirname, '..', '..', 'components', 'scripts', 'remove-from-host.ts');
+const REPO_ROOT = path.join(__dirname, '..', '..');
+const REMOVE_FROM_HOST = path.join(REPO_ROOT, 'components', 'scripts', 'remove-from-host.ts');
+/** The test host runs this machine's CPU. */
+const PLATFORM: Platform = process.arch === 'arm64' ? 'linux/arm64' : 'linux/amd64';
+/** What a machine of yours is identified by (target ssh); a replaced host gets a new one. */
+const hostId = (generation: number) => `${NETWORK.hostAddress}:${NETWORK.sshPort}#${generation}`;
 
 const timer = new PhaseTimer();
 let env: E2eEnvironment;
 const images = { v1: '', v2: '', broken: '' };
 const releases = { v1: '', v2: '' };
+const activations = { v1: '', v2: '' };
 
 const baseUrl = (): string => `http://${env.host.address}:${PORTS.gateway}`;
 const ssh = (command: string, stdin?: string) => runOverSsh(env.host.ssh, command, { stdin });
@@ -97,9 +104,8 @@ function hostPath(hostAbsolute: string): string {
 }
 
 /** What cloud-init writes on an AWS host, plus the endpoint of the local S3 server. */
-function writeBackupEnv(settings: Record<string, string> = {}): void {
-  const all = { BACKUP_BUCKET, BACKUP_PREFIX, BACKUP_RETENTION_DAYS: '30', AWS_REGION: 'us-east-1', BACKUP_S3_ENDPOINT: env.s3.endpoint, ...settings };
-  writeFileSync(hostPath(HOST_FILES.backupEnv), Object.entries(all).map(([key, value]) => `${key}=${value}\n`).join(''));
+function backupEnvironment(): Record<string, string> {
+  return { BACKUP_BUCKET, BACKUP_PREFIX, BACKUP_RETENTION_DAYS: '30', AWS_REGION: 'us-east-1', BACKUP_S3_ENDPOINT: env.s3.endpoint };
 }
 
 async function s3(...args: string[]): Promise<string> {
@@ -160,17 +166,23 @@ afterAll(async () => {
 
 test('the host gets ready and receives the backup and restore tools', async () => {
   await timer.time('readiness and host tools', async () => {
-    const ready = await ssh(waitForHostCommand());
+    const ready = await ssh(waitForHostCommand(PLATFORM));
     expect(ready.stdout).toMatch(/docker .*compose/i);
-    await ssh(installToolsCommand(SETTINGS));
+    await ssh(installToolsCommand(hostId(1), SETTINGS));
   });
-  const tools = await ssh(`stat -c '%a %n' ${HOST_FILES.backupCommand} ${HOST_FILES.restoreCommand}`);
-  expect(tools.stdout.trim().split('\n')).toEqual([`755 ${HOST_FILES.backupCommand}`, `755 ${HOST_FILES.restoreCommand}`]);
+  const tools = await ssh(`stat -c '%a %n' ${HOST_PATHS.backupCommand} ${HOST_PATHS.restoreCommand}`);
+  expect(tools.stdout.trim().split('\n')).toEqual([`755 ${HOST_PATHS.backupCommand}`, `755 ${HOST_PATHS.restoreCommand}`]);
+});
+
+test('readiness refuses a host whose CPU is not the image\'s', async () => {
+  const other: Platform = PLATFORM === 'linux/amd64' ? 'linux/arm64' : 'linux/amd64';
+  await expect(ssh(waitForHostCommand(other))).rejects.toThrow(`the image is built for ${other}, but this host is`);
 });
 
 test('1. ship, load and activate: /health answers at the host address', async () => {
   const shipped = await timer.time('1. ship, load, activate (first release)', () => deploy(images.v1));
   releases.v1 = shipped.plan.release;
+  activations.v1 = shipped.plan.activate;
   expect(shipped.hostHadImage).toBe(false);
   expect(shipped.activateOutput).toContain(`release ${releases.v1} is live`);
 
@@ -196,10 +208,23 @@ test('the published ports match the security design', async () => {
   for (const port of [PORTS.metrics, SLOT_PORTS.gateway, SLOT_PORTS.metrics, 6379]) expect(await tcpConnects(port)).toBe(false);
 });
 
+test('the bot sees the client\'s address through the proxy, and logs to the host\'s log dir', async () => {
+  const accessLog = path.join(hostPath(HOST_PATHS.logs), LOG_FILES.access);
+  // The client is the CI end of the veth pair; the proxy's connection comes from the edge network's gateway.
+  const { load } = await underLoad(() => new Promise((resolve) => setTimeout(resolve, 2000)));
+  expectNoFailedRequests(load);
+  await waitFor('access.log lines from the load', async () => existsSync(accessLog) && readFileSync(accessLog, 'utf8').includes('"route":"/api/chat"'), 20_000);
+  const lines = readFileSync(accessLog, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { ip: string; route: string });
+  expect(new Set(lines.filter((line) => line.route === '/api/chat').map((line) => line.ip))).toEqual(new Set([NETWORK.ciAddress]));
+  // None of it in the data dir, so none of it in a data backup.
+  expect(existsSync(path.join(hostPath(HOST_PATHS.data), DATA_LAYOUT.logs, LOG_FILES.access))).toBe(false);
+});
+
 test('2. a changed image replaces the old one under steady load with zero failed requests', async () => {
   const { result, load } = await timer.time('2. redeploy a changed image under load', () => underLoad(() => deploy(images.v2)));
   if (result instanceof Error) throw result;
   releases.v2 = result.plan.release;
+  activations.v2 = result.plan.activate;
   expectNoFailedRequests(load);
   console.log(`[e2e] redeploy under load: ${load.ok} requests, ${load.failed} failed`);
   expect(await servingImage()).toBe(images.v2.replace(/^sha256:/, ''));
@@ -226,12 +251,27 @@ test('3. a broken release fails its health check, shows its logs, and the old on
   expect((await ssh(`cut -d' ' -f1 ${HOST_PATHS.releases}/history`)).stdout.trim().split('\n')).toEqual([releases.v1, releases.v2]);
 });
 
-test('rollback returns to the previous release, then to a named one, without dropping a request', async () => {
-  // What `npm run rollback -- <stack> [release]` runs once it has read the stack.
-  const target = { host: env.host.ssh.host, port: env.host.ssh.port, user: env.host.ssh.user, keepReleases: SETTINGS.keepReleases, healthTimeoutSeconds: SETTINGS.healthTimeoutSeconds };
-  const rollback = (to?: string) => rollbackOnHost(target, env.host.ssh.privateKey, to, () => undefined);
+test('npm run rollback returns to the previous release, then to a named one, without dropping a request', async () => {
+  // The stack as the Pulumi CLI would show it after `pulumi up`: its rollbackTarget output and
+  // its sshPrivateKey secret (test/e2e/harness/pulumi-stand-in.sh answers for the CLI).
+  const stackDir = path.join(env.runDir, 'stack');
+  const cliDir = path.join(stackDir, 'bin');
+  mkdirSync(path.join(stackDir, 'config'), { recursive: true });
+  mkdirSync(cliDir, { recursive: true });
+  copyFileSync(path.join(__dirname, 'harness', 'pulumi-stand-in.sh'), path.join(cliDir, 'pulumi'));
+  const rollbackTarget = { host: env.host.ssh.host, port: env.host.ssh.port, user: env.host.ssh.user, keepReleases: SETTINGS.keepReleases, healthTimeoutSeconds: SETTINGS.healthTimeoutSeconds };
+  writeFileSync(path.join(stackDir, 'outputs.json'), JSON.stringify({ rollbackTarget, adminToken: BOT_ENVIRONMENT.CLAWDBOT_ADMIN_TOKEN }));
+  writeFileSync(path.join(stackDir, 'outputs-masked.json'), JSON.stringify({ rollbackTarget, adminToken: '[secret]' }));
+  writeFileSync(path.join(stackDir, 'config', 'clawdbot:sshPrivateKey.json'), JSON.stringify({ value: env.host.ssh.privateKey, secret: true }));
+  const rollback = (...release: string[]) =>
+    run('npm', ['run', '--silent', 'rollback', '--', 'e2e', ...release], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, PATH: `${cliDir}:${process.env.PATH}`, CLAWDBOT_E2E_STACK_DIR: stackDir },
+    });
+
   const back = await timer.time('rollback to the previous release under load', () => underLoad(() => rollback()));
   if (back.result instanceof Error) throw back.result;
+  expect(back.result).toContain(`rolling back to ${releases.v1}`);
   expectNoFailedRequests(back.load);
   expect(await servingImage()).toBe(images.v1.replace(/^sha256:/, ''));
 
@@ -240,7 +280,7 @@ test('rollback returns to the previous release, then to a named one, without dro
   expectNoFailedRequests(named.load);
   expect(await servingImage()).toBe(images.v2.replace(/^sha256:/, ''));
 
-  await expect(rollback('r000000000000')).rejects.toThrow(/not kept on this host/);
+  await expect(rollback('r000000000000')).rejects.toThrow(/release r000000000000 is not kept on this host/);
 });
 
 test('the host lock keeps a second deploy from interleaving', async () => {
@@ -251,6 +291,26 @@ test('the host lock keeps a second deploy from interleaving', async () => {
   expect(await servingImage()).toBe(images.v2.replace(/^sha256:/, ''));
 });
 
+test('two deploys at once wait for each other instead of interleaving', async () => {
+  const finished: string[] = [];
+  const activate = (command: string, name: string) => ssh(command).then((result) => (finished.push(name), result.stdout));
+  const { result, load } = await underLoad(async () => {
+    const first = activate(activations.v1, 'v1');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    return Promise.all([first, activate(activations.v2, 'v2')]);
+  });
+  if (result instanceof Error) throw result;
+  expectNoFailedRequests(load);
+  // Each ran whole: the second waited for the lock, and started its slot only after the first finished.
+  expect(finished).toEqual(['v1', 'v2']);
+  expect(result[0]).not.toContain('waiting for another deploy');
+  expect(result[1]).toMatch(/waiting for another deploy, rollback or restore to finish[\s\S]*starting release/);
+  for (const [output, release] of [[result[0], releases.v1], [result[1], releases.v2]]) expect(output).toContain(`release ${release} is live`);
+  expect((await ssh(`cut -d' ' -f1 ${HOST_PATHS.releases}/history`)).stdout.trim().split('\n').slice(-2)).toEqual([releases.v1, releases.v2]);
+  expect(await servingImage()).toBe(images.v2.replace(/^sha256:/, ''));
+  expect((await ssh(`docker ps -a --filter label=com.docker.compose.service=clawdbot --format '{{.Names}}'`)).stdout.trim()).toBe('clawdbot');
+});
+
 let backedUp: Record<string, string> = {};
 
 test('4. back up to S3, wipe the data, restore: the data is byte-identical', async () => {
@@ -258,7 +318,7 @@ test('4. back up to S3, wipe the data, restore: the data is byte-identical', asy
   // The FAQ and a model file beside the conversations the load loops left.
   writeFileSync(path.join(dataDir, DATA_LAYOUT.faq), JSON.stringify([{ question: 'e2e?', answer: 'restored', keywords: ['e2e'] }]));
   writeFileSync(path.join(dataDir, 'model-e2e.bin'), createHash('sha512').update('model').digest());
-  writeBackupEnv();
+  writeFileSync(hostPath(HOST_PATHS.backupEnv), renderEnvFile(backupEnvironment()));
   // A backup past retention (the job prunes it), and the bot stopped so that the data holds
   // still to compare.
   const stale = path.join(env.runDir, 'stale.tar.gz');
@@ -268,7 +328,7 @@ test('4. back up to S3, wipe the data, restore: the data is byte-identical', asy
   backedUp = dataManifest(dataDir);
   expect(Object.keys(backedUp).some((file) => file.startsWith(`${DATA_LAYOUT.conversations}/`))).toBe(true);
 
-  const backup = await timer.time('4a. backup', () => ssh(HOST_FILES.backupCommand));
+  const backup = await timer.time('4a. backup', () => ssh(HOST_PATHS.backupCommand));
   expect(backup.stdout).toMatch(/backed up to s3:\/\//);
   const keys = await backupKeys();
   expect(keys).toHaveLength(1);
@@ -283,7 +343,7 @@ test('4. back up to S3, wipe the data, restore: the data is byte-identical', asy
   expect((await run('sh', ['-c', 'gunzip -c "$0" | grep -c "$1" || true', archive, API_KEY])).trim()).toBe('0');
 
   rmSync(dataDir, { recursive: true, force: true });
-  const restore = await timer.time('4b. restore (latest)', () => ssh(`${HOST_FILES.restoreCommand} latest`));
+  const restore = await timer.time('4b. restore (latest)', () => ssh(`${HOST_PATHS.restoreCommand} latest`));
   expect(restore.stdout).toContain(`restored s3://${BACKUP_BUCKET}/${keys[0]}`);
   expect(dataManifest(dataDir)).toEqual(backedUp);
 
@@ -294,10 +354,14 @@ test('4. back up to S3, wipe the data, restore: the data is byte-identical', asy
 test('5. disaster recovery: a new stack on a fresh host restores the lost one\'s latest backup before the bot starts', async () => {
   const recovered = await timer.time('5. fresh host: readiness, tools, restore on boot, ship, activate', async () => {
     await env.replaceHost();
-    // A new stack backs up under its own prefix and restores from the lost stack's.
-    writeBackupEnv({ BACKUP_PREFIX: `${BACKUP_PREFIX}-rebuilt`, RESTORE_PREFIX: BACKUP_PREFIX });
-    await ssh(waitForHostCommand());
-    await ssh(installToolsCommand(SETTINGS));
+    await ssh(waitForHostCommand(PLATFORM));
+    // A new stack backs up under its own prefix and restores from the lost stack's. As on a
+    // machine of yours (no cloud-init), the settings arrive on the step's stdin.
+    await ssh(
+      writeEnvCommand(HOST_PATHS.backupEnv),
+      renderEnvFile({ ...backupEnvironment(), BACKUP_PREFIX: `${BACKUP_PREFIX}-rebuilt`, RESTORE_PREFIX: BACKUP_PREFIX }),
+    );
+    await ssh(installToolsCommand(hostId(2), SETTINGS));
     const restored = await ssh(restoreOnBootCommand('latest', SETTINGS));
     // Restored before the bot ever started: byte for byte what was backed up.
     expect(dataManifest(hostPath(HOST_PATHS.data))).toEqual(backedUp);
@@ -313,18 +377,29 @@ test('5. disaster recovery: a new stack on a fresh host restores the lost one\'s
     body: JSON.stringify({ message: 'e2e' }),
   });
   expect(((await faq.json()) as { reply: string }).reply).toContain('restored');
+  expect((await ssh(`stat -c %a ${HOST_PATHS.backupEnv}`)).stdout.trim()).toBe('600');
   // Once per host: a later run leaves the data alone.
   expect((await ssh(restoreOnBootCommand('latest', SETTINGS))).stdout).toMatch(/already ran/);
   // The new stack's own backups go under its own prefix.
-  expect((await ssh(HOST_FILES.backupCommand)).stdout).toContain(`s3://${BACKUP_BUCKET}/${BACKUP_PREFIX}-rebuilt/`);
+  expect((await ssh(HOST_PATHS.backupCommand)).stdout).toContain(`s3://${BACKUP_BUCKET}/${BACKUP_PREFIX}-rebuilt/`);
 });
 
 test('deleting the deployment stops the services and keeps the data, and tolerates a host that is gone', async () => {
   // What the Deployment's teardown step runs where Pulumi runs.
-  const teardown = (host: string, port: number) =>
+  const teardown = (host: string, port: number, id = hostId(2)) =>
     run('npx', ['tsx', REMOVE_FROM_HOST], {
-      env: { ...process.env, CLAWDBOT_SSH_HOST: host, CLAWDBOT_SSH_PORT: String(port), CLAWDBOT_SSH_USER: env.host.ssh.user, CLAWDBOT_SSH_PRIVATE_KEY: env.host.ssh.privateKey },
+      env: {
+        ...process.env,
+        CLAWDBOT_SSH_HOST: host,
+        CLAWDBOT_SSH_PORT: String(port),
+        CLAWDBOT_SSH_USER: env.host.ssh.user,
+        CLAWDBOT_SSH_PRIVATE_KEY: env.host.ssh.privateKey,
+        CLAWDBOT_HOST_ID: id,
+      },
     });
+  // The deletion step of the replaced host's deployment, reaching the address its successor now has.
+  expect(await teardown(env.host.address, env.host.ssh.port, hostId(1))).toMatch(/belongs to deployment .*#2, not .*#1; leaving it alone/);
+  expect((await fetch(`${baseUrl()}${ROUTES.health}`)).status).toBe(200);
   expect(await teardown(env.host.address, env.host.ssh.port)).toMatch(/stopped clawdbot; data kept/);
   expect((await ssh(`docker ps -aq --filter label=com.docker.compose.project`)).stdout.trim()).toBe('');
   expect(await tcpConnects(PORTS.gateway)).toBe(false);

@@ -42,10 +42,12 @@ describe('shellcheck', () => {
       sshPort: 65022,
       sshAllowedCidrs: ['2001:db8::/32'],
       publicCidrs: ['10.0.0.0/8', '172.16.0.0/12', 'fd00::/8'],
+      deployUser: 'admin',
       backupBucket: 'b',
       backupPrefix: 'team-a/',
       backupRetentionDays: 1,
       backupSchedule: 'Mon..Fri *-*-* 01:00:00',
+      restoreFrom: { bucket: 'old-bucket', prefix: 'team-a-old', region: 'cn-northwest-1' },
       appLogGroup: '/team-a/app',
       prometheusLogGroup: '/team-a/prometheus',
     });

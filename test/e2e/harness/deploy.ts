@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
+import * as path from 'node:path';
 import { planRelease, type ReleasePlan } from '../../../components/scripts/plan';
-import { renderEnvFile, type HostStepSettings, type ReleaseProxySettings } from '../../../components/scripts/render';
+import { renderEnvFile, REPO_ROOT, type HostStepSettings, type ReleaseProxySettings } from '../../../components/scripts/render';
 import { copyOverSsh, runOverSsh, type SshTarget } from '../../../components/scripts/ssh';
 import { runBash } from './exec';
 
@@ -49,7 +50,7 @@ export async function deployRelease(
     }
   });
   await step('copy config', async () => {
-    for (const file of plan.configFiles) await copyOverSsh(host, file.source, file.remotePath);
+    for (const file of plan.configFiles) await copyOverSsh(host, path.join(REPO_ROOT, file.source), file.remotePath);
   });
   await step('load', () => runOverSsh(host, plan.loadImage));
   await step('env file', () => runOverSsh(host, plan.writeEnv, { stdin: renderEnvFile(input.environment) }));

@@ -4,7 +4,9 @@ import { promisify } from 'node:util';
 import { planRelease } from '../../components/scripts/plan';
 import {
   DEFAULT_HOST_STEP_SETTINGS,
+  installBackupTimerCommand,
   installToolsCommand,
+  isOnCalendar,
   pullImageCommand,
   removeCommand,
   renderBackupTool,
@@ -15,7 +17,7 @@ import {
 } from '../../components/scripts/render';
 
 // Every host step as it is rendered (its parameters, lib.sh and its body) passes shellcheck, and
-// so do the host tools the steps install. Debian's shellcheck (.ci/apt/e2e.txt).
+// so do the host tools the steps install. Debian's shellcheck (.ci/apt/system.txt).
 
 const run = promisify(execFile);
 
@@ -35,17 +37,18 @@ const plan = planRelease({
 });
 
 const scripts: Record<string, string> = {
-  'wait-for-host': body(waitForHostCommand()),
+  'wait-for-host': body(waitForHostCommand('linux/arm64')),
   'probe-image': body(plan.probeImage),
   'save-image': body(plan.saveImage('missing')),
   'load-image': body(plan.loadImage),
   'pull-image': body(pullImageCommand({ imageRef: '123456789012.dkr.ecr.us-east-1.amazonaws.com/bot@sha256:00', registry: '123456789012.dkr.ecr.us-east-1.amazonaws.com', region: 'us-east-1', release: plan.release })),
   'write-env': body(plan.writeEnv),
-  'install-tools': body(installToolsCommand()),
+  'install-tools': body(installToolsCommand('i-0123456789abcdef0')),
+  'install-backup-timer': body(installBackupTimerCommand('Mon..Fri 01:30')),
   'restore-on-boot': body(restoreOnBootCommand('latest')),
   activate: body(plan.activate),
   rollback: body(rollbackCommand(undefined)),
-  remove: body(removeCommand()),
+  remove: body(removeCommand('i-0123456789abcdef0')),
   'backup (host tool)': renderBackupTool(),
   'restore (host tool)': renderRestoreTool(),
 };
@@ -56,6 +59,53 @@ test.each(Object.entries(scripts))('%s passes shellcheck', async (_, script) => 
   await expect(child).resolves.toMatchObject({ stdout: '' });
 });
 
-test("the test host's compose shim passes shellcheck", async () => {
-  await expect(run('shellcheck', [path.join(__dirname, 'harness', 'docker-compose-shim.sh')])).resolves.toMatchObject({ stdout: '' });
+test.each(['docker-compose-shim.sh', 'pulumi-stand-in.sh'])("the e2e harness's %s passes shellcheck", async (file) => {
+  await expect(run('shellcheck', [path.join(__dirname, '..', 'e2e', 'harness', file)])).resolves.toMatchObject({ stdout: '' });
+});
+
+// The backup timer's schedule is checked before it reaches a host (infra/config.ts, renderBackupUnits):
+// the check must accept what systemd accepts and refuse what it refuses. Debian's systemd-analyze.
+describe('the backup schedule check agrees with systemd', () => {
+  const samples = [
+    'daily',
+    'hourly',
+    'semiannually',
+    'daily UTC',
+    'weekly Asia/Shanghai',
+    'Mon',
+    'mon 03:00',
+    'Mon..Fri *-*-* 01:30:00',
+    'Monday,Wed 3:00',
+    'Sat,Sun 10:00:00.5',
+    '*-*-* 02:30:00',
+    '*-*-1..7 4:00',
+    '*-02~01',
+    '2025-01-01',
+    '*:0/15',
+    '*-*-* 00/2:00',
+    'Mon,Fri 5..7:00',
+    '',
+    'hourly ',
+    'tomorrow',
+    'every day',
+    '25:00',
+    '*-*-* 24:00',
+    '*-*-* 1:60',
+    '00:00:60',
+    '*-13-01',
+    '1969-01-01 00:00',
+    '*-*-* 3',
+    'Fri..Mon',
+    'Mon Tue',
+    'daily; rm -rf /',
+    'daily\nExecStart=/bin/sh',
+  ];
+
+  test.each(samples)('%p', async (schedule) => {
+    const systemd = await run('systemd-analyze', ['calendar', schedule]).then(
+      () => true,
+      () => false,
+    );
+    expect({ schedule, accepted: isOnCalendar(schedule) }).toEqual({ schedule, accepted: systemd });
+  });
 });
