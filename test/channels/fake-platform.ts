@@ -34,6 +34,7 @@ export class FakePlatform {
   readonly server = http.createServer((req, res) => void this.handle(req, res));
   private readonly routes: Array<{ method: string; path: RegExp; handler: Handler }> = [];
   private readonly failures: Array<{ path: RegExp; response: FakeResponse; times: number }> = [];
+  private readonly holds: Array<{ path: RegExp; released: Promise<void> }> = [];
   private readonly waiters: Waiter[] = [];
   url = '';
 
@@ -45,6 +46,17 @@ export class FakePlatform {
   /** The next `times` requests to `path` get `response` instead of the normal answer. */
   failNext(path: RegExp, response: FakeResponse, times = 1): void {
     this.failures.push({ path, response, times });
+  }
+
+  /** Requests to `path` get no answer until the returned function is called (waitFor sees them at once). */
+  hold(path: RegExp): () => void {
+    let release!: () => void;
+    const hold = { path, released: new Promise<void>((resolve) => (release = resolve)) };
+    this.holds.push(hold);
+    return () => {
+      this.holds.splice(this.holds.indexOf(hold), 1);
+      release();
+    };
   }
 
   received(path: RegExp): RecordedRequest[] {
@@ -86,6 +98,11 @@ export class FakePlatform {
     const url = new URL(req.url ?? '/', 'http://fake');
     const request: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body };
     this.requests.push(request);
+    const holds = this.holds.filter((h) => h.path.test(request.path));
+    if (holds.length > 0) {
+      this.notify(); // a held request counts as received for the waiters: its answer is up to the test
+      await Promise.all(holds.map((hold) => hold.released));
+    }
 
     let response: FakeResponse;
     const failure = this.failures.find((f) => f.times > 0 && f.path.test(request.path));

@@ -33,10 +33,15 @@ function deliverEncrypted(gw: ChannelsApp, event: unknown) {
 describe('Feishu webhook', () => {
   let fake: FakeFeishu;
   let gw: ChannelsApp;
+  /** What the gateway asked Feishu since start-up (which looks the bot's identity up). */
+  let outbound: () => unknown[];
 
   beforeEach(async () => {
     fake = await startFakeFeishu();
     gw = await startChannelsApp(feishuEnv(fake));
+    await fake.waitFor(/bot\/v3\/info$/);
+    const atStart = fake.requests.length;
+    outbound = () => fake.requests.slice(atStart);
   });
 
   afterEach(async () => {
@@ -52,7 +57,7 @@ describe('Feishu webhook', () => {
       expect((await post(`${gw.url}${CALLBACK}`, { encrypt: encryptFeishu(challenge) })).body).toEqual({ challenge: 'ajls384kdjx98XX' });
       const signed = await deliverEncrypted(gw, challenge);
       expect(signed).toEqual({ status: 200, body: { challenge: 'ajls384kdjx98XX' } });
-      expect(fake.requests).toHaveLength(0);
+      expect(outbound()).toHaveLength(0);
     });
 
     it('refuses a challenge with the wrong verification token', async () => {
@@ -69,7 +74,7 @@ describe('Feishu webhook', () => {
     const event = messageEvent({ messageId: 'om_first', text: 'hello bot' });
     const response = await deliverEncrypted(gw, event);
     expect(response.status).toBe(200);
-    expect(fake.requests).toHaveLength(0); // acknowledged while the model is still thinking
+    expect(outbound()).toHaveLength(0); // acknowledged while the model is still thinking
 
     model.resolve();
     await fake.waitUntil(() => fake.delivered.length === 1);
@@ -118,7 +123,7 @@ describe('Feishu webhook', () => {
       expect(response.status).toBe(status);
       expect(response.body.error.code).toBe(code);
       await gw.close();
-      expect(fake.requests).toHaveLength(0);
+      expect(outbound()).toHaveLength(0);
       expect(gw.chat.turns).toHaveLength(0);
       expect(await gw.metric('clawdbot_channel_refused_total', { channel: 'feishu', outcome: code })).toBe(1);
     });
@@ -128,7 +133,7 @@ describe('Feishu webhook', () => {
     it('ignores a group message that mentions nobody, without any outbound call', async () => {
       expect((await deliverEncrypted(gw, messageEvent({ group: true, text: 'chatter' }))).status).toBe(200);
       await gw.close();
-      expect(fake.requests).toHaveLength(0);
+      expect(outbound()).toHaveLength(0);
       expect(gw.chat.turns).toHaveLength(0);
       expect(await gw.metric('clawdbot_channel_events_total', { channel: 'feishu', outcome: 'ignored' })).toBe(1);
     });
@@ -240,6 +245,32 @@ describe('Feishu without an encrypt key', () => {
       await gw.close();
       expect(fake.replyTexts).toEqual(['echo: plain']);
     } finally {
+      await gw.close();
+      await fake.close();
+    }
+  });
+});
+
+describe("Feishu acknowledgements never wait for the bot's identity", () => {
+  it('acks group messages while the identity lookup hangs, and decides in the background who they are for', async () => {
+    const fake = await startFakeFeishu();
+    const release = fake.hold(/bot\/v3\/info$/);
+    const gw = await startChannelsApp(feishuEnv(fake));
+    try {
+      await fake.waitFor(/bot\/v3\/info$/); // the lookup at start, now hanging
+      const forBot = await deliverEncrypted(gw, messageEvent({ group: true, mentions: [FEISHU_BOT_OPEN_ID], text: 'are you there?' }));
+      const forOther = await deliverEncrypted(gw, messageEvent({ group: true, mentions: ['ou_someone_else'], text: 'not for the bot' }));
+      expect([forBot.status, forOther.status]).toEqual([200, 200]);
+      expect(fake.delivered).toHaveLength(0);
+
+      release();
+      await fake.waitUntil(() => fake.delivered.length === 1);
+      await gw.close();
+      expect(fake.replyTexts).toEqual(['echo: are you there?']);
+      expect(gw.chat.turns.map((turn) => turn.message)).toEqual(['are you there?']);
+      expect(gw.captured.lines.filter((line) => line.msg === 'channel message not for the bot')).toHaveLength(1);
+    } finally {
+      release();
       await gw.close();
       await fake.close();
     }

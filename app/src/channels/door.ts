@@ -64,7 +64,7 @@ export function refuse(
  */
 export function unavailable(
   channel: ImPlatform,
-  what: 'store' | 'bot_identity',
+  what: 'store',
   error: unknown,
   deps: Pick<GatewayDeps, 'logs'>,
   metrics: ChannelMetrics,

@@ -11,6 +11,11 @@ export interface ChannelAdapter<P> {
   readonly channel: ImPlatform;
   /** Longest message the platform takes, in characters. */
   readonly messageLimit: number;
+  /**
+   * Whether a message accepted without being sure it is for the bot needs an answer at all,
+   * decided in the background (a failure here is retried like a failed send). Absent: always.
+   */
+  needsAnswer?(payload: P, signal: AbortSignal): Promise<boolean>;
   /** The answer to an inbound message (usually through the chat service). */
   answer(payload: P, signal: AbortSignal): Promise<string>;
   /** Sends one part of the answer; returns the delivery path, for metrics. */
@@ -192,6 +197,11 @@ export class Inbox<P> {
     const payload = record.payload as P;
     try {
       if (!record.parts) {
+        if (this.adapter.needsAnswer && !(await this.adapter.needsAnswer(payload, signal))) {
+          await this.finish(key, record, 'done');
+          this.logs.audit.info({ channel: this.channel, key }, 'channel message not for the bot');
+          return;
+        }
         record.parts = splitMessage(await this.answer(payload, signal), this.adapter.messageLimit);
         await this.save(key, record);
       }

@@ -61,7 +61,7 @@ export const channelsPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps)
 
   if (feishu) {
     const channel = new FeishuChannel(deps, feishu, metrics);
-    inboxes.push(channel.inbox);
+    inboxes.push({ start: () => channel.start(), close: (graceMs) => channel.inbox.close(graceMs) });
     if (feishu.mode === 'ws') {
       connectors.push(() => startFeishuWs(channel, feishu, deps.logs.error));
     } else {

@@ -9,7 +9,7 @@ export interface ChannelMetrics {
   events: Counter<Labels>;
   /** Messages answered; outcome: how the answer went out (webhook, openapi, reply). */
   replies: Counter<Labels>;
-  /** outcome: answer (an apology went out instead), send (delivery given up), store or bot_identity (delivery not taken). */
+  /** outcome: answer (an apology went out instead), send (delivery given up), store (delivery not taken). */
   failures: Counter<Labels>;
   /** Refused deliveries; outcome: the reason (bad_signature, stale_timestamp, wrong_token, ...). */
   refused: Counter<Labels>;

@@ -86,9 +86,16 @@ interface FeishuReply {
 export class FeishuApi {
   readonly tokens: TenantTokenCache;
   readonly client: lark.Client;
+  /** The lookup in flight, if any. */
   private botIdentity?: Promise<string>;
+  /** The bot's open_id once known: it never changes for an app. */
+  private knownBotOpenId?: string;
 
-  constructor(settings: FeishuSettings, logger: Logger, now: () => number = Date.now) {
+  constructor(
+    settings: FeishuSettings,
+    private readonly logger: Logger,
+    now: () => number = Date.now,
+  ) {
     this.tokens = new TenantTokenCache(now);
     this.client = new lark.Client({
       appId: settings.appId,
@@ -140,20 +147,35 @@ export class FeishuApi {
     );
   }
 
-  /** The bot's open_id, to tell whether a group message mentions it. Fetched once. */
+  /**
+   * The bot's open_id, to tell whether a group message mentions it: fetched (with retries, one
+   * lookup at a time) until it is known, then kept.
+   */
   botOpenId(): Promise<string> {
+    if (this.knownBotOpenId !== undefined) return Promise.resolve(this.knownBotOpenId);
     this.botIdentity ??= withRetries(() =>
       this.call('bot/v3/info', () => this.client.request<FeishuReply & { bot?: { open_id?: string } }>({ method: 'GET', url: '/open-apis/bot/v3/info' })),
     )
       .then((info) => {
         if (!info.bot?.open_id) throw new PlatformError('bot/v3/info: no open_id in the answer', false);
+        this.knownBotOpenId = info.bot.open_id;
         return info.bot.open_id;
       })
       .catch((error) => {
-        this.botIdentity = undefined;
+        this.logger.warn({ channel: 'feishu', error: describe(error) }, 'bot identity lookup failed; will try again');
         throw error;
-      });
+      })
+      .finally(() => (this.botIdentity = undefined));
     return this.botIdentity;
+  }
+
+  /**
+   * The bot's open_id if it is known; if not, undefined at once, and a lookup starts in the
+   * background. For the acknowledgement path, which must never wait on Feishu.
+   */
+  cachedBotOpenId(): string | undefined {
+    if (this.knownBotOpenId === undefined) this.botOpenId().catch(() => undefined);
+    return this.knownBotOpenId;
   }
 
   /** Downloads a picture of a received message as a data URL for the model. */

@@ -1,14 +1,14 @@
 import * as lark from '@larksuiteoapi/node-sdk';
 import { imSessionId } from '../../chat/service';
 import type { GatewayDeps } from '../../deps';
-import { answerInbound } from '../answer';
+import { type InboundContent, answerInbound } from '../answer';
 import { type CallbackRequest, type DoorResult, type RefusalReason, isFresh, refuse, safeEqual, unavailable } from '../door';
 import { type ChannelAdapter, Inbox } from '../inbox';
 import { waitForSlot } from '../limits';
 import type { ChannelMetrics } from '../metrics';
 import type { FeishuSettings } from '../settings';
 import { FeishuApi } from './api';
-import { type FeishuJob, contentOf, isForBot, receiveEventSchema } from './message';
+import { type FeishuJob, type ReceiveEvent, contentOf, mentionedOpenIds, receiveEventSchema } from './message';
 import { feishuSignature } from './signature';
 
 /** Text messages may carry up to 150 KB; this many characters stays under it even at 4 bytes each. */
@@ -116,21 +116,13 @@ export class FeishuChannel implements ChannelAdapter<FeishuJob> {
     if (!content) return this.refuse('unknown_shape', `im.message.receive_v1: content does not match message_type ${message.message_type}`);
 
     let outcome = 'ignored';
-    const forBot = sender.sender_type === 'user' && (content.text || content.pictures.length > 0 || content.unsupportedType);
-    if (forBot) {
-      let mentioned: boolean;
+    const hasContent = content.text || content.pictures.length > 0 || content.unsupportedType;
+    const job = sender.sender_type === 'user' && hasContent ? this.jobFor(message, sender.sender_id.open_id, content) : undefined;
+    if (job) {
       try {
-        mentioned = message.chat_type === 'p2p' || (await this.mentionsBot(message));
+        outcome = await this.inbox.accept(eventId, message.chat_id, job);
       } catch (error) {
-        return unavailable(this.channel, 'bot_identity', error, this.deps, this.metrics);
-      }
-      if (mentioned) {
-        const job: FeishuJob = { messageId: message.message_id, chatId: message.chat_id, senderOpenId: sender.sender_id.open_id, content };
-        try {
-          outcome = await this.inbox.accept(eventId, message.chat_id, job);
-        } catch (error) {
-          return unavailable(this.channel, 'store', error, this.deps, this.metrics);
-        }
+        return unavailable(this.channel, 'store', error, this.deps, this.metrics);
       }
     }
     this.metrics.events.inc({ channel: this.channel, outcome });
@@ -138,10 +130,30 @@ export class FeishuChannel implements ChannelAdapter<FeishuJob> {
     return { status: 200, body: {}, outcome };
   }
 
-  /** Group messages without any mention skip the bot-identity lookup altogether. */
-  private async mentionsBot(message: Parameters<typeof isForBot>[0]): Promise<boolean> {
-    if (!message.mentions?.length) return false;
-    return isForBot(message, await this.api.botOpenId());
+  /**
+   * The job for a message the bot may have to answer; undefined when it certainly need not (a
+   * group message that mentions nobody, or others but not the bot). Every one-to-one message is
+   * for the bot. Whether a group message mentions it is decided here when the bot's open_id is
+   * known, else by the worker (needsAnswer): the acknowledgement never waits for Feishu.
+   */
+  private jobFor(message: ReceiveEvent['message'], senderOpenId: string, content: InboundContent): FeishuJob | undefined {
+    const job: FeishuJob = { messageId: message.message_id, chatId: message.chat_id, senderOpenId, content };
+    if (message.chat_type === 'p2p') return job;
+    const mentions = mentionedOpenIds(message);
+    if (mentions.length === 0) return undefined;
+    const botOpenId = this.api.cachedBotOpenId();
+    if (botOpenId === undefined) return { ...job, mentions };
+    return mentions.includes(botOpenId) ? job : undefined;
+  }
+
+  async needsAnswer(job: FeishuJob): Promise<boolean> {
+    return job.mentions === undefined || job.mentions.includes(await this.api.botOpenId());
+  }
+
+  /** Starts the recovery sweep, and looks the bot's identity up before the first group message needs it. */
+  start(): void {
+    this.inbox.start();
+    this.api.botOpenId().catch(() => undefined);
   }
 
   /** Records how long a delivery took to acknowledge. */

@@ -26,6 +26,11 @@ export interface FeishuJob {
   chatId: string;
   senderOpenId: string;
   content: InboundContent;
+  /**
+   * The open_ids a group message mentions, kept when the bot's own was not known yet at the
+   * acknowledgement: the worker then decides whether the message is for the bot.
+   */
+  mentions?: string[];
 }
 
 const textContentSchema = z.object({ text: z.string() });
@@ -85,8 +90,7 @@ export function contentOf(message: ReceiveEvent['message']): InboundContent | un
   }
 }
 
-/** In a one-to-one chat every message is for the bot; in a group only those that mention it. */
-export function isForBot(message: ReceiveEvent['message'], botOpenId: string): boolean {
-  if (message.chat_type === 'p2p') return true;
-  return (message.mentions ?? []).some((mention) => mention.id.open_id === botOpenId);
+/** The open_ids a message mentions (the bot answers a group message only when it is one of them). */
+export function mentionedOpenIds(message: ReceiveEvent['message']): string[] {
+  return (message.mentions ?? []).flatMap((mention) => (mention.id.open_id ? [mention.id.open_id] : []));
 }
