@@ -4,6 +4,7 @@ import type { ChatService } from './chat/service';
 import type { Settings } from './config';
 import type { GatewayMetrics } from './metrics';
 import type { ModelManager } from './models/manager';
+import type { ReadinessChecks } from './readiness';
 import type { Store } from './store/store';
 
 /** The four log streams under `<data dir>/logs/`. */
@@ -29,4 +30,6 @@ export interface GatewayDeps {
   /** The gateway's own metrics (names in contract.ts METRICS), on `registry`. */
   metrics: GatewayMetrics;
   logs: Logs;
+  /** What /ready checks besides the store and the model; plugins add their own. */
+  readiness: ReadinessChecks;
 }

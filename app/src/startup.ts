@@ -16,6 +16,7 @@ import { createLogs, type FileLogs } from './logs';
 import { createMetrics } from './metrics';
 import { HotSwapModelManager } from './models/hot-swap';
 import { RulesModel, STARTER_FAQ } from './models/rules';
+import { ReadinessChecks } from './readiness';
 import { createStore } from './store';
 
 export interface RunningDeps extends GatewayDeps {
@@ -93,6 +94,7 @@ export async function createDeps(settings: Settings, console?: Logger): Promise<
     registry,
     metrics,
     logs,
+    readiness: new ReadinessChecks(),
     close() {
       closing ??= (async () => {
         await store.close();

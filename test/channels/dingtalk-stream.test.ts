@@ -1,10 +1,32 @@
 import { MemoryStore } from '../../app/src/store/memory';
 import { type FakeDingtalk, dingtalkEnv, startFakeDingtalk } from '../helpers/fake-dingtalk';
+import { startGateway } from '../helpers/gateway';
 import { type ChannelsApp, deferred, startChannelsApp } from './harness';
 
-// The SDK prints its connection state with console.info; keep the test output readable.
-beforeAll(() => jest.spyOn(console, 'info').mockImplementation(() => undefined));
+// The SDK prints its connection state with console.info and .warn; keep the test output readable.
+beforeAll(() => {
+  jest.spyOn(console, 'info').mockImplementation(() => undefined);
+  jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+});
 afterAll(() => jest.restoreAllMocks());
+
+describe('DingTalk Stream mode that cannot connect', () => {
+  it('is not ready, says why in /ready, and logs the failure instead of keeping it to the SDK', async () => {
+    const unreachable = await startFakeDingtalk();
+    await unreachable.close(); // nothing listens on its port any more
+    const gw = await startGateway(dingtalkEnv(unreachable, { DINGTALK_MODE: 'stream' }));
+    try {
+      let ready: Response;
+      do ready = await fetch(`${gw.url}/ready`);
+      while ((await ready.clone().json()).checks.dingtalk_stream === 'not connected yet');
+      expect(ready.status).toBe(503);
+      expect((await ready.json()).checks).toEqual({ store: 'ok', model: 'ok', dingtalk_stream: expect.stringMatching(/^not connected: .*connections\/open/) });
+      expect(await gw.readLog('error.log')).toMatch(/"connection":"DingTalk Stream"[^\n]*could not connect; retrying/);
+    } finally {
+      await gw.close();
+    }
+  });
+});
 
 describe('DingTalk Stream mode (DINGTALK_MODE=stream)', () => {
   let fake: FakeDingtalk;
@@ -35,6 +57,7 @@ describe('DingTalk Stream mode (DINGTALK_MODE=stream)', () => {
     const first = fake.pushRobotMessage(message);
     const again = fake.pushRobotMessage(message);
     await fake.waitForAcks(2);
+    expect(gw.deps.readiness.run()).toEqual({ dingtalk_stream: 'ok' });
     expect(fake.streamAcks.map((ack) => ack.messageId).sort()).toEqual([first, again].sort());
     expect(fake.streamAcks[0].data).toEqual({ response: {} });
     await fake.waitFor(/^\/robot\/sendBySession$/);

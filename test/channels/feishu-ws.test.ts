@@ -24,6 +24,7 @@ describe('Feishu long connection (FEISHU_MODE=ws)', () => {
   });
 
   it('connects through FEISHU_API_BASE and serves no webhook', async () => {
+    expect(gw.deps.readiness.run()).toEqual({ feishu_ws: 'ok' });
     expect(fake.received(/callback\/ws\/endpoint$/)[0].body).toEqual({ AppID: FEISHU_APP_ID, AppSecret: FEISHU_APP_SECRET });
     expect((await fetch(`${gw.url}/api/feishu/callback`, { method: 'POST' })).status).toBe(404);
   });

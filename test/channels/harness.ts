@@ -8,6 +8,7 @@ import type { GatewayDeps, Logs } from '../../app/src/deps';
 import { createMetrics } from '../../app/src/metrics';
 import type { ModelManager } from '../../app/src/models/manager';
 import { type ChatModel, textOf } from '../../app/src/models/types';
+import { ReadinessChecks } from '../../app/src/readiness';
 import { MemoryStore } from '../../app/src/store/memory';
 import type { Store } from '../../app/src/store/store';
 
@@ -114,6 +115,7 @@ export async function startChannelsApp(
     registry,
     metrics: createMetrics(registry, { activeSessions: () => 0 }),
     logs: captured.logs,
+    readiness: new ReadinessChecks(),
   };
   const app = Fastify({ bodyLimit: 1024 * 1024 });
   await app.register(channelsPlugin, deps);

@@ -20,14 +20,15 @@ function checkModel(deps: GatewayDeps): string {
 
 /**
  * /health: the process answers (Docker's HEALTHCHECK). /ready: the store and the model are
- * usable (503 otherwise). Neither is rate limited.
+ * usable, and whatever else registered a readiness check (an IM long connection) is up; 503
+ * otherwise. Neither is rate limited.
  */
 export const healthPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
   const config = { rateLimit: false as const };
   app.get(ROUTES.health, { config }, async () => ({ status: 'healthy' }));
   app.get(ROUTES.ready, { config }, async (_request, reply) => {
-    const checks = { store: await checkStore(deps), model: checkModel(deps) };
-    const ready = checks.store === 'ok' && checks.model === 'ok';
+    const checks = { store: await checkStore(deps), model: checkModel(deps), ...deps.readiness.run() };
+    const ready = Object.values(checks).every((check) => check === 'ok');
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks });
   });
 };

@@ -115,6 +115,11 @@ export class DingtalkChannel implements ChannelAdapter<DingtalkJob> {
     return { status: 200, body: this.events.success(), outcome: 'event' };
   }
 
+  /** Starts the recovery sweep. */
+  start(): void {
+    this.inbox.start();
+  }
+
   /** Records how long a delivery took to acknowledge. */
   observeAck(outcome: string, seconds: number): void {
     this.metrics.ackDuration.observe({ channel: this.channel, outcome }, seconds);

@@ -1,5 +1,6 @@
 import * as lark from '@larksuiteoapi/node-sdk';
 import type { Logger } from 'pino';
+import type { LongConnection } from '../connection';
 import type { FeishuSettings } from '../settings';
 import { sdkHttpInstance, sdkLogger } from './api';
 import type { FeishuChannel } from './channel';
@@ -10,7 +11,7 @@ import type { FeishuChannel } from './channel';
  * signature or token to check. The SDK acknowledges a push when the handler returns; a
  * handler that throws (the message could not be recorded) makes Feishu push it again.
  */
-export function startFeishuWs(channel: FeishuChannel, settings: FeishuSettings, logger: Logger): { stop(): void } {
+export function startFeishuWs(channel: FeishuChannel, settings: FeishuSettings, logger: Logger): LongConnection {
   const dispatcher = new lark.EventDispatcher({ logger: sdkLogger(logger), loggerLevel: lark.LoggerLevel.warn }).register({
     'im.message.receive_v1': async (data) => {
       const started = process.hrtime.bigint();
@@ -29,5 +30,12 @@ export function startFeishuWs(channel: FeishuChannel, settings: FeishuSettings, 
     loggerLevel: lark.LoggerLevel.warn,
   });
   void client.start({ eventDispatcher: dispatcher });
-  return { stop: () => client.close({ force: true }) };
+  return {
+    stop: () => client.close({ force: true }),
+    // The SDK logs its own failures (through sdkLogger) and retries them.
+    readiness: () => {
+      const { state } = client.getConnectionStatus();
+      return state === 'connected' ? 'ok' : `not connected (${state})`;
+    },
+  };
 }
