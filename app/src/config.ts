@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { PORTS } from './contract';
 import { channelSettingsSchema } from './channels/settings';
+import { emptyAsUndefined, firstProblem, optionalString } from './validation';
 
 /** A setting that failed validation; the message names the environment variable. */
 export class ConfigError extends Error {
@@ -13,22 +14,14 @@ export class ConfigError extends Error {
 
 // 0 picks a free port (tests; the listening line says which).
 const port = z.coerce.number().int().min(0).max(65535);
-const emptyAsUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
-const commaList = z.preprocess(
-  (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
-  z.array(z.string().min(16, 'each key needs at least 16 characters')).optional(),
-);
-
-const proxyAddresses = z.preprocess(
-  (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
-  z
-    .array(
-      z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], {
-        error: (issue) => `"${String(issue.input)}" is not an IP address or a CIDR range (such as 172.30.0.1 or 10.0.0.0/8)`,
-      }),
-    )
-    .default([]),
+/** A comma-separated list, each item trimmed and checked; unset is an empty list. */
+const commaSeparated = (item: z.ZodType<string>) =>
+  z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(item).default([]));
+const apiKeys = commaSeparated(z.string().min(16, 'each key needs at least 16 characters'));
+const proxyAddresses = commaSeparated(
+  z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], {
+    error: (issue) => `"${String(issue.input)}" is not an IP address or a CIDR range (such as 172.30.0.1 or 10.0.0.0/8)`,
+  }),
 );
 
 // Keys are the environment variable names, so a zod issue path is the variable to blame.
@@ -38,7 +31,7 @@ const envSchema = z.object({
   METRICS_PORT: port.default(PORTS.metrics),
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   CLAWDBOT_DATA_DIR: optionalString,
-  CLAWDBOT_API_KEYS: commaList,
+  CLAWDBOT_API_KEYS: apiKeys,
   CLAWDBOT_ADMIN_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(16, 'needs at least 16 characters').optional()),
   MODEL_PROVIDER: z.preprocess(emptyAsUndefined, z.enum(['openai', 'anthropic', 'rules']).optional()),
   MODEL_NAME: optionalString,
@@ -101,18 +94,18 @@ const DEFAULT_MODEL_NAMES: Record<ModelProvider, string> = {
   rules: 'rules',
 };
 
-function firstIssue(error: z.ZodError): ConfigError {
-  const issue = error.issues[0];
-  const variable = String(issue.path[0] ?? 'environment');
-  return new ConfigError(variable, issue.message);
+/** The variable to blame is the top of the issue's path: the schema's keys are variable names. */
+function configError(error: z.ZodError): ConfigError {
+  const { path, message } = firstProblem(error);
+  return new ConfigError(String(path[0] ?? 'environment'), message);
 }
 
 /** Reads and validates the gateway's settings; throws ConfigError naming the bad variable. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Settings {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) throw firstIssue(parsed.error);
+  if (!parsed.success) throw configError(parsed.error);
   const channels = channelSettingsSchema.safeParse(env);
-  if (!channels.success) throw firstIssue(channels.error);
+  if (!channels.success) throw configError(channels.error);
   const e = parsed.data;
 
   const provider: ModelProvider = e.MODEL_PROVIDER ?? (e.MODEL_API_KEY ? 'openai' : 'rules');
@@ -126,7 +119,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     metricsPort: e.METRICS_PORT,
     metricsHost: e.METRICS_HOST,
     dataDir: path.resolve(cwd, e.CLAWDBOT_DATA_DIR ?? 'data'),
-    apiKeys: e.CLAWDBOT_API_KEYS?.length ? e.CLAWDBOT_API_KEYS : undefined,
+    apiKeys: e.CLAWDBOT_API_KEYS.length ? e.CLAWDBOT_API_KEYS : undefined,
     adminToken: e.CLAWDBOT_ADMIN_TOKEN,
     model: {
       provider,

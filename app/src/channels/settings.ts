@@ -1,10 +1,9 @@
 import { z } from 'zod';
+import { emptyAsUndefined, optionalString } from '../validation';
 
 // DingTalk and Feishu settings (DINGTALK_*, FEISHU_*). Keys are environment variable names so
 // that a validation error names the variable. A channel is on when its credentials are set.
 
-const emptyAsUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-const optionalString = z.preprocess(emptyAsUndefined, z.string().trim().optional());
 /** An http(s) base URL, kept without a trailing slash so paths can be appended. */
 const baseUrl = (fallback: string) =>
   z.preprocess(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { firstProblem } from '../../validation';
 import type { InboundContent } from '../answer';
 
 // The robot message, as the HTTP callback and the Stream push both deliver it.
@@ -65,8 +66,8 @@ function contentOf(message: z.infer<typeof robotMessageSchema>): InboundContent 
 export function parseRobotMessage(body: unknown, oapiOrigin: string): ParsedRobotMessage {
   const parsed = robotMessageSchema.safeParse(body);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { ok: false, reason: 'unknown_shape', message: `robot message: ${issue.path.join('.') || 'body'}: ${issue.message}` };
+    const { field, message } = firstProblem(parsed.error);
+    return { ok: false, reason: 'unknown_shape', message: `robot message: ${field || 'body'}: ${message}` };
   }
   const message = parsed.data;
   const senderId = message.senderStaffId || message.senderId;

@@ -1,6 +1,7 @@
 import * as lark from '@larksuiteoapi/node-sdk';
 import { imSessionId } from '../../chat/service';
 import type { GatewayDeps } from '../../deps';
+import { firstProblem } from '../../validation';
 import { type InboundContent, answerInbound } from '../answer';
 import { type CallbackRequest, type DoorResult, type RefusalReason, isFresh, refuse, safeEqual, unavailable } from '../door';
 import { type ChannelAdapter, Inbox } from '../inbox';
@@ -108,8 +109,8 @@ export class FeishuChannel implements ChannelAdapter<FeishuJob> {
     }
     const parsed = receiveEventSchema.safeParse(event);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      return this.refuse('unknown_shape', `im.message.receive_v1: event.${issue.path.join('.')}: ${issue.message}`);
+      const { field, message } = firstProblem(parsed.error);
+      return this.refuse('unknown_shape', `im.message.receive_v1: event.${field}: ${message}`);
     }
     const { sender, message } = parsed.data;
     const content = contentOf(message);
