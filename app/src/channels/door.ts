@@ -1,6 +1,6 @@
-import crypto from 'node:crypto';
-import type { GatewayDeps } from '../deps';
 import type { ImPlatform } from '../chat/service';
+import type { GatewayDeps } from '../deps';
+import { errorBody } from '../errors';
 import type { ChannelMetrics } from './metrics';
 
 /** A callback request as the channels see it: the body exactly as received. */
@@ -40,51 +40,39 @@ const REFUSAL_STATUS: Record<RefusalReason, number> = {
 /** Timestamps further than this from our clock are refused (DingTalk documents one hour). */
 export const MAX_CLOCK_SKEW_MS = 60 * 60 * 1000;
 
-/** Counts and audits a refused delivery and builds its OpenAI-style error answer. */
-export function refuse(
-  channel: ImPlatform,
-  reason: RefusalReason,
-  message: string,
-  deps: Pick<GatewayDeps, 'logs'>,
-  metrics: ChannelMetrics,
-): DoorResult {
-  metrics.refused.inc({ channel, outcome: reason });
-  deps.logs.audit.warn({ channel, reason, detail: message }, 'channel callback refused');
-  const status = REFUSAL_STATUS[reason];
-  return {
-    status,
-    body: { error: { message, type: status === 401 ? 'authentication_error' : 'invalid_request_error', code: reason } },
-    outcome: 'refused',
-  };
-}
-
-/**
- * Something the door depends on (the store, the bot's identity) failed: the delivery is not
- * acknowledged, so the platform delivers it again later.
- */
-export function unavailable(
-  channel: ImPlatform,
-  what: 'store',
-  error: unknown,
-  deps: Pick<GatewayDeps, 'logs'>,
-  metrics: ChannelMetrics,
-): DoorResult {
-  metrics.failures.inc({ channel, outcome: what });
-  deps.logs.error.error({ err: error, channel, what }, 'channel could not take a delivery; the platform will retry');
-  return {
-    status: 503,
-    body: { error: { message: `the message could not be taken (${what} unavailable); deliver it again later`, type: 'server_error', code: `${what}_unavailable` } },
-    outcome: 'unavailable',
-  };
-}
-
 export function isFresh(timestampMs: number, now: number): boolean {
   return Number.isFinite(timestampMs) && Math.abs(now - timestampMs) <= MAX_CLOCK_SKEW_MS;
 }
 
-/** Constant-time comparison of two signatures or tokens. */
-export function safeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && crypto.timingSafeEqual(left, right);
+/**
+ * A channel's door: how its deliveries (callbacks and long-connection pushes) are refused,
+ * turned away when the store is down, and timed to their acknowledgement; each counted, and
+ * refusals audited. Error answers are OpenAI-style like every other.
+ */
+export class Door {
+  constructor(
+    private readonly channel: ImPlatform,
+    private readonly deps: Pick<GatewayDeps, 'logs'>,
+    private readonly metrics: ChannelMetrics,
+  ) {}
+
+  refuse(reason: RefusalReason, message: string): DoorResult {
+    this.metrics.refused.inc({ channel: this.channel, outcome: reason });
+    this.deps.logs.audit.warn({ channel: this.channel, reason, detail: message }, 'channel callback refused');
+    const status = REFUSAL_STATUS[reason];
+    return { status, body: errorBody(status, message, reason), outcome: 'refused' };
+  }
+
+  /** The store could not record the delivery: it is not acknowledged, so the platform delivers it again. */
+  storeUnavailable(error: unknown): DoorResult {
+    this.metrics.failures.inc({ channel: this.channel, outcome: 'store' });
+    this.deps.logs.error.error({ err: error, channel: this.channel }, 'channel could not take a delivery; the platform will retry');
+    const message = 'the message could not be taken (store unavailable); deliver it again later';
+    return { status: 503, body: errorBody(503, message, 'store_unavailable'), outcome: 'unavailable' };
+  }
+
+  /** Records how long a delivery took to acknowledge. */
+  observeAck(outcome: string, seconds: number): void {
+    this.metrics.ackDuration.observe({ channel: this.channel, outcome }, seconds);
+  }
 }

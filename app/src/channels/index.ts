@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { ROUTES } from '../contract';
 import type { GatewayDeps } from '../deps';
 import type { LongConnection } from './connection';
-import type { CallbackRequest, DoorResult } from './door';
+import type { CallbackRequest, Door, DoorResult } from './door';
 import { channelMetrics } from './metrics';
 
 /** On shutdown, queued answers get this long; the rest is resumed by the next start. */
@@ -10,7 +10,7 @@ const SHUTDOWN_GRACE_MS = 5_000;
 
 interface CallbackChannel {
   handleCallback(request: CallbackRequest): Promise<DoorResult>;
-  observeAck(outcome: string, seconds: number): void;
+  door: Door;
 }
 
 /** What the plugin starts once the gateway is up and stops when it closes. */
@@ -34,7 +34,7 @@ async function callbackRoute(app: FastifyInstance, path: string, channel: Callba
     scope.post(path, { config: { rateLimit: false } }, async (request, reply) => {
       const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const result = await channel.handleCallback({ headers: request.headers, query: request.query, rawBody });
-      channel.observeAck(result.outcome, reply.elapsedTime / 1000);
+      channel.door.observeAck(result.outcome, reply.elapsedTime / 1000);
       return reply.code(result.status).send(result.body);
     });
   });

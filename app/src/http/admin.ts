@@ -3,7 +3,8 @@ import { ROUTES } from '../contract';
 import type { GatewayDeps } from '../deps';
 import { InputError } from '../errors';
 import { switchRequestSchema } from '../models/manager';
-import { bearerToken, sameSecret } from './auth';
+import { sameSecret } from '../constant-time';
+import { bearerToken } from './auth';
 import { parseBody } from './errors';
 
 /**

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { GatewayDeps } from '../deps';
@@ -17,11 +17,6 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
   return match?.[1];
-}
-
-/** Compares digests, so neither the length nor a prefix of the secret leaks through timing. */
-export function sameSecret(given: string | undefined, expected: string): boolean {
-  return given !== undefined && timingSafeEqual(sha256(given), sha256(expected));
 }
 
 /**

@@ -1,7 +1,8 @@
 import { imSessionId } from '../../chat/service';
 import type { GatewayDeps } from '../../deps';
 import { answerInbound } from '../answer';
-import { type CallbackRequest, type DoorResult, type RefusalReason, isFresh, refuse, safeEqual, unavailable } from '../door';
+import { sameSecret } from '../../constant-time';
+import { type CallbackRequest, Door, type DoorResult, isFresh } from '../door';
 import { PlatformError } from '../http';
 import { type ChannelAdapter, Inbox } from '../inbox';
 import { waitForSlot } from '../limits';
@@ -37,6 +38,7 @@ export class DingtalkChannel implements ChannelAdapter<DingtalkJob> {
   readonly channel = 'dingtalk' as const;
   readonly messageLimit = DINGTALK_MARKDOWN_LIMIT;
   readonly inbox: Inbox<DingtalkJob>;
+  readonly door: Door;
   private readonly api: DingtalkApi;
   private readonly events?: DingtalkEventCrypto;
   private readonly oapiOrigin: string;
@@ -48,6 +50,7 @@ export class DingtalkChannel implements ChannelAdapter<DingtalkJob> {
   ) {
     this.api = new DingtalkApi(settings);
     this.inbox = new Inbox(this, deps.store, metrics, deps.logs);
+    this.door = new Door(this.channel, deps, metrics);
     this.oapiOrigin = new URL(settings.oapiBase).origin;
     const subscription = settings.eventSubscription;
     if (subscription) this.events = new DingtalkEventCrypto(subscription.token, subscription.aesKey, settings.appKey);
@@ -60,24 +63,24 @@ export class DingtalkChannel implements ChannelAdapter<DingtalkJob> {
     try {
       body = request.rawBody.length ? JSON.parse(request.rawBody.toString('utf8')) : undefined;
     } catch {
-      return this.refuse('unknown_shape', 'the body is not JSON');
+      return this.door.refuse('unknown_shape', 'the body is not JSON');
     }
     if (query.msg_signature !== undefined) return this.handleEvent(query, body);
     const timestamp = single(request.headers.timestamp);
     const sign = single(request.headers.sign);
     if (timestamp === undefined && sign === undefined) {
-      return this.refuse('unknown_shape', 'expected a robot message (timestamp and sign headers) or an event (msg_signature query)');
+      return this.door.refuse('unknown_shape', 'expected a robot message (timestamp and sign headers) or an event (msg_signature query)');
     }
-    if (!timestamp || !sign) return this.refuse('bad_signature', 'both the timestamp and the sign header are required');
-    if (!isFresh(Number(timestamp), Date.now())) return this.refuse('stale_timestamp', 'timestamp is more than an hour away from now');
-    if (!safeEqual(robotSignature(timestamp, this.settings.appSecret), sign)) return this.refuse('bad_signature', 'sign does not match');
+    if (!timestamp || !sign) return this.door.refuse('bad_signature', 'both the timestamp and the sign header are required');
+    if (!isFresh(Number(timestamp), Date.now())) return this.door.refuse('stale_timestamp', 'timestamp is more than an hour away from now');
+    if (!sameSecret(sign, robotSignature(timestamp, this.settings.appSecret))) return this.door.refuse('bad_signature', 'sign does not match');
     return this.receive(body);
   }
 
   /** A robot message whose transport has been verified (signed callback or Stream push). */
   async receive(body: unknown): Promise<DoorResult> {
     const parsed = parseRobotMessage(body, this.oapiOrigin);
-    if (!parsed.ok) return this.refuse(parsed.reason, parsed.message);
+    if (!parsed.ok) return this.door.refuse(parsed.reason, parsed.message);
     const { job } = parsed;
     let outcome: string;
     if (!job.content.text && job.content.pictures.length === 0 && !job.content.unsupportedType) {
@@ -86,7 +89,7 @@ export class DingtalkChannel implements ChannelAdapter<DingtalkJob> {
       try {
         outcome = await this.inbox.accept(job.msgId, job.conversationId, job);
       } catch (error) {
-        return unavailable(this.channel, 'store', error, this.deps, this.metrics);
+        return this.door.storeUnavailable(error);
       }
     }
     this.metrics.events.inc({ channel: this.channel, outcome });
@@ -95,20 +98,20 @@ export class DingtalkChannel implements ChannelAdapter<DingtalkJob> {
   }
 
   private handleEvent(query: Record<string, unknown>, body: unknown): DoorResult {
-    if (!this.events) return this.refuse('not_configured', 'the event subscription needs DINGTALK_AES_KEY and DINGTALK_TOKEN');
+    if (!this.events) return this.door.refuse('not_configured', 'the event subscription needs DINGTALK_AES_KEY and DINGTALK_TOKEN');
     const signature = single(query.msg_signature);
     const timestamp = single(query.timestamp);
     const nonce = single(query.nonce);
     const encrypt = single((body as { encrypt?: unknown } | undefined)?.encrypt);
     if (!signature || !timestamp || !nonce || !encrypt) {
-      return this.refuse('unknown_shape', 'an event needs msg_signature, timestamp and nonce in the query and encrypt in the body');
+      return this.door.refuse('unknown_shape', 'an event needs msg_signature, timestamp and nonce in the query and encrypt in the body');
     }
-    if (!this.events.verify(signature, timestamp, nonce, encrypt)) return this.refuse('bad_signature', 'msg_signature does not match');
+    if (!this.events.verify(signature, timestamp, nonce, encrypt)) return this.door.refuse('bad_signature', 'msg_signature does not match');
     let eventType: unknown;
     try {
       eventType = (JSON.parse(this.events.decrypt(encrypt)) as { EventType?: unknown }).EventType;
     } catch (error) {
-      return this.refuse('bad_encryption', `encrypt: ${(error as Error).message}`);
+      return this.door.refuse('bad_encryption', `encrypt: ${(error as Error).message}`);
     }
     this.metrics.events.inc({ channel: this.channel, outcome: 'event' });
     this.deps.logs.audit.info({ channel: this.channel, eventType }, 'channel event received');
@@ -120,14 +123,7 @@ export class DingtalkChannel implements ChannelAdapter<DingtalkJob> {
     this.inbox.start();
   }
 
-  /** Records how long a delivery took to acknowledge. */
-  observeAck(outcome: string, seconds: number): void {
-    this.metrics.ackDuration.observe({ channel: this.channel, outcome }, seconds);
-  }
 
-  private refuse(reason: RefusalReason, message: string): DoorResult {
-    return refuse(this.channel, reason, message, this.deps, this.metrics);
-  }
 
   answer(job: DingtalkJob, signal: AbortSignal): Promise<string> {
     return answerInbound(

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { safeEqual } from '../door';
+import { sameSecret } from '../../constant-time';
 
 // DingTalk's two HTTP schemes. No Node SDK covers them (dingtalk-stream only speaks the
 // long connection), so they are written here from the platform's documentation.
@@ -63,7 +63,7 @@ export class DingtalkEventCrypto {
   }
 
   verify(signature: string, timestamp: string, nonce: string, encrypt: string): boolean {
-    return safeEqual(this.signature(timestamp, nonce, encrypt), signature.toLowerCase());
+    return sameSecret(signature.toLowerCase(), this.signature(timestamp, nonce, encrypt));
   }
 
   /** `random` is the 16-byte prefix; fixed only by known-answer tests. */

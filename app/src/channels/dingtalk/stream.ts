@@ -90,7 +90,7 @@ export function startDingtalkStream(channel: DingtalkChannel, settings: Dingtalk
       .then((result) => {
         if (result.status >= 500) return;
         client.socketCallBackResponse(push.headers.messageId, {});
-        channel.observeAck(result.outcome, Number(process.hrtime.bigint() - started) / 1e9);
+        channel.door.observeAck(result.outcome, Number(process.hrtime.bigint() - started) / 1e9);
       })
       .catch((error) => logger.error({ err: error, channel: 'dingtalk' }, 'stream push handling failed'));
   });

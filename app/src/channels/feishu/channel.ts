@@ -3,7 +3,8 @@ import { imSessionId } from '../../chat/service';
 import type { GatewayDeps } from '../../deps';
 import { firstProblem } from '../../validation';
 import { type InboundContent, answerInbound } from '../answer';
-import { type CallbackRequest, type DoorResult, type RefusalReason, isFresh, refuse, safeEqual, unavailable } from '../door';
+import { sameSecret } from '../../constant-time';
+import { type CallbackRequest, Door, type DoorResult, isFresh } from '../door';
 import { type ChannelAdapter, Inbox } from '../inbox';
 import { waitForSlot } from '../limits';
 import type { ChannelMetrics } from '../metrics';
@@ -36,6 +37,7 @@ export class FeishuChannel implements ChannelAdapter<FeishuJob> {
   readonly channel = 'feishu' as const;
   readonly messageLimit = FEISHU_TEXT_LIMIT;
   readonly inbox: Inbox<FeishuJob>;
+  readonly door: Door;
   private readonly api: FeishuApi;
   private readonly cipher?: lark.AESCipher;
 
@@ -46,6 +48,7 @@ export class FeishuChannel implements ChannelAdapter<FeishuJob> {
   ) {
     this.api = new FeishuApi(settings, deps.logs.error);
     this.inbox = new Inbox(this, deps.store, metrics, deps.logs);
+    this.door = new Door(this.channel, deps, metrics);
     if (settings.encryptKey) this.cipher = new lark.AESCipher(settings.encryptKey);
   }
 
@@ -55,49 +58,49 @@ export class FeishuChannel implements ChannelAdapter<FeishuJob> {
     try {
       body = JSON.parse(rawBody.toString('utf8'));
     } catch {
-      return this.refuse('unknown_shape', 'the body is not JSON');
+      return this.door.refuse('unknown_shape', 'the body is not JSON');
     }
-    if (!isObject(body)) return this.refuse('unknown_shape', 'the body is not a JSON object');
+    if (!isObject(body)) return this.door.refuse('unknown_shape', 'the body is not a JSON object');
 
     const signature = header(headers, 'x-lark-signature');
     const { encryptKey } = this.settings;
     if (encryptKey && signature !== undefined) {
       const timestamp = header(headers, 'x-lark-request-timestamp');
       const nonce = header(headers, 'x-lark-request-nonce');
-      if (!timestamp || !nonce) return this.refuse('bad_signature', 'X-Lark-Request-Timestamp and X-Lark-Request-Nonce are required');
-      if (!isFresh(Number(timestamp) * 1000, Date.now())) return this.refuse('stale_timestamp', 'X-Lark-Request-Timestamp is more than an hour away from now');
-      if (!safeEqual(feishuSignature(timestamp, nonce, encryptKey, rawBody), signature)) return this.refuse('bad_signature', 'X-Lark-Signature does not match');
+      if (!timestamp || !nonce) return this.door.refuse('bad_signature', 'X-Lark-Request-Timestamp and X-Lark-Request-Nonce are required');
+      if (!isFresh(Number(timestamp) * 1000, Date.now())) return this.door.refuse('stale_timestamp', 'X-Lark-Request-Timestamp is more than an hour away from now');
+      if (!sameSecret(signature, feishuSignature(timestamp, nonce, encryptKey, rawBody))) return this.door.refuse('bad_signature', 'X-Lark-Signature does not match');
     }
 
     if ('encrypt' in body) {
-      if (!this.cipher) return this.refuse('bad_encryption', 'the body is encrypted but FEISHU_ENCRYPT_KEY is not set');
+      if (!this.cipher) return this.door.refuse('bad_encryption', 'the body is encrypted but FEISHU_ENCRYPT_KEY is not set');
       try {
         body = JSON.parse(this.cipher.decrypt(String(body.encrypt)));
       } catch {
-        return this.refuse('bad_encryption', 'encrypt could not be decrypted with FEISHU_ENCRYPT_KEY');
+        return this.door.refuse('bad_encryption', 'encrypt could not be decrypted with FEISHU_ENCRYPT_KEY');
       }
-      if (!isObject(body)) return this.refuse('bad_encryption', 'encrypt does not hold a JSON object');
+      if (!isObject(body)) return this.door.refuse('bad_encryption', 'encrypt does not hold a JSON object');
     }
 
     if (body.type === 'url_verification') {
-      if (!this.tokenMatches(body.token)) return this.refuse('wrong_token', 'token does not match FEISHU_VERIFICATION_TOKEN');
+      if (!this.tokenMatches(body.token)) return this.door.refuse('wrong_token', 'token does not match FEISHU_VERIFICATION_TOKEN');
       this.metrics.events.inc({ channel: this.channel, outcome: 'url_verification' });
       return { status: 200, body: { challenge: body.challenge }, outcome: 'url_verification' };
     }
     // With an encrypt key set, Feishu signs every event; only the URL check may come unsigned.
-    if (encryptKey && signature === undefined) return this.refuse('bad_signature', 'X-Lark-Signature is required');
+    if (encryptKey && signature === undefined) return this.door.refuse('bad_signature', 'X-Lark-Signature is required');
 
     const eventHeader = body.header;
     if (body.schema !== '2.0' || !isObject(eventHeader) || typeof eventHeader.event_id !== 'string' || !eventHeader.event_id) {
-      return this.refuse('unknown_shape', 'expected an event of subscription version 2.0 (schema, header.event_id)');
+      return this.door.refuse('unknown_shape', 'expected an event of subscription version 2.0 (schema, header.event_id)');
     }
-    if (!this.tokenMatches(eventHeader.token)) return this.refuse('wrong_token', 'header.token does not match FEISHU_VERIFICATION_TOKEN');
+    if (!this.tokenMatches(eventHeader.token)) return this.door.refuse('wrong_token', 'header.token does not match FEISHU_VERIFICATION_TOKEN');
     return this.receiveEvent(String(eventHeader.event_type), eventHeader.event_id, body.event);
   }
 
   private tokenMatches(token: unknown): boolean {
     const expected = this.settings.verificationToken;
-    return expected !== undefined && typeof token === 'string' && safeEqual(token, expected);
+    return expected !== undefined && typeof token === 'string' && sameSecret(token, expected);
   }
 
   /** A verified event, from the webhook or the long connection. */
@@ -110,11 +113,11 @@ export class FeishuChannel implements ChannelAdapter<FeishuJob> {
     const parsed = receiveEventSchema.safeParse(event);
     if (!parsed.success) {
       const { field, message } = firstProblem(parsed.error);
-      return this.refuse('unknown_shape', `im.message.receive_v1: event.${field}: ${message}`);
+      return this.door.refuse('unknown_shape', `im.message.receive_v1: event.${field}: ${message}`);
     }
     const { sender, message } = parsed.data;
     const content = contentOf(message);
-    if (!content) return this.refuse('unknown_shape', `im.message.receive_v1: content does not match message_type ${message.message_type}`);
+    if (!content) return this.door.refuse('unknown_shape', `im.message.receive_v1: content does not match message_type ${message.message_type}`);
 
     let outcome = 'ignored';
     const hasContent = content.text || content.pictures.length > 0 || content.unsupportedType;
@@ -123,7 +126,7 @@ export class FeishuChannel implements ChannelAdapter<FeishuJob> {
       try {
         outcome = await this.inbox.accept(eventId, message.chat_id, job);
       } catch (error) {
-        return unavailable(this.channel, 'store', error, this.deps, this.metrics);
+        return this.door.storeUnavailable(error);
       }
     }
     this.metrics.events.inc({ channel: this.channel, outcome });
@@ -157,14 +160,7 @@ export class FeishuChannel implements ChannelAdapter<FeishuJob> {
     this.api.botOpenId().catch(() => undefined);
   }
 
-  /** Records how long a delivery took to acknowledge. */
-  observeAck(outcome: string, seconds: number): void {
-    this.metrics.ackDuration.observe({ channel: this.channel, outcome }, seconds);
-  }
 
-  private refuse(reason: RefusalReason, message: string): DoorResult {
-    return refuse(this.channel, reason, message, this.deps, this.metrics);
-  }
 
   answer(job: FeishuJob, signal: AbortSignal): Promise<string> {
     return answerInbound(
