@@ -1,7 +1,7 @@
-import path from 'node:path';
 import { z } from 'zod';
 import { PORTS } from './contract';
 import { channelSettingsSchema } from './channels/settings';
+import { dataDirFrom } from './data-dir';
 import { emptyAsUndefined, firstProblem, optionalString } from './validation';
 
 /** A setting that failed validation; the message names the environment variable. */
@@ -30,7 +30,6 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   METRICS_PORT: port.default(PORTS.metrics),
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
-  CLAWDBOT_DATA_DIR: optionalString,
   CLAWDBOT_API_KEYS: apiKeys,
   CLAWDBOT_ADMIN_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(16, 'needs at least 16 characters').optional()),
   MODEL_PROVIDER: z.preprocess(emptyAsUndefined, z.enum(['openai', 'anthropic', 'rules']).optional()),
@@ -118,7 +117,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     host: e.HOST,
     metricsPort: e.METRICS_PORT,
     metricsHost: e.METRICS_HOST,
-    dataDir: path.resolve(cwd, e.CLAWDBOT_DATA_DIR ?? 'data'),
+    dataDir: dataDirFrom(env, cwd),
     apiKeys: e.CLAWDBOT_API_KEYS.length ? e.CLAWDBOT_API_KEYS : undefined,
     adminToken: e.CLAWDBOT_ADMIN_TOKEN,
     model: {

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LevelWithSilent, Logger } from 'pino';
@@ -11,7 +10,8 @@ import { SessionHistory } from './chat/sessions';
 import type { Settings } from './config';
 import { DATA_LAYOUT } from './contract';
 import type { GatewayDeps } from './deps';
-import { readFileIfExists, writeFileAtomic } from './files';
+import { keepSecret } from './data-dir';
+import { writeFileAtomic } from './files';
 import { createLogs, type FileLogs } from './logs';
 import { createMetrics } from './metrics';
 import { HotSwapModelManager } from './models/hot-swap';
@@ -30,15 +30,14 @@ export interface RunningDeps extends GatewayDeps {
  * environment gives none. Logs say where it is, never what it is.
  */
 function keptSecret(dataDir: string, relativePath: string, what: string, variable: string, console?: Logger): string {
-  const file = path.join(dataDir, relativePath);
-  const existing = readFileIfExists(file);
-  if (existing) {
-    console?.info({ file }, `${variable} is not set: using the ${what} kept in ${file}`);
-    return existing;
-  }
-  writeFileAtomic(file, `cb-${randomBytes(32).toString('base64url')}\n`, 0o600);
-  console?.info({ file }, `${variable} is not set: generated an ${what}, kept in ${file} (readable by this user only)`);
-  return readFileIfExists(file) as string;
+  const { file, secret, generated } = keepSecret(dataDir, relativePath);
+  console?.info(
+    { file },
+    generated
+      ? `${variable} is not set: generated an ${what}, kept in ${file} (readable by this user only)`
+      : `${variable} is not set: using the ${what} kept in ${file}`,
+  );
+  return secret;
 }
 
 /** Builds everything the gateway needs from its settings; `console` gets start-up notices. */

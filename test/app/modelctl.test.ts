@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { runModelctl } from '../../app/src/cli/modelctl';
@@ -38,6 +40,17 @@ describe('modelctl', () => {
   it('finds the generated admin token in the data dir when CLAWDBOT_ADMIN_TOKEN is unset', async () => {
     const result = await modelctl(['status'], { CLAWDBOT_URL: gw.url, CLAWDBOT_DATA_DIR: gw.dataDir });
     expect(result.code).toBe(0);
+  });
+
+  it('says where it looked when there is neither CLAWDBOT_ADMIN_TOKEN nor a generated token', async () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'clawdbot-notoken-'));
+    try {
+      const result = await modelctl(['status'], { CLAWDBOT_URL: gw.url, CLAWDBOT_DATA_DIR: empty });
+      expect(result.code).toBe(2);
+      expect(result.err).toContain(`set CLAWDBOT_ADMIN_TOKEN (no generated token in ${path.join(empty, 'secrets', 'admin-token')})`);
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
   });
 
   it('switches with the key read from stdin, keeping it out of the command line', async () => {

@@ -1,7 +1,6 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DATA_LAYOUT, PORTS, ROUTES } from '../contract';
+import { dataDirFrom, readKeptSecret } from '../data-dir';
 
 const USAGE = `usage:
   modelctl status
@@ -33,12 +32,14 @@ interface ModelStatus {
 
 function adminToken(env: NodeJS.ProcessEnv): string {
   if (env.CLAWDBOT_ADMIN_TOKEN) return env.CLAWDBOT_ADMIN_TOKEN;
-  const file = path.resolve(env.CLAWDBOT_DATA_DIR ?? 'data', DATA_LAYOUT.generatedAdminToken);
+  let kept: ReturnType<typeof readKeptSecret>;
   try {
-    return fs.readFileSync(file, 'utf8').trim();
-  } catch {
-    throw new UsageError(`set CLAWDBOT_ADMIN_TOKEN (no generated token in ${file})`);
+    kept = readKeptSecret(dataDirFrom(env), DATA_LAYOUT.generatedAdminToken);
+  } catch (error) {
+    throw new UsageError(`set CLAWDBOT_ADMIN_TOKEN (${(error as Error).message})`);
   }
+  if (!kept.secret) throw new UsageError(`set CLAWDBOT_ADMIN_TOKEN (no generated token in ${kept.file})`);
+  return kept.secret;
 }
 
 function describe(status: ModelStatus): string {
