@@ -1,5 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
+import type { BackupLocation } from './scripts/render';
 
 export interface BackupsArgs {
   /** Days a replaced or deleted backup object is kept. */
@@ -23,13 +24,8 @@ export interface BackupsArgs {
   restoreFrom?: RestoreSource;
 }
 
-/** Where a host restores from instead of its own backups (a lost stack's), field by field. */
-export interface RestoreSource {
-  bucket?: string;
-  /** Key prefix, without the trailing slash. */
-  prefix?: string;
-  region?: string;
-}
+/** Where a host restores from instead of its own backups (a lost stack's), field by field; the prefix without its trailing slash. */
+export type RestoreSource = Partial<BackupLocation>;
 
 export interface BackupAccessArgs {
   bucketArn: pulumi.Input<string>;

@@ -1,7 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
 import { PORTS } from '../app/src/contract';
-import { Backups } from '../components/backups';
+import { Backups, type BackupsArgs } from '../components/backups';
 import type { DeploymentArgs } from '../components/deployment';
 import { Dns } from '../components/dns';
 import { Host } from '../components/host';
@@ -46,20 +46,7 @@ export async function onAws(
     opts,
   );
 
-  const backups = new Backups(
-    name,
-    {
-      retentionDays: backupConfig.retentionDays,
-      encryption: backupConfig.encryption,
-      protect: backupConfig.protect,
-      restoreFrom: backupConfig.restoreFrom,
-      host: 'instance',
-      region: config.aws!.region,
-      partition: partition.partition,
-      dnsSuffix: partition.dnsSuffix,
-    },
-    opts,
-  );
+  const backups = newBackups(config, 'instance', partition, opts);
 
   const host = new Host(
     name,
@@ -130,24 +117,8 @@ export function onMachine(
   partition: pulumi.Output<aws.GetPartitionResult> | undefined,
   opts: pulumi.ComponentResourceOptions,
 ): Site {
-  const { name } = config;
   const backupConfig = config.backups;
-  const backups =
-    backupConfig &&
-    new Backups(
-      name,
-      {
-        retentionDays: backupConfig.retentionDays,
-        encryption: backupConfig.encryption,
-        protect: backupConfig.protect,
-        restoreFrom: backupConfig.restoreFrom,
-        host: 'machine',
-        region: config.aws!.region,
-        partition: partition!.partition,
-        dnsSuffix: partition!.dnsSuffix,
-      },
-      opts,
-    );
+  const backups = backupConfig && newBackups(config, 'machine', partition!, opts);
   const hostBackup =
     backups &&
     backupConfig && {
@@ -174,3 +145,26 @@ export function onMachine(
   };
 }
 
+/** The stack's backups (config.backups must be set), for an EC2 host or a machine of yours. */
+function newBackups(
+  config: StackConfig,
+  host: BackupsArgs['host'],
+  partition: pulumi.Output<aws.GetPartitionResult>,
+  opts: pulumi.ComponentResourceOptions,
+): Backups {
+  const backups = config.backups!;
+  return new Backups(
+    config.name,
+    {
+      retentionDays: backups.retentionDays,
+      encryption: backups.encryption,
+      protect: backups.protect,
+      restoreFrom: backups.restoreFrom,
+      host,
+      region: config.aws!.region,
+      partition: partition.partition,
+      dnsSuffix: partition.dnsSuffix,
+    },
+    opts,
+  );
+}

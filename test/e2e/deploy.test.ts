@@ -352,17 +352,24 @@ test('4. back up to S3, wipe the data, restore: the data is byte-identical', asy
 });
 
 test('5. disaster recovery: a new stack on a fresh host restores the lost one\'s latest backup before the bot starts', async () => {
-  const recovered = await timer.time('5. fresh host: readiness, tools, restore on boot, ship, activate', async () => {
-    await env.replaceHost();
-    await ssh(waitForHostCommand(PLATFORM));
+  await timer.time('5a. a fresh test host (netns, sshd, podman)', () => env.replaceHost());
+  const recovered = await timer.time('5b. fresh host: readiness, tools, restore on boot, ship, activate', async () => {
+    const durations: string[] = [];
+    const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+      const started = Date.now();
+      const result = await work();
+      durations.push(`${name} ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      return result;
+    };
+    await step('readiness', () => ssh(waitForHostCommand(PLATFORM)));
     // A new stack backs up under its own prefix and restores from the lost stack's. As on a
     // machine of yours (no cloud-init), the settings arrive on the step's stdin.
-    await ssh(
-      writeEnvCommand(HOST_PATHS.backupEnv),
-      renderEnvFile({ ...backupEnvironment(), BACKUP_PREFIX: `${BACKUP_PREFIX}-rebuilt`, RESTORE_PREFIX: BACKUP_PREFIX }),
+    await step('backup settings', () =>
+      ssh(writeEnvCommand(HOST_PATHS.backupEnv), renderEnvFile({ ...backupEnvironment(), BACKUP_PREFIX: `${BACKUP_PREFIX}-rebuilt`, RESTORE_PREFIX: BACKUP_PREFIX })),
     );
-    await ssh(installToolsCommand(hostId(2), SETTINGS));
-    const restored = await ssh(restoreOnBootCommand('latest', SETTINGS));
+    await step('host tools', () => ssh(installToolsCommand(hostId(2), SETTINGS)));
+    const restored = await step('restore on boot', () => ssh(restoreOnBootCommand('latest', SETTINGS)));
+    console.log(`[e2e]   steps: ${durations.join(', ')}`);
     // Restored before the bot ever started: byte for byte what was backed up.
     expect(dataManifest(hostPath(HOST_PATHS.data))).toEqual(backedUp);
     const shipped = await deploy(images.v2);

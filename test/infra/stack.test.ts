@@ -28,6 +28,15 @@ const stacks = () => [
 ] as const;
 
 const alarmTopicArn = (simulation: Simulation) => simulation.outputs.alarmTopicArn as string;
+/** What the backup bucket gets besides itself, sorted. */
+const BUCKET_SETTINGS = [
+  'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration',
+  'aws:s3/bucketOwnershipControls:BucketOwnershipControls',
+  'aws:s3/bucketPolicy:BucketPolicy',
+  'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock',
+  'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration',
+  'aws:s3/bucketVersioning:BucketVersioning',
+];
 const fileIn = (simulation: Simulation, path: string) => writtenFile(userDataOf(simulation), path);
 /** Provider inputs arrive as JSON strings for nested values. */
 const providerValue = (value: unknown) => (typeof value === 'string' ? JSON.parse(value) : value);
@@ -378,14 +387,7 @@ describe('backups', () => {
       const waits = (resource: SimulatedResource, other: SimulatedResource) => waitsFor(simulation, resource, other);
       const bucket = only(simulation, 'aws:s3/bucket:Bucket');
       const settings = simulation.resources.filter((r) => r.type.startsWith('aws:s3/bucket') && r !== bucket);
-      expect(settings.map((r) => r.type).sort()).toEqual([
-        'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration',
-        'aws:s3/bucketOwnershipControls:BucketOwnershipControls',
-        'aws:s3/bucketPolicy:BucketPolicy',
-        'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock',
-        'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration',
-        'aws:s3/bucketVersioning:BucketVersioning',
-      ]);
+      expect(settings.map((r) => r.type).sort()).toEqual(BUCKET_SETTINGS);
       // Any two settings are ordered one way or the other: none can run beside another.
       for (const a of settings) {
         expect(waits(a, bucket)).toBe(true);
@@ -632,12 +634,7 @@ describe('target ssh: a machine of yours', () => {
       'aws:iam/user:User',
       'aws:iam/userPolicy:UserPolicy',
       'aws:s3/bucket:Bucket',
-      'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration',
-      'aws:s3/bucketOwnershipControls:BucketOwnershipControls',
-      'aws:s3/bucketPolicy:BucketPolicy',
-      'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock',
-      'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration',
-      'aws:s3/bucketVersioning:BucketVersioning',
+      ...BUCKET_SETTINGS,
     ]);
     const bucketArn = `arn:aws:s3:::${simulation.outputs.backupBucketName}`;
     expect(inputs(only(simulation, 'aws:iam/userPolicy:UserPolicy')).policy.Statement).toEqual([

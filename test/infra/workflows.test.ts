@@ -105,6 +105,16 @@ describe('the Pulumi job', () => {
   });
 });
 
+describe('the up job', () => {
+  it('can build the image for an arm64 host: QEMU registered before pulumi up, for up only', () => {
+    const qemu = step('pulumi.yml', 'pulumi', 'docker/setup-qemu-action');
+    expect(qemu.if).toBe("inputs.command == 'up'");
+    expect(qemu.with.platforms).toContain('arm64');
+    const order = steps('pulumi.yml', 'pulumi').map((s) => s.uses ?? s.run);
+    expect(order.indexOf(qemu.uses)).toBeLessThan(order.findIndex((s) => String(s).startsWith('pulumi/actions@')));
+  });
+});
+
 describe('tests workflow', () => {
   it('runs npm test on Node 20 and 22, and .ci/run as root on Debian', () => {
     const tests = workflow('tests.yml');
