@@ -1,7 +1,7 @@
 import { MemoryStore } from '../../app/src/store/memory';
 import { type FakeDingtalk, dingtalkEnv, startFakeDingtalk } from '../helpers/fake-dingtalk';
 import { startGateway } from '../helpers/gateway';
-import { type ChannelsApp, deferred, startChannelsApp } from './harness';
+import { type ChannelsApp, channelsAppPerTest, deferred } from './harness';
 
 // The SDK prints its connection state with console.info and .warn; keep the test output readable.
 beforeAll(() => {
@@ -33,17 +33,13 @@ describe('DingTalk Stream mode (DINGTALK_MODE=stream)', () => {
   let gw: ChannelsApp;
   let store: MemoryStore;
 
-  beforeEach(async () => {
-    fake = await startFakeDingtalk();
-    store = new MemoryStore();
-    gw = await startChannelsApp(dingtalkEnv(fake, { DINGTALK_MODE: 'stream' }), { store });
-    await fake.streamConnected();
-  });
-
-  afterEach(async () => {
-    await gw.close();
-    await fake.close();
-  });
+  channelsAppPerTest(
+    startFakeDingtalk,
+    (started) => dingtalkEnv(started, { DINGTALK_MODE: 'stream' }),
+    (started) => ({ fake, gw } = started),
+    () => ({ store: (store = new MemoryStore()) }),
+  );
+  beforeEach(() => fake.streamConnected());
 
   it('opens the connection at DINGTALK_API_BASE with the app credentials and serves no callback route', async () => {
     const [open] = fake.received(/gateway\/connections\/open$/);

@@ -14,7 +14,7 @@ import {
   startFakeDingtalk,
 } from '../helpers/fake-dingtalk';
 import { PNG_PIXEL } from './fake-platform';
-import { type ChannelsApp, deferred, post, startChannelsApp } from './harness';
+import { type ChannelsApp, channelsAppPerTest, deferred, post, startChannelsApp } from './harness';
 
 const CALLBACK = '/api/dingtalk/callback';
 
@@ -52,15 +52,7 @@ describe('DingTalk robot callback', () => {
   let fake: FakeDingtalk;
   let gw: ChannelsApp;
 
-  beforeEach(async () => {
-    fake = await startFakeDingtalk();
-    gw = await startChannelsApp(dingtalkEnv(fake));
-  });
-
-  afterEach(async () => {
-    await gw.close();
-    await fake.close();
-  });
+  channelsAppPerTest(startFakeDingtalk, dingtalkEnv, (started) => ({ fake, gw } = started));
 
   it('acknowledges before the model answers, then replies through the session webhook', async () => {
     const model = deferred();
@@ -244,15 +236,7 @@ describe('DingTalk encrypted event subscription', () => {
   let fake: FakeDingtalk;
   let gw: ChannelsApp;
 
-  beforeEach(async () => {
-    fake = await startFakeDingtalk();
-    gw = await startChannelsApp(dingtalkEnv(fake));
-  });
-
-  afterEach(async () => {
-    await gw.close();
-    await fake.close();
-  });
+  channelsAppPerTest(startFakeDingtalk, dingtalkEnv, (started) => ({ fake, gw } = started));
 
   function eventUrl(encrypt: string, signature?: string): string {
     const timestamp = String(Date.now());

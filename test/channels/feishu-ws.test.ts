@@ -1,6 +1,6 @@
 import { MemoryStore } from '../../app/src/store/memory';
 import { FEISHU_APP_ID, FEISHU_APP_SECRET, FEISHU_BOT_OPEN_ID, type FakeFeishu, messageEvent, startFakeFeishu } from '../helpers/fake-feishu';
-import { type ChannelsApp, deferred, startChannelsApp } from './harness';
+import { type ChannelsApp, channelsAppPerTest, deferred } from './harness';
 
 const HANDLED = 200;
 const FAILED = 500;
@@ -10,18 +10,14 @@ describe('Feishu long connection (FEISHU_MODE=ws)', () => {
   let gw: ChannelsApp;
   let store: MemoryStore;
 
-  beforeEach(async () => {
-    fake = await startFakeFeishu();
-    store = new MemoryStore();
+  channelsAppPerTest(
+    startFakeFeishu,
     // No verification token or encrypt key: the connection is authenticated by the app secret.
-    gw = await startChannelsApp({ FEISHU_APP_ID, FEISHU_APP_SECRET, FEISHU_MODE: 'ws', FEISHU_API_BASE: fake.url }, { store });
-    await fake.wsConnected();
-  });
-
-  afterEach(async () => {
-    await gw.close();
-    await fake.close();
-  });
+    (started) => ({ FEISHU_APP_ID, FEISHU_APP_SECRET, FEISHU_MODE: 'ws', FEISHU_API_BASE: started.url }),
+    (started) => ({ fake, gw } = started),
+    () => ({ store: (store = new MemoryStore()) }),
+  );
+  beforeEach(() => fake.wsConnected());
 
   it('connects through FEISHU_API_BASE and serves no webhook', async () => {
     expect(gw.deps.readiness.run()).toEqual({ feishu_ws: 'ok' });

@@ -16,7 +16,7 @@ import {
   startFakeFeishu,
 } from '../helpers/fake-feishu';
 import { PNG_PIXEL } from './fake-platform';
-import { type ChannelsApp, captureLogs, deferred, post, startChannelsApp } from './harness';
+import { type ChannelsApp, captureLogs, channelsAppPerTest, deferred, post, startChannelsApp } from './harness';
 
 const CALLBACK = '/api/feishu/callback';
 
@@ -36,17 +36,11 @@ describe('Feishu webhook', () => {
   /** What the gateway asked Feishu since start-up (which looks the bot's identity up). */
   let outbound: () => unknown[];
 
+  channelsAppPerTest(startFakeFeishu, feishuEnv, (started) => ({ fake, gw } = started));
   beforeEach(async () => {
-    fake = await startFakeFeishu();
-    gw = await startChannelsApp(feishuEnv(fake));
     await fake.waitFor(/bot\/v3\/info$/);
     const atStart = fake.requests.length;
     outbound = () => fake.requests.slice(atStart);
-  });
-
-  afterEach(async () => {
-    await gw.close();
-    await fake.close();
   });
 
   describe('url_verification', () => {

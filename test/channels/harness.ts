@@ -137,6 +137,33 @@ export async function startChannelsApp(
   };
 }
 
+/**
+ * For a describe block: before each test a fake platform and a channels app configured for it
+ * (`env` from the fake, `options` made afresh per test), handed to `use` (assign them to the
+ * block's variables); both closed after each test.
+ *
+ *   let fake: FakeDingtalk;
+ *   let gw: ChannelsApp;
+ *   channelsAppPerTest(startFakeDingtalk, dingtalkEnv, (started) => ({ fake, gw } = started));
+ */
+export function channelsAppPerTest<Fake extends { close(): Promise<void> }>(
+  startFake: () => Promise<Fake>,
+  env: (fake: Fake) => Record<string, string>,
+  use: (started: { fake: Fake; gw: ChannelsApp }) => void,
+  options: () => Parameters<typeof startChannelsApp>[1] = () => ({}),
+): void {
+  let started: { fake: Fake; gw: ChannelsApp } | undefined;
+  beforeEach(async () => {
+    const fake = await startFake();
+    started = { fake, gw: await startChannelsApp(env(fake), options()) };
+    use(started);
+  });
+  afterEach(async () => {
+    await started?.gw.close();
+    await started?.fake.close();
+  });
+}
+
 export async function post(url: string, body: string | object, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
   const response = await fetch(url, {
     method: 'POST',
