@@ -347,6 +347,15 @@ test('4. back up to S3, wipe the data, restore: the data is byte-identical', asy
   expect(restore.stdout).toContain(`restored s3://${BACKUP_BUCKET}/${keys[0]}`);
   expect(dataManifest(dataDir)).toEqual(backedUp);
 
+  // A named backup, over data that is there: that data is moved aside, not lost.
+  writeFileSync(path.join(dataDir, DATA_LAYOUT.faq), '[]');
+  const named = await ssh(`${HOST_PATHS.restoreCommand} ${keys[0]}`);
+  expect(named.stdout).toMatch(/the previous data is in \S+data\.before-restore-\d{8}T\d{6}Z/);
+  expect(dataManifest(dataDir)).toEqual(backedUp);
+  const setAside = readdirSync(hostPath(HOST_PATHS.root)).filter((entry) => entry.startsWith('data.before-restore-'));
+  expect(setAside.map((entry) => readFileSync(path.join(hostPath(HOST_PATHS.root), entry, DATA_LAYOUT.faq), 'utf8'))).toEqual(['[]']);
+  await expect(ssh(`${HOST_PATHS.restoreCommand} ${BACKUP_PREFIX}/2020/01/01/clawdbot-20200101T000000Z.tar.gz`)).rejects.toThrow(/no backup s3:\/\//);
+
   await ssh('docker start clawdbot');
   await expect(fetch(`${baseUrl()}${ROUTES.health}`).then((response) => response.status)).resolves.toBe(200);
 });
