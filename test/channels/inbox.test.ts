@@ -51,6 +51,21 @@ function clockedStore() {
 
 const never = () => new Promise<string>(() => {});
 
+/** Another process's recovery sweep over the same store, run until its work is done. */
+async function sweepFromAnotherProcess(store: Store) {
+  const survivor = setup(store);
+  await survivor.inbox.recover();
+  await survivor.inbox.idle();
+  return survivor;
+}
+
+/** A process that accepted message `id` and died while the model was thinking about it. */
+async function crashWhileAnswering(store: Store, id: string, text = 'hi'): Promise<void> {
+  const crashed = setup(store);
+  crashed.adapter.answerWith = never;
+  expect(await crashed.inbox.accept(id, 'chat', { text })).toBe('accepted');
+}
+
 describe('Inbox: exactly-once handling', () => {
   it('answers concurrent duplicate deliveries once', async () => {
     const { inbox, adapter, metric } = setup();
@@ -88,9 +103,7 @@ describe('Inbox: exactly-once handling', () => {
 
   it('resumes a message whose worker died, once its lease lapses, and only once', async () => {
     const { store, advance } = clockedStore();
-    const crashed = setup(store);
-    crashed.adapter.answerWith = never; // the process dies while the model is thinking
-    expect(await crashed.inbox.accept('m1', 'chat', { text: 'hi' })).toBe('accepted');
+    await crashWhileAnswering(store, 'm1');
 
     const survivor = setup(store);
     await survivor.inbox.recover();
@@ -106,9 +119,7 @@ describe('Inbox: exactly-once handling', () => {
 
   it('still resumes an unfinished message after thousands of others were answered since', async () => {
     const { store, advance } = clockedStore();
-    const crashed = setup(store);
-    crashed.adapter.answerWith = never;
-    await crashed.inbox.accept('stuck', 'chat-stuck', { text: 'the one left behind' });
+    await crashWhileAnswering(store, 'stuck', 'the one left behind');
 
     const busy = setup(store);
     for (let i = 0; i < 1500; i++) await busy.inbox.accept(`m${i}`, `chat-${i % 50}`, { text: `message ${i}` });
@@ -116,9 +127,7 @@ describe('Inbox: exactly-once handling', () => {
     expect(busy.adapter.sent).toHaveLength(1500);
 
     advance((LEASE_TTL_SECONDS + 1) * 1000);
-    const survivor = setup(store);
-    await survivor.inbox.recover();
-    await survivor.inbox.idle();
+    const survivor = await sweepFromAnotherProcess(store);
     expect(survivor.adapter.answered).toEqual(['the one left behind']);
     // Answered messages leave the index the sweep reads; only what is unfinished stays.
     expect(await store.setMembers('unfinished:feishu')).toEqual([]);
@@ -126,22 +135,16 @@ describe('Inbox: exactly-once handling', () => {
 
   it('drops a message from the index once its record expired unanswered', async () => {
     const { store, advance } = clockedStore();
-    const crashed = setup(store);
-    crashed.adapter.answerWith = never;
-    await crashed.inbox.accept('m1', 'chat', { text: 'hi' });
+    await crashWhileAnswering(store, 'm1');
     advance((DEDUP_TTL_SECONDS + 1) * 1000);
-    const survivor = setup(store);
-    await survivor.inbox.recover();
-    await survivor.inbox.idle();
+    const survivor = await sweepFromAnotherProcess(store);
     expect(survivor.adapter.answered).toEqual([]);
     expect(await store.setMembers('unfinished:feishu')).toEqual([]);
   });
 
   it('lets a platform retry take over a message whose worker died before acknowledging', async () => {
     const { store, advance } = clockedStore();
-    const crashed = setup(store);
-    crashed.adapter.answerWith = never;
-    await crashed.inbox.accept('m1', 'chat', { text: 'hi' });
+    await crashWhileAnswering(store, 'm1');
     advance((LEASE_TTL_SECONDS + 1) * 1000);
 
     const restarted = setup(store);
@@ -221,9 +224,7 @@ describe('Inbox: exactly-once handling', () => {
     await stopping.inbox.close(0);
     expect(stopping.adapter.sent).toEqual([]);
 
-    const next = setup(store);
-    await next.inbox.recover();
-    await next.inbox.idle();
+    const next = await sweepFromAnotherProcess(store);
     expect(next.adapter.sent).toEqual([{ text: 're: hi', part: 0 }]);
   });
 
