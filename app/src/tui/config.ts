@@ -1,7 +1,6 @@
 import { BlockList, isIP } from 'node:net';
-import path from 'node:path';
 import { DATA_LAYOUT, PORTS } from '../contract';
-import { readFileIfExists } from '../files';
+import { dataDirFrom, readKeptSecret } from '../data-dir';
 
 /** A client setting that cannot work; the message starts with the environment variable to fix. */
 export class ClientConfigError extends Error {
@@ -54,16 +53,15 @@ function isLoopback(url: URL): boolean {
 function localGatewayKey(env: NodeJS.ProcessEnv, cwd: string): string {
   const configured = env.CLAWDBOT_API_KEYS?.split(',').map((key) => key.trim()).find(Boolean);
   if (configured) return configured;
-  const generatedKeyFile = path.resolve(cwd, env.CLAWDBOT_DATA_DIR?.trim() || 'data', DATA_LAYOUT.generatedApiKey);
-  let generated: string | undefined;
-  let problem = `no generated key at ${generatedKeyFile}`;
+  let kept: { file: string; secret?: string };
   try {
-    generated = readFileIfExists(generatedKeyFile);
+    kept = readKeptSecret(dataDirFrom(env, cwd), DATA_LAYOUT.generatedApiKey);
   } catch (error) {
-    problem = `${generatedKeyFile} cannot be read (${(error as NodeJS.ErrnoException).code})`;
+    const file = (error as NodeJS.ErrnoException).path ?? 'the generated key file';
+    throw new ClientConfigError('CLAWDBOT_API_KEY', `not set, and ${file} cannot be read (${(error as NodeJS.ErrnoException).code}); set it to one of the gateway's API keys`);
   }
-  if (!generated) throw new ClientConfigError('CLAWDBOT_API_KEY', `not set, and ${problem}; set it to one of the gateway's API keys`);
-  return generated;
+  if (!kept.secret) throw new ClientConfigError('CLAWDBOT_API_KEY', `not set, and no generated key at ${kept.file}; set it to one of the gateway's API keys`);
+  return kept.secret;
 }
 
 /**
