@@ -157,6 +157,7 @@ update_caddyfile() {
   install_caddyfile "$dir"
   if ! docker exec "$PROXY" caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile --address unix//config/admin.sock; then
     mv -f "$CADDY_DIR/.Caddyfile.prev" "$CADDY_DIR/Caddyfile"
+    log "the proxy refused the Caddyfile of release $(basename "$dir") and keeps its own"
     return 1
   fi
   rm -f "$CADDY_DIR/.Caddyfile.prev"

@@ -6,6 +6,7 @@ import {
   probeImageCommand,
   RELEASE_FILES,
   releaseId,
+  REPO_ROOT,
   saveImageCommand,
   writeEnvCommand,
   type HostStepSettings,
@@ -21,7 +22,7 @@ export interface ReleasePlan {
   /** Written by the save step where Pulumi runs; the source of the archive copy. */
   localArchive: string;
   remoteArchive: string;
-  /** Copied as they are into the release's dir on the host; sources relative to the repository root. */
+  /** Copied as they are into the release's dir on the host. */
   configFiles: Array<{ source: string; remotePath: string }>;
   probeImage: string;
   /** The local save step, given the probe's output. */
@@ -38,17 +39,20 @@ export interface ReleasePlanArgs {
   settings: HostStepSettings;
   /** Where the save step writes the archive, one path per deployment (the copy step reads it). */
   localArchive: string;
+  /** Where RELEASE_FILES are read from: the repository, unless a test ships edited copies. */
+  configDir?: string;
 }
 
 export function planRelease(args: ReleasePlanArgs): ReleasePlan {
-  const release = releaseId(args.imageId, args.proxy);
+  const configDir = args.configDir ?? REPO_ROOT;
+  const release = releaseId(args.imageId, args.proxy, configDir);
   const releaseDir = `${HOST_PATHS.releases}/${release}`;
   const remoteArchive = `${releaseDir}/image.tar.gz`;
   return {
     release,
     localArchive: args.localArchive,
     remoteArchive,
-    configFiles: Object.values(RELEASE_FILES).map((source) => ({ source, remotePath: `${releaseDir}/${path.basename(source)}` })),
+    configFiles: Object.values(RELEASE_FILES).map((file) => ({ source: path.join(configDir, file), remotePath: `${releaseDir}/${path.basename(file)}` })),
     probeImage: probeImageCommand(args.imageId),
     saveImage: (hostHasImage) => saveImageCommand({ imageId: args.imageId, archive: args.localArchive, hostHasImage }),
     loadImage: loadImageCommand({ imageId: args.imageId, archive: remoteArchive, release }),

@@ -373,10 +373,10 @@ export function removeCommand(hostId: string): string {
  * A release's id: the image and everything that shapes how it runs, hashed. The same inputs
  * always give the same id, so Pulumi re-runs the steps only when one of them changed.
  */
-export function releaseId(imageId: string, proxy: ReleaseProxySettings): string {
+export function releaseId(imageId: string, proxy: ReleaseProxySettings, configDir = REPO_ROOT): string {
   const hash = createHash('sha256');
   hash.update(imageId);
-  for (const file of Object.values(RELEASE_FILES)) hash.update('\0').update(readFileSync(path.join(REPO_ROOT, file)));
+  for (const file of Object.values(RELEASE_FILES)) hash.update('\0').update(readFileSync(path.join(configDir, file)));
   hash.update('\0').update(JSON.stringify([proxy.domain ?? '', proxy.caddyImage ?? '', proxy.redisImage ?? '']));
   return `r${hash.digest('hex').slice(0, 12)}`;
 }

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { CONTAINER_DATA_DIR, DATA_LAYOUT, HOST_PATHS, PORTS } from '../../app/src/contract';
@@ -157,6 +158,18 @@ describe('releaseId', () => {
     expect(releaseId(IMAGE, { domain: 'chat.example.com' })).not.toBe(id);
     expect(releaseId(IMAGE, { domain: 'bot.example.com', caddyImage: 'mirror.example.cn/caddy:2.10-alpine' })).not.toBe(id);
   });
+
+  test('differs when a config file changes', () => {
+    const configDir = mkdtempSync(path.join(tmpdir(), 'release-config-'));
+    for (const file of Object.values(RELEASE_FILES)) {
+      mkdirSync(path.dirname(path.join(configDir, file)), { recursive: true });
+      copyFileSync(path.join(REPO_ROOT, file), path.join(configDir, file));
+    }
+    expect(releaseId(IMAGE, {}, configDir)).toBe(releaseId(IMAGE, {}));
+    appendFileSync(path.join(configDir, RELEASE_FILES.caddyfile), '# edited\n');
+    expect(releaseId(IMAGE, {}, configDir)).not.toBe(releaseId(IMAGE, {}));
+    rmSync(configDir, { recursive: true });
+  });
 });
 
 describe('planRelease', () => {
@@ -164,8 +177,8 @@ describe('planRelease', () => {
     const plan = planRelease({ imageId: IMAGE, proxy: {}, settings: DEFAULT_HOST_STEP_SETTINGS, localArchive: '/tmp/bot.tar.gz' });
     const dir = `${HOST_PATHS.releases}/${plan.release}`;
     expect(plan.configFiles).toEqual([
-      { source: RELEASE_FILES.compose, remotePath: `${dir}/compose.yaml` },
-      { source: RELEASE_FILES.caddyfile, remotePath: `${dir}/Caddyfile` },
+      { source: path.join(REPO_ROOT, RELEASE_FILES.compose), remotePath: `${dir}/compose.yaml` },
+      { source: path.join(REPO_ROOT, RELEASE_FILES.caddyfile), remotePath: `${dir}/Caddyfile` },
     ]);
     expect(plan.remoteArchive).toBe(`${dir}/image.tar.gz`);
     expect(plan.loadImage).toContain(`ARCHIVE='${dir}/image.tar.gz'`);

@@ -7,6 +7,7 @@ import { DATA_LAYOUT, HOST_PATHS, LOG_FILES, PORTS, ROUTES } from '../../app/src
 import {
   DEFAULT_HOST_STEP_SETTINGS,
   installToolsCommand,
+  RELEASE_FILES,
   renderEnvFile,
   restoreOnBootCommand,
   rollbackCommand,
@@ -56,8 +57,8 @@ const activations = { v1: '', v2: '' };
 const baseUrl = (): string => `http://${env.host.address}:${PORTS.gateway}`;
 const ssh = (command: string, stdin?: string) => runOverSsh(env.host.ssh, command, { stdin });
 const release = (imageId: string): ReleaseInput => ({ imageId, proxy: PROXY, settings: SETTINGS, environment: BOT_ENVIRONMENT });
-async function deploy(imageId: string): Promise<ShippedRelease> {
-  const shipped = await deployRelease(env.host.ssh, env.builder.env, path.join(env.runDir, 'image.tar.gz'), release(imageId));
+async function deploy(imageId: string, configDir?: string): Promise<ShippedRelease> {
+  const shipped = await deployRelease(env.host.ssh, env.builder.env, path.join(env.runDir, 'image.tar.gz'), { ...release(imageId), configDir });
   console.log(`[e2e]   steps: ${shipped.durations.map(([name, seconds]) => `${name} ${seconds.toFixed(1)} s`).join(', ')}`);
   return shipped;
 }
@@ -309,6 +310,50 @@ test('two deploys at once wait for each other instead of interleaving', async ()
   expect((await ssh(`cut -d' ' -f1 ${HOST_PATHS.releases}/history`)).stdout.trim().split('\n').slice(-2)).toEqual([releases.v1, releases.v2]);
   expect(await servingImage()).toBe(images.v2.replace(/^sha256:/, ''));
   expect((await ssh(`docker ps -a --filter label=com.docker.compose.service=clawdbot --format '{{.Names}}'`)).stdout.trim()).toBe('clawdbot');
+});
+
+test('a changed Caddyfile reloads the proxy without dropping a request; one the proxy refuses leaves its config as it was', async () => {
+  const header = 'x-clawdbot-e2e-proxy';
+  /** The repository's release files, with the Caddyfile's :18789 site edited. */
+  const configDir = (name: string, siteLine: string): string => {
+    const dir = path.join(env.runDir, name);
+    for (const file of Object.values(RELEASE_FILES)) {
+      mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+      const text = readFileSync(path.join(REPO_ROOT, file), 'utf8');
+      const edited = file === RELEASE_FILES.caddyfile ? text.replace(':18789 {\n', `:18789 {\n\t${siteLine}\n`) : text;
+      if (file === RELEASE_FILES.caddyfile) expect(edited).not.toBe(text);
+      writeFileSync(path.join(dir, file), edited);
+    }
+    return dir;
+  };
+  const proxyHeader = async (): Promise<string | null> => (await fetch(`${baseUrl()}${ROUTES.health}`)).headers.get(header);
+  const hostCaddyfile = (): string => readFileSync(hostPath(path.join(HOST_PATHS.root, 'caddy', 'Caddyfile')), 'utf8');
+  expect(await proxyHeader()).toBeNull();
+
+  const changed = await underLoad(() => deploy(images.v2, configDir('caddyfile-changed', `header ${header} changed`)));
+  if (changed.result instanceof Error) throw changed.result;
+  expectNoFailedRequests(changed.load);
+  expect(changed.result.hostHadImage).toBe(true);
+  expect(changed.result.plan.release).not.toBe(releases.v2);
+  expect(await proxyHeader()).toBe('changed');
+  const liveCaddyfile = hostCaddyfile();
+
+  const refused = await underLoad(() => deploy(images.v2, configDir('caddyfile-refused', 'no_such_directive')));
+  expect(refused.result).toBeInstanceOf(StepFailed);
+  const output = `${(refused.result as StepFailed).stdout}${(refused.result as StepFailed).stderr}`;
+  expect(output).toContain('no_such_directive');
+  expect(output).toMatch(/the proxy refused the Caddyfile of release r[0-9a-f]{12} and keeps its own[\s\S]*keeps serving/);
+  expectNoFailedRequests(refused.load);
+  expect(await proxyHeader()).toBe('changed');
+  expect(hostCaddyfile()).toBe(liveCaddyfile);
+  expect((await ssh(`docker ps -a --filter label=com.docker.compose.service=clawdbot --format '{{.Names}}'`)).stdout.trim()).toBe('clawdbot');
+
+  // Back to the repository's files: the release the earlier tests shipped.
+  const back = await underLoad(() => deploy(images.v2));
+  if (back.result instanceof Error) throw back.result;
+  expectNoFailedRequests(back.load);
+  expect(back.result.plan.release).toBe(releases.v2);
+  expect(await proxyHeader()).toBeNull();
 });
 
 let backedUp: Record<string, string> = {};

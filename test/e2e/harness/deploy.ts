@@ -1,7 +1,6 @@
 import { rmSync } from 'node:fs';
-import * as path from 'node:path';
 import { planRelease, type ReleasePlan } from '../../../components/scripts/plan';
-import { renderEnvFile, REPO_ROOT, type HostStepSettings, type ReleaseProxySettings } from '../../../components/scripts/render';
+import { renderEnvFile, type HostStepSettings, type ReleaseProxySettings } from '../../../components/scripts/render';
 import { copyOverSsh, runOverSsh, type SshTarget } from '../../../components/scripts/ssh';
 import { runBash } from './exec';
 
@@ -13,6 +12,8 @@ export interface ReleaseInput {
   proxy: ReleaseProxySettings;
   settings: HostStepSettings;
   environment: Record<string, string>;
+  /** Where the release's compose.yaml and Caddyfile come from; the repository by default. */
+  configDir?: string;
 }
 
 export interface ShippedRelease {
@@ -30,7 +31,7 @@ export async function deployRelease(
   localArchive: string,
   input: ReleaseInput,
 ): Promise<ShippedRelease> {
-  const plan = planRelease({ imageId: input.imageId, proxy: input.proxy, settings: input.settings, localArchive });
+  const plan = planRelease({ imageId: input.imageId, proxy: input.proxy, settings: input.settings, localArchive, configDir: input.configDir });
   const durations: Array<[string, number]> = [];
   const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     const started = Date.now();
@@ -50,7 +51,7 @@ export async function deployRelease(
     }
   });
   await step('copy config', async () => {
-    for (const file of plan.configFiles) await copyOverSsh(host, path.join(REPO_ROOT, file.source), file.remotePath);
+    for (const file of plan.configFiles) await copyOverSsh(host, file.source, file.remotePath);
   });
   await step('load', () => runOverSsh(host, plan.loadImage));
   await step('env file', () => runOverSsh(host, plan.writeEnv, { stdin: renderEnvFile(input.environment) }));
