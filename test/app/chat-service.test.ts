@@ -12,7 +12,7 @@ import { InputError } from '../../app/src/errors';
 import { createMetrics } from '../../app/src/metrics';
 import type { ModelManager } from '../../app/src/models/manager';
 import { RulesModel } from '../../app/src/models/rules';
-import { ModelError, textOf, type ChatModel, type CompletionRequest } from '../../app/src/models/types';
+import { ModelError, textOf, type ChatModel, type CompletionRequest, type ModelStream } from '../../app/src/models/types';
 import { MemoryStore } from '../../app/src/store/memory';
 
 /** A model that answers "answer <n> to <last user text>" and records what it was sent. */
@@ -31,9 +31,11 @@ class RecordingModel implements ChatModel {
   async complete(request: CompletionRequest) {
     return { text: this.answer(request), model: this.descriptor.name };
   }
-  async *stream(request: CompletionRequest) {
-    const text = this.answer(request);
-    for (const word of text.split(/(?<= )/)) yield word;
+  /** Reports usage when asked, as OpenAI-compatible providers do: a word is a token here. */
+  async *stream(request: CompletionRequest): ModelStream {
+    const words = this.answer(request).split(/(?<= )/);
+    for (const word of words) yield word;
+    return request.streamUsage ? { promptTokens: request.messages.length, completionTokens: words.length } : undefined;
   }
 }
 
@@ -240,6 +242,22 @@ describe('response cache', () => {
     };
     expect(await collect()).toBe(await collect());
     expect(model.requests).toHaveLength(1);
+  });
+
+  it('report the usage of a streamed answer when asked: the model\'s, and none for a cached or a rules answer', async () => {
+    const { service, model } = setup({ routing: 'hybrid', cacheTtlSeconds: 60 });
+    const usageOf = async (content: string, streamUsage?: boolean) => {
+      const stream = service.completeStream([{ role: 'user', content }], { streamUsage });
+      for await (const delta of stream) expect(delta).not.toBe('');
+      return stream.usage;
+    };
+    expect(await usageOf('what is a sloth?')).toBeUndefined();
+    expect(model.requests.at(-1)!.streamUsage).toBeUndefined();
+    expect(await usageOf('what is a koala?', true)).toEqual({ promptTokens: 1, completionTokens: 7 });
+    expect(model.requests.at(-1)!.streamUsage).toBe(true);
+    expect(await usageOf('what is a koala?', true)).toBeUndefined();
+    expect(await usageOf('hello', true)).toBeUndefined();
+    expect(model.requests).toHaveLength(2);
   });
 });
 

@@ -102,6 +102,16 @@ describe('gateway HTTP API (rules model, memory store)', () => {
     for (const chunk of chunks) expect(chunk.object).toBe('chat.completion.chunk');
     expect(chunks.at(-1)?.choices[0].finish_reason).toBe('stop');
     expect(chunks.map((c) => c.choices[0].delta.content ?? '').join('')).toMatch(/greet/);
+    for (const chunk of chunks) expect(chunk).not.toHaveProperty('usage');
+  });
+
+  it('ends a stream with a usage chunk when asked (null for a rules answer, which counts no tokens)', async () => {
+    const events = await readEvents(await completions({ messages: [{ role: 'user', content: 'help' }], stream: true, stream_options: { include_usage: true } }));
+    expect(events.at(-1)).toBe('[DONE]');
+    const chunks = events.slice(0, -1) as Array<{ choices: unknown[]; usage: unknown }>;
+    expect(chunks.at(-1)).toMatchObject({ object: 'chat.completion.chunk', choices: [], usage: null });
+    expect(chunks.at(-2)?.choices).toEqual([{ index: 0, delta: {}, finish_reason: 'stop' }]);
+    for (const chunk of chunks) expect(chunk.usage).toBeNull();
   });
 
   it('lists the current model on /v1/models', async () => {
@@ -136,7 +146,7 @@ describe('gateway HTTP API (rules model, memory store)', () => {
       ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], tool_choice: 'auto' }, 'tool_choice'],
       ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], n: 2 }, 'n'],
       ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_object' } }, 'response_format.type'],
-      ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], stream: true, stream_options: { include_usage: true } }, 'stream_options.include_usage'],
+      ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], stream: true, stream_options: { include_usage: 'yes' } }, 'stream_options.include_usage'],
       ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], logit_bias: { '50256': -100 } }, 'logit_bias'],
       ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'],
     ])('%s %j is a 400 naming %s', async (route, body, field) => {

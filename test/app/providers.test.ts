@@ -84,6 +84,20 @@ describe.each([
     const chunks = events.slice(0, -1) as Array<{ choices: Array<{ delta: { content?: string } }> }>;
     expect(chunks.map((c) => c.choices[0].delta.content ?? '').join('')).toBe('one two three');
     expect(events.at(-1)).toBe('[DONE]');
+    for (const chunk of chunks) expect(chunk).not.toHaveProperty('usage');
+    expect(fake.completions().at(-1)!.body).not.toHaveProperty('stream_options');
+  });
+
+  it('ends a stream with the provider\'s usage when the client asks for it', async () => {
+    fake.enqueue({ text: 'one two three' });
+    const events = await readEvents(await complete({ stream: true, stream_options: { include_usage: true } }));
+    expect(events.at(-1)).toBe('[DONE]');
+    const chunks = events.slice(0, -1) as Array<{ choices: Array<{ delta: { content?: string } }>; usage: unknown }>;
+    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 } });
+    for (const chunk of chunks.slice(0, -1)) expect(chunk.usage).toBeNull();
+    expect(chunks.slice(0, -1).map((c) => c.choices[0].delta.content ?? '').join('')).toBe('one two three');
+    // OpenAI-compatible providers report usage in a stream only when asked; Anthropic always does.
+    if (provider === 'openai') expect(fake.completions().at(-1)!.body.stream_options).toEqual({ include_usage: true });
   });
 
   it('retries 429 and 5xx with backoff, then answers', async () => {

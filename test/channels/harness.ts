@@ -61,7 +61,9 @@ export function fakeModels(supportsVision: boolean): ModelManager {
     descriptor: { provider: 'openai', name: supportsVision ? 'vision-model' : 'text-model' },
     supportsVision,
     complete: async () => ({ text: '', model: 'fake' }),
-    stream: async function* () {},
+    stream: async function* () {
+      return undefined;
+    },
   };
   return {
     current: () => model,

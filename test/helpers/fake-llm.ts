@@ -102,7 +102,7 @@ function successBody(protocol: Protocol, model: string, text: string): unknown {
   };
 }
 
-function streamEvents(protocol: Protocol, model: string, chunks: string[]): { start: string[]; deltas: string[]; end: string[] } {
+function streamEvents(protocol: Protocol, model: string, chunks: string[], includeUsage: boolean): { start: string[]; deltas: string[]; end: string[] } {
   const sse = (data: unknown, name?: string) => `${name ? `event: ${name}\n` : ''}data: ${JSON.stringify(data)}\n\n`;
   if (protocol === 'anthropic') {
     return {
@@ -118,12 +118,15 @@ function streamEvents(protocol: Protocol, model: string, chunks: string[]): { st
       ],
     };
   }
+  // With stream_options.include_usage: `usage: null` on every chunk, then a usage chunk without choices.
+  const usage = (counts: unknown) => (includeUsage ? { usage: counts } : {});
   const chunk = (delta: Record<string, string>, finish: string | null) =>
-    sse({ id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1, model, choices: [{ index: 0, delta, finish_reason: finish }] });
+    sse({ id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1, model, choices: [{ index: 0, delta, finish_reason: finish }], ...usage(null) });
+  const usageChunk = sse({ id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1, model, choices: [], ...usage({ prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 }) });
   return {
     start: [chunk({ role: 'assistant', content: '' }, null)],
     deltas: chunks.map((text) => chunk({ content: text }, null)),
-    end: [chunk({}, 'stop'), 'data: [DONE]\n\n'],
+    end: [chunk({}, 'stop'), ...(includeUsage ? [usageChunk] : []), 'data: [DONE]\n\n'],
   };
 }
 
@@ -188,7 +191,7 @@ async function startFake(protocol: Protocol, options: FakeLLMOptions): Promise<F
       res.writeHead(200, { 'content-type': 'application/json', ...step.headers }).end(JSON.stringify(successBody(protocol, model, text)));
       return;
     }
-    const events = streamEvents(protocol, model, chunksOf(text));
+    const events = streamEvents(protocol, model, chunksOf(text), request.body?.stream_options?.include_usage === true);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...step.headers });
     for (const event of events.start) res.write(event);
     for (const [index, event] of events.deltas.entries()) {

@@ -2,7 +2,7 @@ import { InputError } from '../errors';
 import type { GatewayMetrics } from '../metrics';
 import type { ModelManager } from '../models/manager';
 import type { RulesModel } from '../models/rules';
-import { textOf, type ChatMessage, type ChatModel, type CompletionRequest, type CompletionResult, type ModelDescriptor } from '../models/types';
+import { relay, textOf, type ChatMessage, type ChatModel, type CompletionRequest, type ModelDescriptor, type TokenUsage } from '../models/types';
 import type { ActiveSessions } from './active-sessions';
 import type { ConversationLog, ExchangeRecord } from './conversation-log';
 import type { ResponseCache } from './response-cache';
@@ -31,7 +31,7 @@ interface Answer {
   text: string;
   model: ModelDescriptor;
   source: Source;
-  usage?: CompletionResult['usage'];
+  usage?: TokenUsage;
 }
 
 const hasImages = (message: ChatMessage) => typeof message.content !== 'string' && message.content.some((p) => p.type === 'image');
@@ -115,6 +115,7 @@ export class ConversationService implements ChatService {
     steps: { conversation: () => Promise<ChatMessage[]>; options: CompletionOptions; finish: (text: string) => Promise<void> },
   ): TextStream {
     const service = this;
+    const stream: TextStream & { usage?: TokenUsage } = Object.assign(run(), { model: modelOf(plan) });
     async function* run(): AsyncGenerator<string> {
       const startedAt = performance.now();
       const answer: Answer = { text: '', model: modelOf(plan), source: plan.source };
@@ -124,6 +125,7 @@ export class ConversationService implements ChatService {
           answer.text += delta;
           yield delta;
         }
+        stream.usage = answer.usage;
         await steps.finish(answer.text);
         failure = undefined;
       } catch (error) {
@@ -133,7 +135,7 @@ export class ConversationService implements ChatService {
         service.log(turn, user, answer, startedAt, failure);
       }
     }
-    return Object.assign(run(), { model: modelOf(plan) });
+    return stream;
   }
 
   /**
@@ -168,6 +170,7 @@ export class ConversationService implements ChatService {
       maxTokens: Math.min(options.maxTokens ?? maxTokens, maxTokens),
       temperature: options.temperature ?? temperature,
       ...(options.sampling ? { sampling: options.sampling } : {}),
+      ...(options.streamUsage ? { streamUsage: true } : {}),
       signal: options.signal,
     };
   }
@@ -205,10 +208,9 @@ export class ConversationService implements ChatService {
       return;
     }
     let text = '';
-    for await (const delta of plan.model.stream(request)) {
+    answer.usage = yield* relay(plan.model.stream(request), (delta) => {
       text += delta;
-      yield delta;
-    }
+    });
     if (key) await this.options.cache.save(key, text);
   }
 

@@ -1,4 +1,4 @@
-import type { ChatMessage, CompletionResult, MessageContent, ModelDescriptor, Sampling } from '../models/types';
+import type { ChatMessage, MessageContent, ModelDescriptor, Sampling, TokenUsage } from '../models/types';
 
 /** The IM platforms. Their sessions belong to people there, never to an API client. */
 export const IM_PLATFORMS = ['dingtalk', 'feishu'] as const;
@@ -34,12 +34,16 @@ export interface TurnReply {
 /** Text deltas, and the model that produces them (known before the first delta). */
 export interface TextStream extends AsyncIterable<string> {
   readonly model: ModelDescriptor;
+  /** Once the stream has ended: what the model reported using (nothing for rules or cache answers). */
+  readonly usage?: TokenUsage;
 }
 
 export interface CompletionOptions {
   maxTokens?: number;
   temperature?: number;
   sampling?: Sampling;
+  /** Streams: have the model report its usage (TextStream.usage). */
+  streamUsage?: boolean;
   signal?: AbortSignal;
 }
 
@@ -63,6 +67,6 @@ export interface ChatService {
   complete(
     messages: ChatMessage[],
     options?: CompletionOptions,
-  ): Promise<{ text: string; model: ModelDescriptor; usage?: CompletionResult['usage'] }>;
+  ): Promise<{ text: string; model: ModelDescriptor; usage?: TokenUsage }>;
   completeStream(messages: ChatMessage[], options?: CompletionOptions): TextStream;
 }

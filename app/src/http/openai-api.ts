@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { ROUTES } from '../contract';
 import type { GatewayDeps } from '../deps';
-import type { ChatMessage, Sampling } from '../models/types';
+import type { ChatMessage, Sampling, TokenUsage } from '../models/types';
 import { parseBody } from './errors';
 import { abortOnDisconnect, sendEventStream } from './sse';
 
@@ -32,8 +32,7 @@ const completionRequest = z.strictObject(
       .min(1)
       .refine((messages) => messages.some((m) => m.role === 'user'), 'needs at least one user message'),
     stream: z.boolean().optional(),
-    // Usage is not reported in streams, so asking for it is refused rather than ignored.
-    stream_options: z.strictObject({ include_usage: z.literal(false, { error: 'usage is not reported in streams' }).optional() }).optional(),
+    stream_options: z.strictObject({ include_usage: z.boolean().optional() }).optional(),
     max_tokens: z.number().int().positive().optional(),
     max_completion_tokens: z.number().int().positive().optional(),
     temperature: z.number().min(0).max(2).optional(),
@@ -50,6 +49,12 @@ const completionRequest = z.strictObject(
 );
 
 type CompletionBody = z.infer<typeof completionRequest>;
+
+const usageBody = (usage: TokenUsage) => ({
+  prompt_tokens: usage.promptTokens,
+  completion_tokens: usage.completionTokens,
+  total_tokens: usage.promptTokens + usage.completionTokens,
+});
 
 function samplingOf(body: CompletionBody): Sampling | undefined {
   const sampling: Sampling = {
@@ -84,7 +89,9 @@ export const openaiApiPlugin: FastifyPluginAsync<GatewayDeps> = async (app, { ch
   app.post(ROUTES.chatCompletions, async (request, reply) => {
     const body = parseBody(completionRequest, request.body);
     const messages = toChatMessages(body.messages);
+    const includeUsage = body.stream === true && body.stream_options?.include_usage === true;
     const options = {
+      streamUsage: includeUsage,
       maxTokens: body.max_completion_tokens ?? body.max_tokens,
       temperature: body.temperature,
       sampling: samplingOf(body),
@@ -101,23 +108,25 @@ export const openaiApiPlugin: FastifyPluginAsync<GatewayDeps> = async (app, { ch
         created,
         model: answer.model.name,
         choices: [{ index: 0, message: { role: 'assistant', content: answer.text }, finish_reason: 'stop' }],
-        ...(answer.usage
-          ? { usage: { prompt_tokens: answer.usage.promptTokens, completion_tokens: answer.usage.completionTokens, total_tokens: answer.usage.promptTokens + answer.usage.completionTokens } }
-          : {}),
+        ...(answer.usage ? { usage: usageBody(answer.usage) } : {}),
       };
     }
 
     const stream = chat.completeStream(messages, options);
-    const chunk = (delta: Record<string, string>, finishReason: 'stop' | null) => ({
+    // With include_usage, as OpenAI does: `usage: null` on every chunk, then one chunk without
+    // choices that has it (null here too for rules and cached answers, which count no tokens).
+    const chunk = (choices: unknown[], usage?: TokenUsage) => ({
       id,
       object: 'chat.completion.chunk',
       created,
       model: stream.model.name,
-      choices: [{ index: 0, delta, finish_reason: finishReason }],
+      choices,
+      ...(includeUsage ? { usage: usage ? usageBody(usage) : null } : {}),
     });
+    const choice = (delta: Record<string, string>, finishReason: 'stop' | null) => [{ index: 0, delta, finish_reason: finishReason }];
     return sendEventStream(reply, stream, {
-      delta: (text, index) => chunk(index === 0 ? { role: 'assistant', content: text } : { content: text }, null),
-      end: () => [chunk({}, 'stop')],
+      delta: (text, index) => chunk(choice(index === 0 ? { role: 'assistant', content: text } : { content: text }, null)),
+      end: () => [chunk(choice({}, 'stop')), ...(includeUsage ? [chunk([], stream.usage)] : [])],
     });
   });
 };

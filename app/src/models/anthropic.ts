@@ -2,7 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { ImageBlockParam, MessageParam, TextBlockParam } from '@anthropic-ai/sdk/resources/messages/messages';
 import type { RemoteModelOptions } from './openai';
 import { callWithDeadline, MODEL_MAX_RETRIES, readStream, toModelError, type Deadline } from './sdk';
-import { textOf, type ChatMessage, type ChatModel, type CompletionRequest, type CompletionResult, type ModelDescriptor } from './types';
+import { textOf, type ChatMessage, type ChatModel, type CompletionRequest, type CompletionResult, type ModelDescriptor, type ModelStream } from './types';
 
 const DATA_URL = /^data:(image\/(?:jpeg|png|gif|webp));base64,(.+)$/s;
 
@@ -76,12 +76,18 @@ export class AnthropicModel implements ChatModel {
     };
   }
 
-  stream(request: CompletionRequest): AsyncIterable<string> {
+  stream(request: CompletionRequest): ModelStream {
     return readStream(
       this.options.timeoutMs,
       request.signal,
       (signal) => this.client.messages.create({ ...this.body(request), stream: true }, { signal }),
-      (event) => (event.type === 'content_block_delta' && event.delta.type === 'text_delta' ? event.delta.text : undefined),
+      (event) => {
+        // message_start counts the prompt; message_delta carries the output count so far.
+        if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') return { text: event.delta.text };
+        if (event.type === 'message_start') return { usage: { promptTokens: event.message.usage.input_tokens, completionTokens: event.message.usage.output_tokens } };
+        if (event.type === 'message_delta') return { usage: { completionTokens: event.usage.output_tokens } };
+        return {};
+      },
       this.fail,
     );
   }

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import { InputError } from '../errors';
 import type { GatewayMetrics } from '../metrics';
-import { ModelError, textOf, type ChatModel, type CompletionRequest, type CompletionResult } from './types';
+import { ModelError, relay, textOf, type ChatModel, type CompletionRequest, type TokenUsage } from './types';
 
 type ModelMetrics = Pick<GatewayMetrics, 'modelCallDuration' | 'modelCalls' | 'modelFailures'>;
 
 type Outcome =
-  | { kind: 'ok'; reply: string; usage?: CompletionResult['usage'] }
+  | { kind: 'ok'; reply: string; usage?: TokenUsage }
   | { kind: 'failed'; error: unknown }
   /** The caller stopped early: the client went away. Not a model failure. */
   | { kind: 'abandoned' };
@@ -62,11 +62,11 @@ export function instrument(model: ChatModel, metrics: ModelMetrics, log: Logger)
       let reply = '';
       let outcome: Outcome = { kind: 'abandoned' };
       try {
-        for await (const delta of model.stream(request)) {
+        const usage = yield* relay(model.stream(request), (delta) => {
           reply += delta;
-          yield delta;
-        }
-        outcome = { kind: 'ok', reply };
+        });
+        outcome = { kind: 'ok', reply, usage };
+        return usage;
       } catch (error) {
         outcome = { kind: 'failed', error };
         throw error;

@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { callWithDeadline, MODEL_MAX_RETRIES, readStream, toModelError, type Deadline } from './sdk';
-import { textOf, type ChatMessage, type ChatModel, type CompletionRequest, type CompletionResult, type ModelDescriptor } from './types';
+import { textOf, type ChatMessage, type ChatModel, type CompletionRequest, type CompletionResult, type ModelDescriptor, type ModelStream, type TokenUsage } from './types';
 import { supportsVision } from './vision';
 
 export interface RemoteModelOptions {
@@ -72,19 +72,26 @@ export class OpenAIModel implements ChatModel {
     return {
       text: completion.choices[0]?.message?.content ?? '',
       model: completion.model || this.options.name,
-      ...(completion.usage
-        ? { usage: { promptTokens: completion.usage.prompt_tokens, completionTokens: completion.usage.completion_tokens } }
-        : {}),
+      ...(completion.usage ? { usage: usageOf(completion.usage) } : {}),
     };
   }
 
-  stream(request: CompletionRequest): AsyncIterable<string> {
+  stream(request: CompletionRequest): ModelStream {
     return readStream(
       this.options.timeoutMs,
       request.signal,
-      (signal) => this.client.chat.completions.create({ ...this.body(request), stream: true }, { signal }),
-      (chunk) => chunk.choices[0]?.delta?.content ?? undefined,
+      (signal) =>
+        this.client.chat.completions.create(
+          { ...this.body(request), stream: true, ...(request.streamUsage ? { stream_options: { include_usage: true } } : {}) },
+          { signal },
+        ),
+      // With include_usage, the last chunk has no choices and the usage.
+      (chunk) => ({ text: chunk.choices[0]?.delta?.content ?? undefined, ...(chunk.usage ? { usage: usageOf(chunk.usage) } : {}) }),
       this.fail,
     );
   }
+}
+
+function usageOf(usage: OpenAI.CompletionUsage): TokenUsage {
+  return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens };
 }

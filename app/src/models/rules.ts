@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { z } from 'zod';
-import type { ChatModel, CompletionRequest, CompletionResult, ModelDescriptor } from './types';
+import type { ChatModel, CompletionRequest, CompletionResult, ModelDescriptor, ModelStream } from './types';
 import { textOf } from './types';
 import { firstProblem } from '../validation';
 
@@ -87,8 +87,9 @@ export class RulesModel implements ChatModel {
     return { text: this.answer(request), model: this.descriptor.name };
   }
 
-  async *stream(request: CompletionRequest): AsyncIterable<string> {
+  async *stream(request: CompletionRequest): ModelStream {
     yield this.answer(request);
+    return undefined;
   }
 
   private answer(request: CompletionRequest): string {

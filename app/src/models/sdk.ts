@@ -1,5 +1,5 @@
 import { ClientClosedRequest, InputError } from '../errors';
-import { ModelError, type ModelDescriptor } from './types';
+import { ModelError, type ModelDescriptor, type ModelStream, type TokenUsage } from './types';
 
 /** Retries of a failed call (429, 5xx, connection errors), with the SDKs' backoff. */
 export const MODEL_MAX_RETRIES = 2;
@@ -89,25 +89,38 @@ export async function callWithDeadline<T>(
   }
 }
 
-/** Reads an SDK stream under a Deadline, yielding the text each chunk carries. */
+/** What one chunk of a provider's stream carries: text, and usage counts (whole or in part). */
+export interface StreamChunk {
+  text?: string;
+  usage?: Partial<TokenUsage>;
+}
+
+/**
+ * Reads an SDK stream under a Deadline, yielding the text the chunks carry; returns the usage
+ * when the chunks reported both counts.
+ */
 export async function* readStream<Chunk>(
   timeoutMs: number,
   callerSignal: AbortSignal | undefined,
   open: (signal: AbortSignal) => Promise<AsyncIterable<Chunk>>,
-  textOf: (chunk: Chunk) => string | undefined,
+  read: (chunk: Chunk) => StreamChunk,
   fail: (error: unknown, deadline: Deadline) => unknown,
-): AsyncIterable<string> {
+): ModelStream {
   const deadline = new Deadline(timeoutMs, callerSignal);
+  const usage: Partial<TokenUsage> = {};
   try {
     const stream = await open(deadline.signal);
     for await (const chunk of stream) {
       deadline.restart();
-      const text = textOf(chunk);
+      const { text, usage: counts } = read(chunk);
+      Object.assign(usage, counts);
       if (text) yield text;
     }
     // The SDKs end an aborted stream quietly: after our deadline that is a timeout, after the
     // client left it is not a complete answer either.
     if (deadline.signal.aborted) throw new Error('stream aborted');
+    const { promptTokens, completionTokens } = usage;
+    return promptTokens !== undefined && completionTokens !== undefined ? { promptTokens, completionTokens } : undefined;
   } catch (error) {
     throw fail(error, deadline);
   } finally {

@@ -35,15 +35,26 @@ export interface CompletionRequest {
   maxTokens: number;
   temperature: number;
   sampling?: Sampling;
+  /** Streams: ask for the usage; OpenAI-compatible providers report it only when asked. */
+  streamUsage?: boolean;
   signal?: AbortSignal;
+}
+
+/** Tokens a call used, as the provider reported them. */
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
 }
 
 export interface CompletionResult {
   text: string;
   /** The model that answered. */
   model: string;
-  usage?: { promptTokens: number; completionTokens: number };
+  usage?: TokenUsage;
 }
+
+/** Text deltas as they arrive; returns the usage, when the provider reported it. */
+export type ModelStream = AsyncGenerator<string, TokenUsage | undefined>;
 
 /** What a model is, without its credentials. */
 export interface ModelDescriptor {
@@ -56,8 +67,7 @@ export interface ChatModel {
   readonly descriptor: ModelDescriptor;
   readonly supportsVision: boolean;
   complete(request: CompletionRequest): Promise<CompletionResult>;
-  /** Yields text deltas as they arrive. */
-  stream(request: CompletionRequest): AsyncIterable<string>;
+  stream(request: CompletionRequest): ModelStream;
 }
 
 /**
@@ -82,4 +92,25 @@ export function textOf(content: MessageContent): string {
     .filter((part): part is TextPart => part.type === 'text')
     .map((part) => part.text)
     .join('\n');
+}
+
+/**
+ * Passes a model stream's deltas on, showing each to `each`, and returns what the stream
+ * returned (`for await` drops it). A consumer that stops early stops the source too.
+ */
+export async function* relay(source: ModelStream, each: (delta: string) => void): ModelStream {
+  let ended = false;
+  try {
+    for (;;) {
+      const next = await source.next();
+      if (next.done) {
+        ended = true;
+        return next.value;
+      }
+      each(next.value);
+      yield next.value;
+    }
+  } finally {
+    if (!ended) await source.return(undefined);
+  }
 }
