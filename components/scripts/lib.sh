@@ -6,7 +6,8 @@
 #   releases/active     "<slot> <release>" that Caddy routes to
 #   releases/history    "<release> <UTC time>" per activation, newest last
 #   current             symlink to the active release's dir
-#   caddy/              Caddyfile, and hosts (clawdbot-active → the live slot), for the proxy
+#   caddy/              Caddyfile, hosts (clawdbot-active → the live slot), and draining while
+#                       a Caddyfile reload is coming, for the proxy
 #   data/               the bot's data dir (/data in the container)
 #   logs/               the bot's log files (/data/logs in the container)
 #   host-id             the deployment this host belongs to (the instance id, or host:port)
@@ -17,6 +18,9 @@ HISTORY_FILE="$RELEASES_DIR/history"
 EDGE_PROJECT=clawdbot
 # Matches stop_grace_period in app/compose.yaml; the gateway drains for at most 10 s.
 DRAIN_SECONDS=15
+# How long the proxy answers `Connection: close` before a reload: clients that are sending let
+# go of their keep-alive connections in that time.
+KEEPALIVE_DRAIN_SECONDS=2
 FAILED_LOG_LINES=50
 BOT=clawdbot
 PROXY=clawdbot-caddy
@@ -148,19 +152,25 @@ install_caddyfile() {
   mv -f "$CADDY_DIR/.Caddyfile.new" "$CADDY_DIR/Caddyfile"
 }
 
-# Only when a release brings a changed Caddyfile: a graceful reload (in-flight requests finish
-# on the old config). Puts the old file back if Caddy refuses the new one.
+# Only when a release brings a changed Caddyfile: a graceful reload. Requests in flight finish
+# on the old config, but the reload closes idle keep-alive connections, and a request sent on
+# one at that instant would fail; so the proxy first answers `Connection: close` for a while
+# (app/Caddyfile's @draining) and clients move to connections that nothing closes. Puts the old
+# file back if Caddy refuses the new one.
 update_caddyfile() {
-  local dir=$1
+  local dir=$1 status=0
   cmp -s "$dir/Caddyfile" "$CADDY_DIR/Caddyfile" && return 0
   cp -p "$CADDY_DIR/Caddyfile" "$CADDY_DIR/.Caddyfile.prev"
   install_caddyfile "$dir"
+  touch "$CADDY_DIR/draining"
+  sleep "$KEEPALIVE_DRAIN_SECONDS"
   if ! docker exec "$PROXY" caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile --address unix//config/admin.sock; then
     mv -f "$CADDY_DIR/.Caddyfile.prev" "$CADDY_DIR/Caddyfile"
     log "the proxy refused the Caddyfile of release $(basename "$dir") and keeps its own"
-    return 1
+    status=1
   fi
-  rm -f "$CADDY_DIR/.Caddyfile.prev"
+  rm -f "$CADDY_DIR/draining" "$CADDY_DIR/.Caddyfile.prev"
+  return "$status"
 }
 
 # Switches the proxy to a slot and waits until it answers from there: Caddy re-resolves

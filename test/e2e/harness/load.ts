@@ -2,9 +2,6 @@
 // Workers alternate a health check and an authenticated chat exchange, so both the proxy and
 // the bot (its store and conversation log) are on the path.
 
-/** Workers, each a request at a time: the client keeps at most this many connections open. */
-export const LOAD_WORKERS = 4;
-
 export interface LoadResult {
   ok: number;
   failed: number;
@@ -22,8 +19,9 @@ export class LoadLoop {
   constructor(
     private readonly baseUrl: string,
     private readonly apiKey: string,
+    workers = 4,
   ) {
-    this.workers = Array.from({ length: LOAD_WORKERS }, (_, index) => this.work(index));
+    this.workers = Array.from({ length: workers }, (_, index) => this.work(index));
   }
 
   private async work(index: number): Promise<void> {
