@@ -159,6 +159,8 @@ install_caddyfile() {
 # file back if Caddy refuses the new one.
 update_caddyfile() {
   local dir=$1 status=0
+  # One left by a deploy killed mid-reload would keep every connection from being reused.
+  rm -f "$CADDY_DIR/draining"
   cmp -s "$dir/Caddyfile" "$CADDY_DIR/Caddyfile" && return 0
   cp -p "$CADDY_DIR/Caddyfile" "$CADDY_DIR/.Caddyfile.prev"
   install_caddyfile "$dir"
