@@ -68,6 +68,11 @@ async function servingImage(): Promise<string> {
   return (await ssh(`docker inspect --format '{{.Image}}' clawdbot`)).stdout.trim().replace(/^sha256:/, '');
 }
 
+/** The names of every bot container on the host, running or not. */
+async function botContainers(): Promise<string> {
+  return (await ssh(`docker ps -a --filter label=com.docker.compose.service=clawdbot --format '{{.Names}}'`)).stdout.trim();
+}
+
 async function underLoad<T>(work: () => Promise<T>): Promise<{ result: T | Error; load: LoadResult }> {
   const loop = new LoadLoop(baseUrl(), API_KEY);
   await new Promise((resolve) => setTimeout(resolve, 500));
@@ -231,7 +236,7 @@ test('2. a changed image replaces the old one under steady load with zero failed
   console.log(`[e2e] redeploy under load: ${load.ok} requests, ${load.failed} failed`);
   expect(await servingImage()).toBe(images.v2.replace(/^sha256:/, ''));
   // The old release's container drained and went; one bot container is left.
-  expect((await ssh(`docker ps -a --filter label=com.docker.compose.service=clawdbot --format '{{.Names}}'`)).stdout.trim()).toBe('clawdbot');
+  expect(await botContainers()).toBe('clawdbot');
 });
 
 test('shipping an image the host already has transfers an empty archive', async () => {
@@ -310,7 +315,7 @@ test('two deploys at once wait for each other instead of interleaving', async ()
   for (const [output, release] of [[result[0], releases.v1], [result[1], releases.v2]]) expect(output).toContain(`release ${release} is live`);
   expect((await ssh(`cut -d' ' -f1 ${HOST_PATHS.releases}/history`)).stdout.trim().split('\n').slice(-2)).toEqual([releases.v1, releases.v2]);
   expect(await servingImage()).toBe(images.v2.replace(/^sha256:/, ''));
-  expect((await ssh(`docker ps -a --filter label=com.docker.compose.service=clawdbot --format '{{.Names}}'`)).stdout.trim()).toBe('clawdbot');
+  expect(await botContainers()).toBe('clawdbot');
 });
 
 test('a changed Caddyfile reloads the proxy without dropping a request; one the proxy refuses leaves its config as it was', async () => {
@@ -361,7 +366,7 @@ test('a changed Caddyfile reloads the proxy without dropping a request; one the 
   expect(await proxyHeader()).toBe('changed');
   expect(hostCaddyfile()).toBe(liveCaddyfile);
   expect(existsSync(path.join(caddyDir, 'draining'))).toBe(false);
-  expect((await ssh(`docker ps -a --filter label=com.docker.compose.service=clawdbot --format '{{.Names}}'`)).stdout.trim()).toBe('clawdbot');
+  expect(await botContainers()).toBe('clawdbot');
 
   // Back to the repository's files: the release the earlier tests shipped.
   const back = await underLoad(() => deploy(images.v2));
