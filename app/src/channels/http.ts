@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { withDeadline } from '../deadline';
 
 /** A platform call that failed; `retryable` for rate limits, 5xx and network trouble. */
 export class PlatformError extends Error {
@@ -56,20 +57,21 @@ export async function requestJson(
   url: string,
   init: { method?: 'GET' | 'POST'; body?: unknown; headers?: Record<string, string>; signal?: AbortSignal },
 ): Promise<JsonResponse> {
-  const timeout = AbortSignal.timeout(PLATFORM_REQUEST_TIMEOUT_MS);
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method: init.method ?? 'POST',
-      headers: { 'content-type': 'application/json', ...init.headers },
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
-      signal: init.signal ? AbortSignal.any([init.signal, timeout]) : timeout,
-    });
-  } catch (error) {
-    if (init.signal?.aborted) throw error;
-    throw new PlatformError(`${new URL(url).pathname}: ${(error as Error).message}`, true);
-  }
-  const text = await response.text().catch(() => '');
+  const exchange = await withDeadline(PLATFORM_REQUEST_TIMEOUT_MS, init.signal, async (deadline) => {
+    try {
+      const response = await fetch(url, {
+        method: init.method ?? 'POST',
+        headers: { 'content-type': 'application/json', ...init.headers },
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+        signal: deadline.signal,
+      });
+      return { response, text: await response.text().catch(() => '') };
+    } catch (error) {
+      if (init.signal?.aborted) throw error;
+      throw new PlatformError(`${new URL(url).pathname}: ${(error as Error).message}`, true);
+    }
+  });
+  const { response, text } = exchange;
   let body: unknown = text;
   try {
     body = text ? JSON.parse(text) : undefined;
@@ -84,20 +86,21 @@ export async function requestJson(
 
 /** Reads a binary response of at most `maxBytes`; used to fetch pictures for vision models. */
 export async function fetchBytes(url: string, maxBytes: number, signal?: AbortSignal): Promise<{ bytes: Buffer; contentType?: string }> {
-  const timeout = AbortSignal.timeout(PLATFORM_REQUEST_TIMEOUT_MS);
-  let response: Response;
-  try {
-    response = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
-  } catch (error) {
-    if (signal?.aborted) throw error;
-    throw new PlatformError(`picture download: ${(error as Error).message}`, true);
-  }
-  if (!response.ok) {
-    throw new PlatformError(`picture download: HTTP ${response.status}`, response.status === 429 || response.status >= 500);
-  }
-  const declared = Number(response.headers.get('content-length'));
-  if (declared > maxBytes) throw new PlatformError(`picture download: ${declared} bytes is over the ${maxBytes} limit`, false);
-  const bytes = Buffer.from(await response.arrayBuffer());
-  if (bytes.length > maxBytes) throw new PlatformError(`picture download: over the ${maxBytes} byte limit`, false);
-  return { bytes, contentType: response.headers.get('content-type') ?? undefined };
+  return withDeadline(PLATFORM_REQUEST_TIMEOUT_MS, signal, async (deadline) => {
+    let response: Response;
+    try {
+      response = await fetch(url, { signal: deadline.signal });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      throw new PlatformError(`picture download: ${(error as Error).message}`, true);
+    }
+    if (!response.ok) {
+      throw new PlatformError(`picture download: HTTP ${response.status}`, response.status === 429 || response.status >= 500);
+    }
+    const declared = Number(response.headers.get('content-length'));
+    if (declared > maxBytes) throw new PlatformError(`picture download: ${declared} bytes is over the ${maxBytes} limit`, false);
+    const bytes = Buffer.from(await response.arrayBuffer());
+    if (bytes.length > maxBytes) throw new PlatformError(`picture download: over the ${maxBytes} byte limit`, false);
+    return { bytes, contentType: response.headers.get('content-type') ?? undefined };
+  });
 }

@@ -1,7 +1,8 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { ImageBlockParam, MessageParam, TextBlockParam } from '@anthropic-ai/sdk/resources/messages/messages';
 import type { RemoteModelOptions } from './openai';
-import { callWithDeadline, MODEL_MAX_RETRIES, readStream, toModelError, type Deadline } from './sdk';
+import type { Deadline } from '../deadline';
+import { callWithDeadline, MODEL_MAX_RETRIES, readStream, toModelError } from './sdk';
 import { textOf, type ChatMessage, type ChatModel, type CompletionRequest, type CompletionResult, type ModelDescriptor, type ModelStream } from './types';
 
 const DATA_URL = /^data:(image\/(?:jpeg|png|gif|webp));base64,(.+)$/s;

@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import { callWithDeadline, MODEL_MAX_RETRIES, readStream, toModelError, type Deadline } from './sdk';
+import type { Deadline } from '../deadline';
+import { callWithDeadline, MODEL_MAX_RETRIES, readStream, toModelError } from './sdk';
 import { textOf, type ChatMessage, type ChatModel, type CompletionRequest, type CompletionResult, type ModelDescriptor, type ModelStream, type TokenUsage } from './types';
 import { supportsVision } from './vision';
 

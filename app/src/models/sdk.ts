@@ -1,4 +1,5 @@
 import { ClientClosedRequest, InputError } from '../errors';
+import { Deadline, withDeadline } from '../deadline';
 import { ModelError, type ModelDescriptor, type ModelStream, type TokenUsage } from './types';
 
 /** Retries of a failed call (429, 5xx, connection errors), with the SDKs' backoff. */
@@ -19,34 +20,9 @@ const REFUSED_REQUEST_STATUSES = new Set([400, 413, 422]);
 // OpenAI-style providers name the problem (`context_length_exceeded`); pass a plain name on.
 const PROVIDER_ERROR_CODE = /^[a-z][a-z0-9_]{0,63}$/;
 
-/**
- * MODEL_TIMEOUT_SECONDS as one budget for a call, retries and backoff included; for a stream,
- * the budget until it opens and then for every gap between chunks. Our own timer (rather
- * than the SDK's) tells a timeout apart from the client going away.
- */
-export class Deadline {
-  private readonly controller = new AbortController();
-  private readonly timer: NodeJS.Timeout;
-  readonly signal: AbortSignal;
-
-  constructor(ms: number, callerSignal?: AbortSignal) {
-    this.timer = setTimeout(() => this.controller.abort(), ms);
-    this.signal = callerSignal ? AbortSignal.any([callerSignal, this.controller.signal]) : this.controller.signal;
-  }
-
-  get expired(): boolean {
-    return this.controller.signal.aborted;
-  }
-
-  /** Starts the budget again (a stream chunk arrived). */
-  restart(): void {
-    this.timer.refresh();
-  }
-
-  stop(): void {
-    clearTimeout(this.timer);
-  }
-}
+// MODEL_TIMEOUT_SECONDS is one Deadline for a call, retries and backoff included; for a stream,
+// the budget until it opens and then for every gap between chunks. Our own timer (rather than
+// the SDK's) tells a timeout apart from the client going away.
 
 /**
  * Turns an SDK failure into a ModelError (502, or 504 when the deadline expired) that clients
@@ -79,14 +55,13 @@ export async function callWithDeadline<T>(
   call: (signal: AbortSignal) => Promise<T>,
   fail: (error: unknown, deadline: Deadline) => unknown,
 ): Promise<T> {
-  const deadline = new Deadline(timeoutMs, callerSignal);
-  try {
-    return await call(deadline.signal);
-  } catch (error) {
-    throw fail(error, deadline);
-  } finally {
-    deadline.stop();
-  }
+  return withDeadline(timeoutMs, callerSignal, async (deadline) => {
+    try {
+      return await call(deadline.signal);
+    } catch (error) {
+      throw fail(error, deadline);
+    }
+  });
 }
 
 /** What one chunk of a provider's stream carries: text, and usage counts (whole or in part). */
