@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { parse } from 'yaml';
-import { SECRET_KEYS } from './config';
+import { SECRET_KEYS } from './config/secret-keys';
 import stackProgram = require('./index');
 
 // Runs the stack program (infra/index.ts) under Pulumi's mock runtime, with the config the CLI
@@ -193,7 +193,7 @@ function resolveStackConfig(stack: string, options: SimulateOptions = {}): { con
   for (const [key, value] of Object.entries(options.secrets ?? {})) entries.set(qualify(key), { value, secret: true });
   for (const key of options.unset ?? []) entries.delete(qualify(key));
 
-  // The CLI's own check on declared keys (every one has a default; infra/config.ts says which are required when).
+  // The CLI's own check on declared keys (every one has a default; infra/config/ says which are required when).
   for (const [key, declaration] of Object.entries(project.config)) {
     const entry = entries.get(qualify(key));
     if (entry !== undefined && !TYPE_CHECKS[declaration.type](entry.value)) {

@@ -8,8 +8,9 @@ import { Host } from '../components/host';
 import { Monitoring } from '../components/monitoring';
 import { Network } from '../components/network';
 import { backupSettings } from '../components/scripts/render';
-import type { AwsTarget, MachineTarget, StackConfig } from './config';
-import { findHostedZoneId } from './config';
+import type { StackConfig } from './config';
+import { findHostedZoneId } from './config/dns';
+import type { AwsTarget, MachineTarget } from './config/target';
 
 // The two places the bot can run, each composed from its components: an EC2 host that the stack
 // builds, or a machine of yours. infra/index.ts ships the bot to whichever the config names.

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { utils as sshUtils } from 'ssh2';
 import { parse } from 'yaml';
-import { SECRET_KEYS } from '../../infra/config';
+import { SECRET_KEYS } from '../../infra/config/secret-keys';
 import { reveal, simulate, SimulationError, type SimulateOptions } from '../../infra/simulate';
 import { inputs, only } from './graph';
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { SECRET_KEYS } from '../../infra/config';
+import { SECRET_KEYS } from '../../infra/config/secret-keys';
 
-// The README's config reference is Pulumi.yaml (and the secret keys of infra/config.ts) in a
+// The README's config reference is Pulumi.yaml (and the secret keys of infra/config/secret-keys.ts) in a
 // table: the same keys, types, defaults and descriptions, in the same order.
 
 const ROOT = path.join(__dirname, '../..');

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { SECRET_KEYS } from '../../infra/config';
+import { SECRET_KEYS } from '../../infra/config/secret-keys';
 import { renderPlan } from '../../infra/plan';
 import { reveal, simulate, type Simulation } from '../../infra/simulate';
 import { only, strings } from './graph';

@@ -63,7 +63,7 @@ test.each(['docker-compose-shim.sh', 'pulumi-stand-in.sh'])("the e2e harness's %
   await expect(run('shellcheck', [path.join(__dirname, '..', 'e2e', 'harness', file)])).resolves.toMatchObject({ stdout: '' });
 });
 
-// The backup timer's schedule is checked before it reaches a host (infra/config.ts, renderBackupUnits):
+// The backup timer's schedule is checked before it reaches a host (infra/config/backups.ts, renderBackupUnits):
 // the check must accept what systemd accepts and refuse what it refuses. Debian's systemd-analyze.
 describe('the backup schedule check agrees with systemd', () => {
   const samples = [

@@ -1,0 +1,50 @@
+import * as net from 'node:net';
+import { DNS_LABEL } from './dns';
+import { readHost, type Architecture, type HostConfig } from './host';
+import { readMonitoring, type MonitoringConfig } from './monitoring';
+import { readNetwork, type NetworkConfig } from './network';
+import type { ConfigReader, Environment } from './reader';
+
+/** An EC2 host that the stack builds, with its network, DNS, alarms and backups. */
+export interface AwsTarget {
+  kind: 'aws';
+  network: NetworkConfig;
+  host: HostConfig;
+  monitoring: MonitoringConfig;
+}
+
+/** A machine of yours (at home, a VM) that the deployment ships to over SSH. */
+export interface MachineTarget {
+  kind: 'ssh';
+  host: string;
+  port: number;
+  user: string;
+  architecture: Architecture;
+}
+
+export type Target = AwsTarget | MachineTarget;
+
+const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+/** Where the bot runs, as the `target` key names it. */
+export function readTarget(config: ConfigReader, environment: Environment): Target {
+  return config.oneOf('target', ['aws', 'ssh']) === 'aws' ? readAwsTarget(config, environment) : readMachineTarget(config);
+}
+
+function readAwsTarget(config: ConfigReader, environment: Environment): AwsTarget {
+  const monitoring = readMonitoring(config);
+  return { kind: 'aws', network: readNetwork(config, environment), host: readHost(config, environment), monitoring };
+}
+
+/** An IP address, or a host name of DNS labels (a single label, e.g. a home machine's name, included). */
+function isHostAddress(value: string): boolean {
+  return net.isIP(value) !== 0 || (value.length <= 253 && value.toLowerCase().split('.').every((label) => DNS_LABEL.test(label)));
+}
+
+function readMachineTarget(config: ConfigReader): MachineTarget {
+  const host = config.optionalString('targetHost') ?? config.fail('targetHost', 'is required for target ssh: the address or DNS name of your machine');
+  if (!isHostAddress(host)) config.fail('targetHost', `${JSON.stringify(host)} is not an IP address or a DNS name`);
+  const user = config.optionalString('targetUser') ?? config.fail('targetUser', 'is required for target ssh: the user the deployment logs in as');
+  if (!USER_NAME.test(user)) config.fail('targetUser', `${JSON.stringify(user)} is not a user name`);
+  return { kind: 'ssh', host, port: config.integer('targetPort', 1, 65535), user, architecture: config.oneOf('targetArchitecture', ['amd64', 'arm64']) };
+}
