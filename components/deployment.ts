@@ -54,7 +54,7 @@ export interface DeploymentArgs {
   imageTransport: 'ssh' | 'ecr';
   /** ECR transport: the role of the host, which gets pull rights on the repository. */
   hostRoleName?: pulumi.Input<string>;
-  /** The bot's environment (app/src/config.ts names), secrets included; it reaches the host only through stdin. */
+  /** The bot's environment (app/src/lib/config.ts names), secrets included; it reaches the host only through stdin. */
   environment: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** The name Caddy gets a certificate for; unset: the bot is served on http://<host>:18789 only. */
   domain?: pulumi.Input<string>;

@@ -7,16 +7,16 @@ import { ConversationLog } from './chat/conversation-log';
 import { ConversationService } from './chat/conversation';
 import { ResponseCache } from './chat/response-cache';
 import { SessionHistory } from './chat/sessions';
-import type { Settings } from './config';
+import type { Settings } from './lib/config';
 import { DATA_LAYOUT } from './contract';
 import type { GatewayDeps } from './deps';
-import { keepSecret } from './data-dir';
-import { writeFileAtomic } from './files';
-import { createLogs, type FileLogs } from './logs';
-import { createMetrics } from './metrics';
+import { keepSecret } from './lib/data-dir';
+import { writeFileAtomic } from './lib/files';
+import { createLogs, type FileLogs } from './observability/logs';
+import { createMetrics } from './observability/metrics';
 import { HotSwapModelManager } from './models/hot-swap';
 import { RulesModel, STARTER_FAQ } from './models/rules';
-import { ReadinessChecks } from './readiness';
+import { ReadinessChecks } from './observability/readiness';
 import { createStore } from './store';
 
 export interface RunningDeps extends GatewayDeps {

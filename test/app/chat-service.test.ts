@@ -8,8 +8,8 @@ import { ConversationLog, type ExchangeRecord } from '../../app/src/chat/convers
 import { ConversationService } from '../../app/src/chat/conversation';
 import { ResponseCache } from '../../app/src/chat/response-cache';
 import { SESSION_MAX_MESSAGES, SESSION_TTL_SECONDS, SessionHistory } from '../../app/src/chat/sessions';
-import { InputError } from '../../app/src/errors';
-import { createMetrics } from '../../app/src/metrics';
+import { InputError } from '../../app/src/lib/errors';
+import { createMetrics } from '../../app/src/observability/metrics';
 import type { ModelManager } from '../../app/src/models/manager';
 import { RulesModel } from '../../app/src/models/rules';
 import { ModelError, textOf, type ChatModel, type CompletionRequest, type ModelStream } from '../../app/src/models/types';

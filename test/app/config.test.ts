@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ConfigError, loadSettings } from '../../app/src/config';
+import { ConfigError, loadSettings } from '../../app/src/lib/config';
 
 describe('settings from the environment', () => {
   it('has embedded defaults: rules model, memory store, ./data', () => {

@@ -1,7 +1,7 @@
 import { NO_VISION_REPLY } from '../../app/src/channels/answer';
 import { FeishuApi } from '../../app/src/channels/feishu/api';
 import { waitForSlot } from '../../app/src/channels/limits';
-import { loadSettings } from '../../app/src/config';
+import { loadSettings } from '../../app/src/lib/config';
 import { MemoryStore } from '../../app/src/store/memory';
 import {
   FEISHU_APP_SECRET,

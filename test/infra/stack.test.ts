@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import { parse } from 'yaml';
-import { loadSettings } from '../../app/src/config';
+import { loadSettings } from '../../app/src/lib/config';
 import { CLOUDWATCH_NAMESPACE, HOST_PATHS, METRICS, PORTS } from '../../app/src/contract';
 import { parseCidr } from '../../infra/config/cidr';
 import { PROD_SSH_MIN_PREFIX } from '../../infra/config/network';

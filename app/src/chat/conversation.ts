@@ -1,5 +1,5 @@
-import { InputError } from '../errors';
-import type { GatewayMetrics } from '../metrics';
+import { InputError } from '../lib/errors';
+import type { GatewayMetrics } from '../observability/metrics';
 import type { ModelManager } from '../models/manager';
 import type { RulesModel } from '../models/rules';
 import { relay, textOf, type ChatMessage, type ChatModel, type CompletionRequest, type ModelDescriptor, type TokenUsage } from '../models/types';

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ROUTES } from '../contract';
 import type { GatewayDeps } from '../deps';
-import { InputError } from '../errors';
+import { InputError } from '../lib/errors';
 import { switchRequestSchema } from '../models/manager';
-import { sameSecret } from '../constant-time';
+import { sameSecret } from '../lib/constant-time';
 import { bearerToken } from './auth';
 import { parseBody } from './errors';
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { GatewayDeps } from '../deps';
-import { InputError } from '../errors';
+import { InputError } from '../lib/errors';
 
 declare module 'fastify' {
   interface FastifyRequest {

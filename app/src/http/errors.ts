@@ -4,10 +4,10 @@ import type { FastifyError } from 'fastify';
 import fp from 'fastify-plugin';
 import type { z } from 'zod';
 import type { GatewayDeps } from '../deps';
-import { errorBody, InputError, type ErrorBody } from '../errors';
+import { errorBody, InputError, type ErrorBody } from '../lib/errors';
 import { ModelError } from '../models/types';
 import { StoreUnavailableError } from '../store/store';
-import { firstProblem } from '../validation';
+import { firstProblem } from '../lib/validation';
 
 /** The body limit: larger requests get 413. */
 export const BODY_LIMIT_BYTES = 1_048_576;

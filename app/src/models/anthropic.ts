@@ -1,7 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { ImageBlockParam, MessageParam, TextBlockParam } from '@anthropic-ai/sdk/resources/messages/messages';
 import type { RemoteModelOptions } from './openai';
-import type { Deadline } from '../deadline';
+import type { Deadline } from '../lib/deadline';
 import { callWithDeadline, MODEL_MAX_RETRIES, readStream, toModelError } from './sdk';
 import { textOf, type ChatMessage, type ChatModel, type CompletionRequest, type CompletionResult, type ModelDescriptor, type ModelStream } from './types';
 

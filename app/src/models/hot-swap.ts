@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { ModelProvider, ModelSettings } from '../config';
-import { InputError } from '../errors';
-import { readFileIfExists, writeFileAtomic } from '../files';
-import type { GatewayMetrics } from '../metrics';
+import type { ModelProvider, ModelSettings } from '../lib/config';
+import { InputError } from '../lib/errors';
+import { readFileIfExists, writeFileAtomic } from '../lib/files';
+import type { GatewayMetrics } from '../observability/metrics';
 import { instrument } from './instrumented';
 import type { ModelManager, ModelSwitch } from './manager';
 import type { RemoteModelOptions } from './openai';

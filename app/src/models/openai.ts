@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import type { Deadline } from '../deadline';
+import type { Deadline } from '../lib/deadline';
 import { callWithDeadline, MODEL_MAX_RETRIES, readStream, toModelError } from './sdk';
 import { textOf, type ChatMessage, type ChatModel, type CompletionRequest, type CompletionResult, type ModelDescriptor, type ModelStream, type TokenUsage } from './types';
 import { supportsVision } from './vision';

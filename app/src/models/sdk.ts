@@ -1,5 +1,5 @@
-import { ClientClosedRequest, InputError } from '../errors';
-import { Deadline, withDeadline } from '../deadline';
+import { ClientClosedRequest, InputError } from '../lib/errors';
+import { Deadline, withDeadline } from '../lib/deadline';
 import { ModelError, type ModelDescriptor, type ModelStream, type TokenUsage } from './types';
 
 /** Retries of a failed call (429, 5xx, connection errors), with the SDKs' backoff. */

@@ -1,4 +1,4 @@
-import type { ModelProvider } from '../config';
+import type { ModelProvider } from '../lib/config';
 
 export interface TextPart {
   type: 'text';

@@ -1,9 +1,9 @@
 import * as lark from '@larksuiteoapi/node-sdk';
 import { imSessionId } from '../../chat/service';
 import type { GatewayDeps } from '../../deps';
-import { firstProblem } from '../../validation';
+import { firstProblem } from '../../lib/validation';
 import { type InboundContent, answerInbound } from '../answer';
-import { sameSecret } from '../../constant-time';
+import { sameSecret } from '../../lib/constant-time';
 import { type CallbackRequest, Door, type DoorResult, isFresh } from '../door';
 import { type ChannelAdapter, Inbox } from '../inbox';
 import { waitForSlot } from '../limits';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { PORTS } from './contract';
-import { channelSettingsSchema } from './channels/settings';
+import { PORTS } from '../contract';
+import { channelSettingsSchema } from '../channels/settings';
 import { dataDirFrom } from './data-dir';
 import { emptyAsUndefined, firstProblem, optionalString } from './validation';
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import pino, { type LevelWithSilent } from 'pino';
-import { LOG_FILES } from './contract';
-import type { Logs } from './deps';
+import { LOG_FILES } from '../contract';
+import type { Logs } from '../deps';
 
 /**
  * A safety net: code never passes secrets to a logger, and these paths are censored if one
