@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ImPlatform } from '../chat/service';
 import type { Store } from '../store/store';
+import { ConversationQueues } from './conversation-queues';
 import type { ChannelMetrics } from './metrics';
 import { PlatformError } from './http';
 import { splitMessage } from './split';
@@ -55,10 +56,7 @@ export const APOLOGY = 'Sorry, I could not answer that just now. Please try agai
 export class Inbox<P> {
   private readonly owner = crypto.randomUUID();
   /** Jobs this process holds, by dedup key. */
-  private readonly active = new Map<string, AbortController>();
-  /** The tail of each conversation's queue. */
-  private readonly queues = new Map<string, Promise<void>>();
-  private readonly runs = new Set<Promise<void>>();
+  private readonly queues = new ConversationQueues();
   private timers: NodeJS.Timeout[] = [];
 
   constructor(
@@ -114,7 +112,7 @@ export class Inbox<P> {
   }
 
   private async takeOver(key: string): Promise<boolean> {
-    if (this.active.has(key)) return false;
+    if (this.queues.has(key)) return false;
     const record = await this.read(key);
     if (record?.state !== 'pending') return false;
     if (!(await this.store.setIfAbsent(this.leaseKey(key), this.owner, LEASE_TTL_SECONDS))) return false;
@@ -126,7 +124,7 @@ export class Inbox<P> {
   /** Resumes every unfinished message whose worker is gone. */
   async recover(): Promise<void> {
     for (const key of await this.store.setMembers(this.unfinished)) {
-      if (this.active.has(key)) continue;
+      if (this.queues.has(key)) continue;
       // Its record expired unanswered (8 h of failures): nothing is left to resume.
       if ((await this.read(key)) === undefined) await this.store.removeFromSet(this.unfinished, key);
       else await this.takeOver(key);
@@ -137,7 +135,7 @@ export class Inbox<P> {
   start(): void {
     const sweep = () => this.recover().catch((error) => this.logs.error.error({ err: error, channel: this.channel }, 'channel recovery sweep failed'));
     const renew = () => {
-      for (const key of this.active.keys()) {
+      for (const key of this.queues.keys()) {
         this.store.set(this.leaseKey(key), this.owner, LEASE_TTL_SECONDS).catch((error) => {
           this.logs.error.error({ err: error, channel: this.channel }, 'channel lease renewal failed');
         });
@@ -154,33 +152,21 @@ export class Inbox<P> {
   async close(graceMs: number): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
-    const settled = Promise.allSettled([...this.runs]);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([settled, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-    clearTimeout(timer);
-    for (const controller of this.active.values()) controller.abort();
-    await Promise.allSettled([...this.runs]);
+    await this.queues.close(graceMs);
   }
 
   /** Resolves when everything queued so far has been handled (tests, shutdown). */
-  async idle(): Promise<void> {
-    while (this.runs.size > 0) await Promise.allSettled([...this.runs]);
+  idle(): Promise<void> {
+    return this.queues.idle();
   }
 
   private enqueue(key: string, record: JobRecord<P>): void {
-    const controller = new AbortController();
-    this.active.set(key, controller);
-    const previous = this.queues.get(record.conversation) ?? Promise.resolve();
-    const run = previous
-      .then(() => this.process(key, record, controller.signal))
-      .catch((error) => this.logs.error.error({ err: error, channel: this.channel, key }, 'channel message handling failed'))
-      .finally(() => {
-        this.active.delete(key);
-        this.runs.delete(run);
-        if (this.queues.get(record.conversation) === run) this.queues.delete(record.conversation);
-      });
-    this.queues.set(record.conversation, run);
-    this.runs.add(run);
+    this.queues.add(
+      key,
+      record.conversation,
+      (signal) => this.process(key, record, signal),
+      (error) => this.logs.error.error({ err: error, channel: this.channel, key }, 'channel message handling failed'),
+    );
   }
 
   private async read(key: string): Promise<JobRecord<P> | undefined> {
