@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { LocalWorkspace } from '@pulumi/pulumi/automation';
-import type { RollbackTarget } from '../components/deployment';
+import type { RollbackTarget } from '../components/single-host/deployment';
 import { DEFAULT_HOST_STEP_SETTINGS, rollbackCommand } from '../components/scripts/render';
 import { runOverSsh, StepFailed } from '../components/scripts/ssh';
 

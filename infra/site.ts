@@ -1,12 +1,12 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
 import { PORTS } from '../app/src/contract';
-import { Backups, type BackupsArgs } from '../components/backups';
-import type { DeploymentArgs } from '../components/deployment';
-import { Dns } from '../components/dns';
-import { Host } from '../components/host';
-import { Monitoring } from '../components/monitoring';
-import { Network } from '../components/network';
+import { Backups, type BackupsArgs } from '../components/shared/backups';
+import type { DeploymentArgs } from '../components/single-host/deployment';
+import { Dns } from '../components/shared/dns';
+import { Host } from '../components/single-host/host';
+import { Monitoring } from '../components/shared/monitoring';
+import { Network } from '../components/single-host/network';
 import { backupSettings } from '../components/scripts/render';
 import type { StackConfig } from './config';
 import { findHostedZoneId } from './config/dns';

@@ -1,4 +1,4 @@
-import type { RestoreSource } from '../../components/backups';
+import type { RestoreSource } from '../../components/shared/backups';
 import { isOnCalendar } from '../../components/scripts/render';
 import type { ConfigReader, Environment } from './reader';
 import type { Target } from './target';

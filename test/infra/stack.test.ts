@@ -5,7 +5,7 @@ import { CLOUDWATCH_NAMESPACE, HOST_PATHS, METRICS, PORTS } from '../../app/src/
 import { parseCidr } from '../../infra/config/cidr';
 import { PROD_SSH_MIN_PREFIX } from '../../infra/config/network';
 import { isSecretValue, reveal, simulate, type SimulatedResource, type Simulation } from '../../infra/simulate';
-import { SSH_USER, ubuntuAmiParameter } from '../../components/host';
+import { SSH_USER, ubuntuAmiParameter } from '../../components/single-host/host';
 import { ancestors, bashArray, inputs, named, ofType, only, strings, userDataOf, waitsFor, writtenFile } from './graph';
 
 // The whole program (infra/index.ts), evaluated under Pulumi's mocks for the committed dev and

@@ -5,8 +5,8 @@ import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
 import * as docker from '@pulumi/docker';
 import { local, remote } from '@pulumi/command';
-import { HOST_PATHS } from '../app/src/contract';
-import { planRelease, type ReleasePlan } from './scripts/plan';
+import { HOST_PATHS } from '../../app/src/contract';
+import { planRelease, type ReleasePlan } from '../scripts/plan';
 import {
   DEFAULT_HOST_STEP_SETTINGS,
   installBackupTimerCommand,
@@ -21,7 +21,7 @@ import {
   type Platform,
   type ReleaseProxySettings,
   type RestoreOnBoot,
-} from './scripts/render';
+} from '../scripts/render';
 
 /** Where the host is and how Pulumi logs in: an EC2 host of this stack, or a machine of yours. */
 export interface SshConnectionArgs {

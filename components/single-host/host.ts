@@ -1,7 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
-import { backupAccessStatements, type RestoreSource } from './backups';
-import { HOST_NAMESPACE } from './cloudwatchAgent';
+import { backupAccessStatements, type RestoreSource } from '../shared/backups';
+import { HOST_NAMESPACE } from '../shared/cloudwatchAgent';
 import type { CidrsByFamily } from './network';
 import { renderUserData } from './userData';
 
@@ -62,8 +62,8 @@ export function ubuntuAmiParameter(architecture: Architecture): string {
 
 /**
  * The EC2 host: Ubuntu 24.04 LTS, hardened and provisioned by cloud-init (see
- * components/templates/), with an Elastic IP, IMDSv2 only, an encrypted gp3 root volume and a
- * least-privilege instance role.
+ * components/single-host/templates/), with an Elastic IP, IMDSv2 only, an encrypted gp3 root
+ * volume and a least-privilege instance role.
  */
 export class Host extends pulumi.ComponentResource {
   public readonly instanceId: pulumi.Output<string>;

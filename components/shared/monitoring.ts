@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
-import { METRICS } from '../app/src/contract';
+import { METRICS } from '../../app/src/contract';
 import {
   APP_NAMESPACE,
   HOST_METRICS,
