@@ -7,7 +7,7 @@ import { Dns } from '../components/shared/dns';
 import { Host } from '../components/single-host/host';
 import { Monitoring } from '../components/shared/monitoring';
 import { Network } from '../components/single-host/network';
-import { backupSettings } from '../components/scripts/render';
+import { backupSettings } from '../components/scripts/backup-settings';
 import type { StackConfig } from './config';
 import { findHostedZoneId } from './config/dns';
 import type { AwsTarget, MachineTarget } from './config/target';

@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
-import type { BackupLocation } from '../scripts/render';
+import type { BackupLocation } from '../scripts/backup-settings';
 
 export interface BackupsArgs {
   /** Days a replaced or deleted backup object is kept. */

@@ -6,22 +6,15 @@ import * as aws from '@pulumi/aws';
 import * as docker from '@pulumi/docker';
 import { local, remote } from '@pulumi/command';
 import { HOST_PATHS } from '../../app/src/contract';
+import { pullImageCommand } from '../scripts/image';
+import { installBackupTimerCommand } from '../scripts/install-backup-timer';
+import { installToolsCommand } from '../scripts/install-tools';
 import { planRelease, type ReleasePlan } from '../scripts/plan';
-import {
-  DEFAULT_HOST_STEP_SETTINGS,
-  installBackupTimerCommand,
-  installToolsCommand,
-  pullImageCommand,
-  RELEASE_FILES,
-  renderEnvFile,
-  restoreOnBootCommand,
-  waitForHostCommand,
-  writeEnvCommand,
-  type HostStepSettings,
-  type Platform,
-  type ReleaseProxySettings,
-  type RestoreOnBoot,
-} from '../scripts/render';
+import { RELEASE_FILES, type ReleaseProxySettings } from '../scripts/release';
+import { DEFAULT_HOST_STEP_SETTINGS, type HostStepSettings } from '../scripts/render';
+import { restoreOnBootCommand, type RestoreOnBoot } from '../scripts/restore-on-boot';
+import { waitForHostCommand, type Platform } from '../scripts/wait-for-host';
+import { renderEnvFile, writeEnvCommand } from '../scripts/write-env';
 
 /** Where the host is and how Pulumi logs in: an EC2 host of this stack, or a machine of yours. */
 export interface SshConnectionArgs {

@@ -1,6 +1,8 @@
 import { HOST_PATHS, PORTS, ROUTES } from '../../app/src/contract';
 import { METRICS_JOB, STACK_DIMENSION, renderAgentConfig } from '../shared/cloudwatchAgent';
-import { backupSettings, renderBackupUnits, renderEnvFile, type BackupLocation } from '../scripts/render';
+import { backupSettings, type BackupLocation } from '../scripts/backup-settings';
+import { renderBackupUnits } from '../scripts/install-backup-timer';
+import { renderEnvFile } from '../scripts/write-env';
 import { renderTemplate, shellQuote, shellWords } from './template';
 
 /** Files cloud-init writes for the CloudWatch agent. */
