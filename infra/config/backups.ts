@@ -1,4 +1,4 @@
-import type { RestoreSource } from '../../components/shared/backups';
+import type { RestoreSource } from '../../components/shared/backupAccess';
 import { isOnCalendar } from '../../components/scripts/on-calendar';
 import type { ConfigReader, Environment } from './reader';
 import type { Target } from './target';
