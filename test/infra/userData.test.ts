@@ -8,7 +8,7 @@ import { renderTemplate, shellQuote } from '../../components/single-host/templat
 import { AGENT_FILES, PUBLIC_PORTS, USER_DATA_LIMIT_BYTES, renderUserData, type UserDataArgs } from '../../components/single-host/userData';
 import { bashArray, parseCloudConfig, writtenFile, type CloudConfig } from './graph';
 
-// The host's cloud-init user data, rendered from components/templates/ and read back as the
+// The host's cloud-init user data, rendered from components/single-host/templates/ and read back as the
 // host would read it. test/system/shellcheck-infra.test.ts lints the shell in it.
 
 const args: UserDataArgs = {
