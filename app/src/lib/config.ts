@@ -39,6 +39,7 @@ const envSchema = z.object({
   MODEL_API_SECRET: optionalString,
   MODEL_KEY_EXPIRES_AT: z.preprocess(emptyAsUndefined, z.iso.date().or(z.iso.datetime({ offset: true })).optional()),
   MODEL_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(120),
+  REQUEST_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(30),
   MAX_TOKENS: z.coerce.number().int().min(1).max(1_000_000).default(4096),
   TEMPERATURE: z.coerce.number().min(0).max(2).default(0.7),
   ROUTING: z.enum(['hybrid', 'llm']).default('hybrid'),
@@ -72,6 +73,8 @@ export interface Settings {
   modelKeyExpiresAt?: Date;
   /** One model call's budget, retries included; for a stream, until it opens and then between chunks. */
   modelTimeoutMs: number;
+  /** From a request's first byte to the last byte of its body; a slower client gets 408. */
+  requestTimeoutMs: number;
   maxTokens: number;
   temperature: number;
   routing: 'hybrid' | 'llm';
@@ -129,6 +132,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     },
     modelKeyExpiresAt: e.MODEL_KEY_EXPIRES_AT ? new Date(e.MODEL_KEY_EXPIRES_AT) : undefined,
     modelTimeoutMs: Math.round(e.MODEL_TIMEOUT_SECONDS * 1000),
+    requestTimeoutMs: Math.round(e.REQUEST_TIMEOUT_SECONDS * 1000),
     maxTokens: e.MAX_TOKENS,
     temperature: e.TEMPERATURE,
     routing: e.ROUTING,
