@@ -54,7 +54,7 @@ export async function createDeps(settings: Settings, console?: Logger): Promise<
   const rules = new RulesModel(faqFile);
 
   const logs = createLogs(path.join(dataDir, DATA_LAYOUT.logs), settings.logLevel as LevelWithSilent);
-  const store = createStore(settings.redisUrl, logs.error);
+  const store = createStore(settings.redisUrl, settings.memoryStore, logs.error);
   const registry = new Registry();
   const activeSessions = new ActiveSessions();
   const metrics = createMetrics(registry, { activeSessions: () => activeSessions.count(), modelKeyExpiresAt: settings.modelKeyExpiresAt });
@@ -70,7 +70,10 @@ export async function createDeps(settings: Settings, console?: Logger): Promise<
     modelApiLog: logs.modelApi,
     auditLog: logs.audit,
   });
-  const conversationLog = new ConversationLog(path.join(dataDir, DATA_LAYOUT.conversations), logs.error);
+  const conversationLog = new ConversationLog(path.join(dataDir, DATA_LAYOUT.conversations), logs.error, {
+    retentionDays: settings.conversationRetentionDays,
+    maxBytes: settings.conversationLogMaxBytes,
+  });
   const chat = new ConversationService({
     models,
     rules,
@@ -82,6 +85,7 @@ export async function createDeps(settings: Settings, console?: Logger): Promise<
     routing: settings.routing,
     maxTokens: settings.maxTokens,
     temperature: settings.temperature,
+    limits: settings.limits,
   });
 
   let closing: Promise<void> | undefined;

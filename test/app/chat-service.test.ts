@@ -71,7 +71,7 @@ function setup(options: { routing?: 'hybrid' | 'llm'; cacheTtlSeconds?: number; 
     },
     status: () => ({ model: current.descriptor }),
   };
-  const conversationLog = new ConversationLog(path.join(dir, 'conversations'), pino({ level: 'silent' }));
+  const conversationLog = new ConversationLog(path.join(dir, 'conversations'), pino({ level: 'silent' }), { retentionDays: 90, maxBytes: 1e9 });
   const service = new ConversationService({
     models,
     rules: new RulesModel(path.join(dir, 'faq.json')),
@@ -83,6 +83,7 @@ function setup(options: { routing?: 'hybrid' | 'llm'; cacheTtlSeconds?: number; 
     routing: options.routing ?? 'hybrid',
     maxTokens: 100,
     temperature: 0.5,
+    limits: { maxMessageChars: 10_000, maxHistoryChars: 100_000 },
   });
   return {
     service,

@@ -5,6 +5,7 @@ import type { RulesModel } from '../models/rules';
 import { relay, textOf, type ChatMessage, type ChatModel, type CompletionRequest, type ModelDescriptor, type TokenUsage } from '../models/types';
 import type { ActiveSessions } from './active-sessions';
 import type { ConversationLog, ExchangeRecord } from './conversation-log';
+import { checkMessageSize, trimHistory, type MessageLimits } from './limits';
 import type { ResponseCache } from './response-cache';
 import type { ChatService, CompletionOptions, TextStream, Turn, TurnReply } from './service';
 import type { SessionHistory } from './sessions';
@@ -20,6 +21,7 @@ export interface ConversationServiceOptions {
   routing: 'hybrid' | 'llm';
   maxTokens: number;
   temperature: number;
+  limits: MessageLimits;
 }
 
 /** Who answers a request, decided before any text is produced. */
@@ -52,7 +54,7 @@ export class ConversationService implements ChatService {
   constructor(private readonly options: ConversationServiceOptions) {}
 
   async reply(turn: Turn): Promise<TurnReply> {
-    const user: ChatMessage = { role: 'user', content: turn.message };
+    const user = this.userMessage(turn);
     const plan = this.plan([user]);
     const startedAt = performance.now();
     try {
@@ -68,7 +70,7 @@ export class ConversationService implements ChatService {
   }
 
   replyStream(turn: Turn): TextStream {
-    const user: ChatMessage = { role: 'user', content: turn.message };
+    const user = this.userMessage(turn);
     return this.streamAnswer(this.plan([user]), turn, user, {
       conversation: async () => [...(await this.options.sessions.load(turn.sessionId)), user],
       options: { signal: turn.signal },
@@ -82,6 +84,7 @@ export class ConversationService implements ChatService {
   }
 
   async complete(messages: ChatMessage[], options: CompletionOptions = {}): Promise<Answer> {
+    this.checkSizes(messages);
     const plan = this.plan(messages);
     const startedAt = performance.now();
     const last = lastUserMessage(messages);
@@ -96,11 +99,23 @@ export class ConversationService implements ChatService {
   }
 
   completeStream(messages: ChatMessage[], options: CompletionOptions = {}): TextStream {
+    this.checkSizes(messages);
     return this.streamAnswer(this.plan(messages), { channel: 'api' }, lastUserMessage(messages), {
       conversation: async () => messages,
       options,
       finish: async () => undefined,
     });
+  }
+
+  private userMessage(turn: Turn): ChatMessage {
+    const user: ChatMessage = { role: 'user', content: turn.message };
+    checkMessageSize(user, this.options.limits.maxMessageChars, 'message');
+    return user;
+  }
+
+  /** Each message of a stateless completion, named as the OpenAI API names it. */
+  private checkSizes(messages: ChatMessage[]): void {
+    messages.forEach((message, index) => checkMessageSize(message, this.options.limits.maxMessageChars, `messages[${index}].content`));
   }
 
   /**
@@ -166,7 +181,7 @@ export class ConversationService implements ChatService {
   private request(messages: ChatMessage[], options: CompletionOptions): CompletionRequest {
     const { maxTokens, temperature } = this.options;
     return {
-      messages,
+      messages: trimHistory(messages, this.options.limits.maxHistoryChars),
       maxTokens: Math.min(options.maxTokens ?? maxTokens, maxTokens),
       temperature: options.temperature ?? temperature,
       ...(options.sampling ? { sampling: options.sampling } : {}),
