@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { DATA_LAYOUT, PORTS, ROUTES } from '../contract';
 import { dataDirFrom, readKeptSecret } from '../lib/data-dir';
+import { ClientConfigError, gatewayUrlFrom } from '../tui/config';
 
 const USAGE = `usage:
   modelctl status
@@ -75,7 +76,7 @@ export async function runModelctl(argv: string[], env: NodeJS.ProcessEnv, io: Mo
     }
     if (command === 'switch' && !values.name) throw new UsageError('switch needs --name <model>');
 
-    const base = (env.CLAWDBOT_URL ?? `http://127.0.0.1:${env.PORT ?? PORTS.gateway}`).replace(/\/+$/, '');
+    const base = gatewayUrlFrom(env).href.replace(/\/+$/, '');
     const headers: Record<string, string> = { authorization: `Bearer ${adminToken(env)}` };
     let body: string | undefined;
     if (command === 'switch') {
@@ -102,7 +103,7 @@ export async function runModelctl(argv: string[], env: NodeJS.ProcessEnv, io: Mo
     io.out(describe(answer));
     return 0;
   } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (error instanceof UsageError || error instanceof ClientConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       io.err(`modelctl: ${(error as Error).message}\n${USAGE}`);
       return 2;
     }
