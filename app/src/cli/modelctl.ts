@@ -28,6 +28,7 @@ interface ModelStatus {
   switchedAt?: string;
   switchedBy?: string;
   keyExpiresAt?: string;
+  routing?: 'hybrid' | 'llm';
   durationMs?: number;
 }
 
@@ -48,6 +49,12 @@ function describe(status: ModelStatus): string {
   const lines = [`model:        ${provider}/${name}${endpoint ? ` at ${endpoint}` : ''}`];
   if (status.switchedAt) lines.push(`switched:     ${status.switchedAt} by ${status.switchedBy ?? 'unknown'}`);
   if (status.keyExpiresAt) lines.push(`key expires:  ${status.keyExpiresAt}`);
+  if (status.routing === 'hybrid' && provider !== 'rules') {
+    lines.push(
+      'routing:      hybrid: greetings, help, the time and questions in faq.json stay on the rules engine;',
+      `              everything else goes to ${name}. ROUTING=llm sends every message to the model.`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
 
