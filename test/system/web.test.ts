@@ -510,6 +510,31 @@ describe('web chat page on a phone-sized screen', () => {
   });
 });
 
+describe('web chat page with hybrid routing', () => {
+  it('labels a reply the rules engine kept, and keeps showing the model the gateway runs', async () => {
+    const hybrid = await startGatewayWithFakeModel({ ROUTING: 'hybrid' });
+    const context = await browser.newContext({ viewport: DESKTOP });
+    try {
+      const page = await newPage(context);
+      await page.goto(hybrid.url);
+      await enterKey(page, hybrid.apiKey);
+      await page.locator('#model-name').getByText('fake-gpt (openai)').waitFor();
+      await sendMessage(page, 'hello');
+      await page.getByText('Hello! I am clawdbot. How can I help?').waitFor();
+      expect(await page.locator('#transcript .message.assistant .who').last().textContent()).toBe(
+        'clawdbot · rules (hybrid routing; fake-gpt (openai) answers the rest)',
+      );
+      expect(await page.locator('#model-name').textContent()).toBe('fake-gpt (openai)');
+      await sendMessage(page, 'Tell me a story');
+      await page.getByText('echo: Tell me a story').waitFor();
+      expect(await page.locator('#transcript .message.assistant .who').last().textContent()).toBe('clawdbot · fake-gpt (openai)');
+    } finally {
+      await context.close();
+      await hybrid.close();
+    }
+  });
+});
+
 describe('web chat page when rate limited', () => {
   it('says how long to wait and keeps the message', async () => {
     // One API call per 50 s: loading the model label spends it, so the message gets a 429.
