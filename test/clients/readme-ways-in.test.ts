@@ -92,9 +92,18 @@ describe("README's three ways in", () => {
     ]);
   });
 
-  it('gives an OpenAI SDK example for Node that streams the reply', async () => {
-    // Evaluated from the repository root, where `openai` resolves (the app depends on it).
-    const result = await run(process.execPath, ['--input-type=module', '-e', example('js', "from 'openai'")], { cwd: REPO_ROOT, env: clientEnv() });
-    expect(result).toEqual({ stdout: 'echo: hello', stderr: '' });
+  it('gives an OpenAI SDK example for Node that streams the reply, saved and run as it says', async () => {
+    const code = example('js', "from 'openai'");
+    const [, file, command] = /^\/\/ (\S+): .* Run: (.+)$/m.exec(code) ?? [];
+    expect(command).toBe(`node ${file}`);
+    // Saved under the repository, where `openai` resolves (the app depends on it).
+    const dir = mkdtempSync(path.join(REPO_ROOT, 'node_modules', '.readme-'));
+    try {
+      writeFileSync(path.join(dir, file), code);
+      const result = await run('sh', ['-c', command], { cwd: dir, env: clientEnv() });
+      expect(result).toEqual({ stdout: 'echo: hello', stderr: '' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
