@@ -8,7 +8,7 @@ import type { ConversationLog, ExchangeRecord } from './conversation-log';
 import { checkMessageSize, trimHistory, type MessageLimits } from './limits';
 import type { ResponseCache } from './response-cache';
 import type { ChatService, CompletionOptions, TextStream, Turn, TurnReply } from './service';
-import type { SessionHistory } from './sessions';
+import { sessionKey, type SessionHistory, type SessionRef } from './sessions';
 
 export interface ConversationServiceOptions {
   models: ModelManager;
@@ -28,6 +28,9 @@ export interface ConversationServiceOptions {
 type Plan = { source: 'rules'; text: string; model: ModelDescriptor } | { source: 'model'; model: ChatModel };
 
 type Source = ExchangeRecord['source'];
+
+/** What the conversation log records of a turn; stateless completions have no session. */
+type LoggedTurn = Pick<Turn, 'channel'> & Partial<Pick<Turn, 'sessionId' | 'principal'>>;
 
 interface Answer {
   text: string;
@@ -58,9 +61,9 @@ export class ConversationService implements ChatService {
     const plan = this.plan([user]);
     const startedAt = performance.now();
     try {
-      const history = await this.options.sessions.load(turn.sessionId);
+      const history = await this.options.sessions.load(turn);
       const answer = await this.answer(plan, [...history, user], { signal: turn.signal });
-      await this.remember(turn.sessionId, user, answer.text);
+      await this.remember(turn, user, answer.text);
       this.log(turn, user, answer, startedAt);
       return { sessionId: turn.sessionId, reply: answer.text, model: answer.model };
     } catch (error) {
@@ -72,9 +75,9 @@ export class ConversationService implements ChatService {
   replyStream(turn: Turn): TextStream {
     const user = this.userMessage(turn);
     return this.streamAnswer(this.plan([user]), turn, user, {
-      conversation: async () => [...(await this.options.sessions.load(turn.sessionId)), user],
+      conversation: async () => [...(await this.options.sessions.load(turn)), user],
       options: { signal: turn.signal },
-      finish: (text) => this.remember(turn.sessionId, user, text),
+      finish: (text) => this.remember(turn, user, text),
     });
   }
 
@@ -125,7 +128,7 @@ export class ConversationService implements ChatService {
    */
   private streamAnswer(
     plan: Plan,
-    turn: Pick<Turn, 'channel'> & { sessionId?: string },
+    turn: LoggedTurn,
     user: ChatMessage | undefined,
     steps: { conversation: () => Promise<ChatMessage[]>; options: CompletionOptions; finish: (text: string) => Promise<void> },
   ): TextStream {
@@ -229,16 +232,17 @@ export class ConversationService implements ChatService {
     if (key) await this.options.cache.save(key, text);
   }
 
-  private async remember(sessionId: string, user: ChatMessage, reply: string): Promise<void> {
-    await this.options.sessions.append(sessionId, user, { role: 'assistant', content: reply });
-    this.options.activeSessions.touch(sessionId);
+  private async remember(session: SessionRef, user: ChatMessage, reply: string): Promise<void> {
+    await this.options.sessions.append(session, user, { role: 'assistant', content: reply });
+    this.options.activeSessions.touch(sessionKey(session));
   }
 
-  private log(turn: Pick<Turn, 'channel'> & { sessionId?: string }, user: ChatMessage | undefined, answer: Answer, startedAt: number, error?: unknown): void {
+  private log(turn: LoggedTurn, user: ChatMessage | undefined, answer: Answer, startedAt: number, error?: unknown): void {
     this.options.conversationLog.write({
       time: new Date().toISOString(),
       channel: turn.channel,
       ...(turn.sessionId ? { sessionId: turn.sessionId } : {}),
+      ...(turn.principal ? { principal: turn.principal } : {}),
       model: answer.model,
       source: answer.source,
       user: describeUserText(user),
