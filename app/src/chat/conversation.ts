@@ -2,7 +2,7 @@ import { InputError } from '../lib/errors';
 import type { GatewayMetrics } from '../observability/metrics';
 import type { ModelManager } from '../models/manager';
 import type { RulesModel } from '../models/rules';
-import { relay, textOf, type ChatMessage, type ChatModel, type CompletionRequest, type ModelDescriptor, type TokenUsage } from '../models/types';
+import { ModelError, relay, textOf, type ChatMessage, type ChatModel, type CompletionRequest, type ModelDescriptor, type TokenUsage } from '../models/types';
 import type { ActiveSessions } from './active-sessions';
 import type { ConversationLog, ExchangeRecord } from './conversation-log';
 import { checkMessageSize, trimHistory, type MessageLimits } from './limits';
@@ -47,6 +47,20 @@ function describeUserText(message: ChatMessage | undefined): string {
 }
 
 const lastUserMessage = (messages: ChatMessage[]) => [...messages].reverse().find((m) => m.role === 'user');
+
+/**
+ * A model's answer without text is a failed call (502), so that nothing empty is cached, stored
+ * in a session or sent as a reply. The adapters check the answer's shape; this checks that it
+ * says something, which only matters for answers to people (the switch's one-token check call
+ * may well come back empty).
+ */
+function requireText(text: string, model: ChatModel): string {
+  if (text.trim() === '') {
+    const { provider, name } = model.descriptor;
+    throw new ModelError(`${provider} model ${name} answered with no text`, 502, 'model_invalid_response');
+  }
+  return text;
+}
 
 /**
  * The ChatService behind every entry point: hybrid routing (the rules engine answers simple
@@ -207,8 +221,9 @@ export class ConversationService implements ChatService {
     const cached = key ? await this.options.cache.lookup(key) : undefined;
     if (cached !== undefined) return { text: cached, model: plan.model.descriptor, source: 'cache' };
     const result = await plan.model.complete(request);
-    if (key) await this.options.cache.save(key, result.text);
-    return { text: result.text, model: plan.model.descriptor, source: 'model', ...(result.usage ? { usage: result.usage } : {}) };
+    const text = requireText(result.text, plan.model);
+    if (key) await this.options.cache.save(key, text);
+    return { text, model: plan.model.descriptor, source: 'model', ...(result.usage ? { usage: result.usage } : {}) };
   }
 
   /** As answer(), streaming; sets answer.source to who actually answered. */
@@ -229,6 +244,7 @@ export class ConversationService implements ChatService {
     answer.usage = yield* relay(plan.model.stream(request), (delta) => {
       text += delta;
     });
+    requireText(text, plan.model);
     if (key) await this.options.cache.save(key, text);
   }
 
