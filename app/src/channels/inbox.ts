@@ -36,8 +36,20 @@ interface JobRecord<P> {
 
 /** Both platforms retry for up to about 7 h (Feishu: 15 s, 5 min, 1 h, 6 h); dedup outlives that. */
 export const DEDUP_TTL_SECONDS = 8 * 60 * 60;
-/** A worker holds a lease while it handles a message, renewed every third of this. */
-export const LEASE_TTL_SECONDS = 60;
+/**
+ * A worker holds a lease while it handles a message, renewed every third of this (so two missed
+ * renewals, e.g. a Redis hiccup, do not lose it). With the sweep below, a message whose worker
+ * died is resumed within 15 s: no later than Feishu's first redelivery of an unacknowledged
+ * event, and long before the platforms' later retries.
+ */
+export const LEASE_TTL_SECONDS = 10;
+/** How often every replica looks for unfinished messages whose lease has lapsed. */
+export const SWEEP_INTERVAL_SECONDS = 5;
+/**
+ * After a failed attempt the worker keeps the lease this long, unrenewed, so that the
+ * MAX_ATTEMPTS attempts span about five minutes of a platform outage, not one sweep's worth.
+ */
+export const RETRY_DELAY_SECONDS = 60;
 /** Attempts at delivering before a message is given up (each attempt retries internally). */
 export const MAX_ATTEMPTS = 5;
 
@@ -141,7 +153,7 @@ export class Inbox<P> {
         });
       }
     };
-    this.timers = [setInterval(renew, (LEASE_TTL_SECONDS * 1000) / 3).unref(), setInterval(sweep, LEASE_TTL_SECONDS * 1000).unref()];
+    this.timers = [setInterval(renew, (LEASE_TTL_SECONDS * 1000) / 3).unref(), setInterval(sweep, SWEEP_INTERVAL_SECONDS * 1000).unref()];
     void sweep();
   }
 
@@ -211,9 +223,9 @@ export class Inbox<P> {
         this.logs.audit.warn({ channel: this.channel, key, attempts: record.attempts }, 'channel message given up');
         return;
       }
-      // Left pending: the recovery sweep tries again once the lease is released.
+      // Left pending: the recovery sweep tries again once this lease lapses.
       await this.save(key, record);
-      await this.release(key);
+      await this.store.set(this.leaseKey(key), this.owner, RETRY_DELAY_SECONDS);
     }
   }
 
