@@ -176,7 +176,7 @@ describe('session history', () => {
     const { store } = setup();
     const sessions = new SessionHistory(store);
     await Promise.all(
-      [1, 2, 3].map((i) => sessions.append('busy', { role: 'user', content: `question ${i}` }, { role: 'assistant', content: `answer ${i}` })),
+      [1, 2, 3].map((i) => sessions.append({ sessionId: 'busy' }, { role: 'user', content: `question ${i}` }, { role: 'assistant', content: `answer ${i}` })),
     );
     const history = (await store.readList('session:busy')).map((item) => JSON.parse(item).content);
     expect(history).toEqual(['question 1', 'answer 1', 'question 2', 'answer 2', 'question 3', 'answer 3']);

@@ -1,4 +1,6 @@
 import net from 'node:net';
+import { sessionKey } from '../../app/src/chat/sessions';
+import { apiKeyId } from '../../app/src/http/auth';
 import { startGateway, type TestGateway } from '../helpers/gateway';
 import { postJson, readEvents } from '../helpers/http';
 
@@ -50,7 +52,7 @@ describe('gateway HTTP API (rules model, memory store)', () => {
     expect(answer.model).toEqual({ provider: 'rules', name: 'rules' });
 
     await chat({ sessionId: answer.sessionId, message: 'help' });
-    const history = await gw.deps.store.readList(`session:${answer.sessionId}`);
+    const history = await gw.deps.store.readList(sessionKey({ sessionId: answer.sessionId, principal: apiKeyId(gw.apiKey) }));
     expect(history.map((item) => JSON.parse(item).role)).toEqual(['user', 'assistant', 'user', 'assistant']);
     expect(JSON.parse(history[2]).content).toBe('help');
   });
@@ -171,8 +173,11 @@ describe('gateway HTTP API (rules model, memory store)', () => {
       expect((await response.json()).error.code).toBe('request_too_large');
     });
 
-    it('a body that is not JSON is a 415 asking for JSON', async () => {
-      const response = await raw('/api/chat', 'message=hi', 'application/x-www-form-urlencoded');
+    it.each([
+      ['a form', 'message=hi', 'application/x-www-form-urlencoded'],
+      ['JSON sent as text/plain', '{"message":"hi"}', 'text/plain'],
+    ])('a body that is not JSON (%s) is a 415 asking for JSON', async (_case, body, type) => {
+      const response = await raw('/api/chat', body, type);
       expect(response.status).toBe(415);
       expect((await response.json()).error.message).toMatch(/application\/json/);
     });

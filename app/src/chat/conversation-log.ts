@@ -10,6 +10,8 @@ export interface ExchangeRecord {
   channel: Channel;
   /** Absent for stateless OpenAI-style completions. */
   sessionId?: string;
+  /** The API key's id for /api/chat sessions (see Turn.principal). */
+  principal?: string;
   model: ModelDescriptor;
   /** Who answered: the rules engine, the response cache, the model, or the gateway itself (a notice). */
   source: 'rules' | 'cache' | 'model' | 'gateway';
