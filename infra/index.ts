@@ -18,11 +18,14 @@ export = async () => {
   const provider = config.aws && new aws.Provider(name, config.aws.provider);
   const opts: pulumi.ComponentResourceOptions = { providers: provider ? [provider] : [] };
   const partition = provider && aws.getPartitionOutput({}, { provider });
+  // The same settings, credentials and tags in another region (us-east-1's health-check metrics,
+  // the backup replica).
+  const providerIn = (region: string) => new aws.Provider(`${name}-${region}`, { ...config.aws!.provider, region });
 
   // First: the hosted-zone lookup stops a bad `domain` before anything exists.
   const site =
     config.target.kind === 'aws'
-      ? await onAws(config, config.target, provider!, partition!, opts)
+      ? await onAws(config, config.target, { provider: provider!, providerIn }, partition!, opts)
       : onMachine(config, config.target, partition, opts);
 
   const secrets = new Secrets(name, config.bot, opts);

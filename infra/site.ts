@@ -6,7 +6,7 @@ import type { DeploymentArgs } from '../components/single-host/deployment';
 import { Dns } from '../components/shared/dns';
 import { Host } from '../components/single-host/host';
 import { readHostKey } from '../components/single-host/hostKey';
-import { Monitoring } from '../components/shared/monitoring';
+import { HEALTH_CHECK_METRICS_REGION, Monitoring } from '../components/shared/monitoring';
 import { Network } from '../components/single-host/network';
 import { backupSettings } from '../components/scripts/backup-settings';
 import type { StackConfig } from './config';
@@ -25,11 +25,17 @@ export interface Site {
   outputs: Record<string, pulumi.Input<unknown>>;
 }
 
+/** The stack's provider, and the same settings in another region. */
+export interface AwsProviders {
+  provider: aws.Provider;
+  providerIn(region: string): aws.Provider;
+}
+
 /** An EC2 host of this stack: network, backups, host, DNS and monitoring. */
 export async function onAws(
   config: StackConfig,
   target: AwsTarget,
-  provider: aws.Provider,
+  { provider, providerIn }: AwsProviders,
   partition: pulumi.Output<aws.GetPartitionResult>,
   opts: pulumi.ComponentResourceOptions,
 ): Promise<Site> {
@@ -87,7 +93,15 @@ export async function onAws(
 
   const monitoring = new Monitoring(
     name,
-    { instanceId: host.instanceId, stack: config.stack, region: config.aws!.region, partition: partition.partition, alarmEmail: target.monitoring.alarmEmail },
+    {
+      instanceId: host.instanceId,
+      stack: config.stack,
+      region: config.aws!.region,
+      partition: partition.partition,
+      alarmEmail: target.monitoring.alarmEmail,
+      healthCheck: { fqdn: dns?.fqdn, ipAddress: host.publicIp },
+      ...(config.aws!.region !== HEALTH_CHECK_METRICS_REGION && { healthAlarmProvider: providerIn(HEALTH_CHECK_METRICS_REGION) }),
+    },
     opts,
   );
 

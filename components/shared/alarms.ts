@@ -14,7 +14,7 @@ import {
 // What Monitoring watches and when it pages: every alarm's metric, threshold and window.
 
 /** The alarms, by key; each notifies the topic when it fires and when it clears. */
-export type AlarmKey = 'cpu' | 'memory' | 'disk' | 'latencyP99' | 'errorRate' | 'modelFailureRate' | 'modelKeyExpiry' | 'systemRecovery';
+export type AlarmKey = 'cpu' | 'memory' | 'disk' | 'latencyP99' | 'errorRate' | 'modelFailureRate' | 'modelKeyExpiry' | 'heartbeat' | 'systemRecovery';
 
 export type AlarmSpec = Omit<aws.cloudwatch.MetricAlarmArgs, 'name' | 'alarmActions' | 'okActions'> & {
   alarmDescription: string;
@@ -121,6 +121,20 @@ export function alarmSpecs(args: { instanceId: pulumi.Input<string>; stack: pulu
       threshold: 7,
       // The bot exports the gauge only when MODEL_KEY_EXPIRES_AT is set: no gauge, no expiry.
       treatMissingData: 'notBreaching',
+    },
+    heartbeat: {
+      alarmDescription: 'The bot published no metrics for 5 minutes: it, its host or the agent is gone',
+      namespace: APP_NAMESPACE,
+      // A gauge without labels: every scrape of a live bot publishes it, traffic or not.
+      metricName: METRICS.activeSessions,
+      dimensions: app,
+      statistic: 'SampleCount',
+      period: 60,
+      ...sustainedFor(5),
+      comparisonOperator: 'LessThanThreshold',
+      threshold: 1,
+      // Silence is the failure this alarm exists for (it also fires until a new host's first deploy).
+      treatMissingData: 'breaching',
     },
     systemRecovery: {
       alarmDescription: 'System status check failed: EC2 recovers the instance onto healthy hardware',

@@ -30,7 +30,7 @@ export const ROOT_DISK_DIMENSIONS = { path: '/', fstype: 'ext4' } as const;
  * The app metrics published per stack. Counters go out as deltas per scrape, so a metric-math
  * rate is SUM(failures) / SUM(total) over the alarm period.
  */
-export const APP_METRICS = [METRICS.httpRequests, METRICS.http5xx, METRICS.modelCalls, METRICS.modelFailures, METRICS.modelKeyDaysToExpiry] as const;
+export const APP_METRICS = [METRICS.httpRequests, METRICS.http5xx, METRICS.modelCalls, METRICS.modelFailures, METRICS.modelKeyDaysToExpiry, METRICS.activeSessions] as const;
 
 /**
  * The agent drops Prometheus histograms, so latency is read from the summary the bot also

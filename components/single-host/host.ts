@@ -167,8 +167,10 @@ export class Host extends pulumi.ComponentResource {
         userDataReplaceOnChange: true,
         monitoring: true,
         disableApiTermination: args.terminationProtection,
-        // IMDSv2 only; hop limit 2 lets containers (one hop more) reach it.
-        metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 2 },
+        // IMDSv2 only, and only from the host itself: everything that uses the instance role (the
+        // backup and restore jobs, the CloudWatch agent, the ECR login) runs on the host; no
+        // container calls AWS, so none may reach the role's credentials (a hop more).
+        metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 1 },
         rootBlockDevice: {
           volumeType: 'gp3',
           volumeSize: args.rootVolumeSizeGb,

@@ -37,6 +37,8 @@ export function mockState(args: pulumi.runtime.MockResourceArgs, region: string)
       return { arn: `arn:aws:logs:${region}:${ACCOUNT}:log-group:${inputs.name}` };
     case 'aws:cloudwatch/metricAlarm:MetricAlarm':
       return { arn: `arn:aws:cloudwatch:${region}:${ACCOUNT}:alarm:${inputs.name}` };
+    case 'aws:route53/healthCheck:HealthCheck':
+      return { arn: `arn:aws:route53:::healthcheck/${name}-id` };
     case 'aws:route53/record:Record':
       return { fqdn: inputs.name };
     case 'aws:ec2/keyPair:KeyPair':
@@ -87,6 +89,8 @@ export function mockCall(args: pulumi.runtime.MockCallArgs, region: string): Rec
       return { id: 'vpc-0default' };
     case 'aws:ec2/getSubnets:getSubnets':
       return { ids: ['subnet-0default-b', 'subnet-0default-a'] };
+    case 'aws:index/getCallerIdentity:getCallerIdentity':
+      return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/placeholder`, userId: 'AIDAPLACEHOLDER', id: ACCOUNT };
     case 'aws:index/getRegion:getRegion':
       return { region, name: region, id: region, endpoint: `ec2.${region}.amazonaws.com`, description: region };
     case 'aws:ecr/getAuthorizationToken:getAuthorizationToken':

@@ -74,15 +74,19 @@ async function simulateNow(stack: string, options: SimulateOptions): Promise<Sim
   const region = config['aws:region'] ?? 'us-east-1';
   pulumi.runtime.setAllConfig(config, secretKeys);
   const calls: SimulatedCall[] = [];
+  // A resource or lookup is in its provider's region: providers' ids and their regions.
+  const providerRegions = new Map<string, string>();
+  const regionOf = (provider: string | undefined) => providerRegions.get(provider?.split('::').pop() ?? '') ?? region;
   await pulumi.runtime.setMocks(
     {
-      newResource: (args) => ({
-        id: args.custom ? `${args.name}-id${options.replaced?.includes(args.name) ? '-replacement' : ''}` : undefined,
-        state: { ...args.inputs, ...mockState(args, region) },
-      }),
+      newResource: (args) => {
+        const id = args.custom ? `${args.name}-id${options.replaced?.includes(args.name) ? '-replacement' : ''}` : undefined;
+        if (args.type === 'pulumi:providers:aws' && id !== undefined && args.inputs.region) providerRegions.set(id, args.inputs.region);
+        return { id, state: { ...args.inputs, ...mockState(args, regionOf(args.provider)) } };
+      },
       call: (args) => {
         calls.push({ token: args.token, inputs: args.inputs, provider: args.provider ?? '' });
-        return mockCall(args, region);
+        return mockCall(args, regionOf(args.provider));
       },
     },
     'clawdbot',

@@ -337,7 +337,7 @@ describe('config acceptance', () => {
 
   it.each(['ops@example.com', 'ops+alarms@mail.example.co.uk', 'Zhang.San@Example.CN', "o'brien@example.org"])('takes alarmEmail %p', async (alarmEmail) => {
     const simulation = await simulate('prod', { config: { alarmEmail } });
-    expect(inputs(only(simulation, 'aws:sns/topicSubscription:TopicSubscription')).endpoint).toBe(alarmEmail);
+    expect(inputs(only(simulation, 'aws:sns/topicSubscription:TopicSubscription', 'clawdbot-prod-alarms-email')).endpoint).toBe(alarmEmail);
   });
 
   it.each(['registry.cn-hangzhou.aliyuncs.com/library/caddy:2.10-alpine', 'mirror.example.cn:5000/redis:7.4-alpine', 'caddy@sha256:' + 'a'.repeat(64)])(

@@ -121,10 +121,10 @@ describe('network', () => {
 });
 
 describe('host', () => {
-  it('requires IMDSv2 with hop limit 2, an encrypted gp3 root of at least 50 GB and detailed monitoring', () => {
+  it('requires IMDSv2 with hop limit 1 (no container may reach the role), an encrypted gp3 root of at least 50 GB and detailed monitoring', () => {
     for (const [, simulation] of stacks()) {
       const instance = inputs(only(simulation, 'aws:ec2/instance:Instance'));
-      expect(instance.metadataOptions).toEqual({ httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 2 });
+      expect(instance.metadataOptions).toEqual({ httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 1 });
       expect(instance.rootBlockDevice).toMatchObject({ volumeType: 'gp3', encrypted: true });
       expect(instance.rootBlockDevice.volumeSize).toBeGreaterThanOrEqual(50);
       expect(instance.monitoring).toBe(true);
@@ -218,7 +218,7 @@ describe('alarms', () => {
     windowSeconds: number;
     /** Set for a sustained condition: every period of the window must breach. */
     datapointsToAlarm?: number;
-    missingData: 'missing' | 'notBreaching';
+    missingData: 'missing' | 'notBreaching' | 'breaching';
   }
   const table: AlarmRow[] = [
     { alarm: 'cpu', namespace: 'AWS/EC2', metric: 'CPUUtilization', stat: 'Average', above: 85, windowSeconds: 600, datapointsToAlarm: 10, missingData: 'missing' },
@@ -228,6 +228,7 @@ describe('alarms', () => {
     { alarm: 'modelFailureRate', ratio: [METRICS.modelFailures, METRICS.modelCalls], above: 10, windowSeconds: 300, datapointsToAlarm: 5, missingData: 'notBreaching' },
     { alarm: 'modelKeyExpiry', ...appMetric(METRICS.modelKeyDaysToExpiry), stat: 'Minimum', below: 7, windowSeconds: 300, missingData: 'notBreaching' },
     { alarm: 'disk', namespace: 'CWAgent', metric: 'disk_used_percent', stat: 'Average', above: 80, windowSeconds: 300, missingData: 'missing' },
+    { alarm: 'heartbeat', ...appMetric(METRICS.activeSessions), stat: 'SampleCount', below: 1, windowSeconds: 300, datapointsToAlarm: 5, missingData: 'breaching' },
     { alarm: 'systemRecovery', namespace: 'AWS/EC2', metric: 'StatusCheckFailed_System', stat: 'Maximum', atLeast: 1, windowSeconds: 120, missingData: 'missing' },
   ];
 
@@ -256,11 +257,72 @@ describe('alarms', () => {
     }
   });
 
-  it('are exactly the table', () => {
+  it('are exactly the table, and the health check\'s', () => {
     for (const [, simulation] of stacks()) {
       expect(ofType(simulation, 'aws:cloudwatch/metricAlarm:MetricAlarm').map((r) => r.name).sort()).toEqual(
-        table.map((row) => `clawdbot-${simulation.stack}-${row.alarm}`).sort(),
+        [...table.map((row) => row.alarm), 'health'].map((alarm) => `clawdbot-${simulation.stack}-${alarm}`).sort(),
       );
+    }
+  });
+
+  const healthAlarm = (simulation: Simulation) => only(simulation, 'aws:cloudwatch/metricAlarm:MetricAlarm', `clawdbot-${simulation.stack}-health`);
+  const providerRegion = (simulation: Simulation, resource: SimulatedResource) =>
+    inputs(simulation.resources.find((r) => `${r.urn}::${r.name}-id` === resource.provider)!).region;
+
+  it('check /health from outside: HTTPS on the DNS name, or the gateway port on the Elastic IP, for exactly the healthy body', () => {
+    expect(inputs(only(prod, 'aws:route53/healthCheck:HealthCheck'))).toMatchObject({
+      type: 'HTTPS_STR_MATCH',
+      fqdn: 'bot.example.com',
+      port: PORTS.https,
+      resourcePath: '/health',
+      searchString: '{"status":"healthy"}',
+    });
+    expect(inputs(only(dev, 'aws:route53/healthCheck:HealthCheck'))).toMatchObject({
+      type: 'HTTP_STR_MATCH',
+      ipAddress: dev.outputs.publicIp,
+      port: PORTS.gateway,
+      resourcePath: '/health',
+    });
+  });
+
+  it('page when the health check fails or reports nothing, from us-east-1 where Route53 publishes its metrics, through a topic there', () => {
+    for (const [, simulation] of stacks()) {
+      const alarm = healthAlarm(simulation);
+      const check = only(simulation, 'aws:route53/healthCheck:HealthCheck');
+      expect(inputs(alarm)).toMatchObject({
+        namespace: 'AWS/Route53',
+        metricName: 'HealthCheckStatus',
+        dimensions: { HealthCheckId: `${check.name}-id` },
+        statistic: 'Minimum',
+        comparisonOperator: 'LessThanThreshold',
+        threshold: 1,
+        treatMissingData: 'breaching',
+      });
+      expect(providerRegion(simulation, alarm)).toBe('us-east-1');
+      const topic = only(simulation, 'aws:sns/topic:Topic', `clawdbot-${simulation.stack}-health-alarms`);
+      expect(providerRegion(simulation, topic)).toBe('us-east-1');
+      expect(inputs(alarm).alarmActions).toEqual([`arn:aws:sns:us-east-1:123456789012:${topic.name}`]);
+    }
+  });
+
+  it('in a us-east-1 stack, page through the stack\'s own topic', async () => {
+    const east = await simulate('dev', { config: { 'aws:region': 'us-east-1' } });
+    expect(ofType(east, 'aws:sns/topic:Topic')).toHaveLength(1);
+    expect(inputs(healthAlarm(east)).alarmActions).toEqual([east.outputs.alarmTopicArn]);
+  });
+
+  it('go to topics encrypted with keys that CloudWatch of this account may use', () => {
+    for (const [, simulation] of stacks()) {
+      for (const topic of ofType(simulation, 'aws:sns/topic:Topic')) {
+        const key = only(simulation, 'aws:kms/key:Key', topic.name);
+        expect(inputs(topic).kmsMasterKeyId).toMatch(/^arn:aws:kms:/);
+        expect(inputs(topic).kmsMasterKeyId).toContain(`:key/`);
+        expect(providerRegion(simulation, key)).toBe(providerRegion(simulation, topic));
+        const statements = JSON.parse(inputs(key).policy).Statement;
+        expect(statements).toContainEqual(
+          expect.objectContaining({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } } }),
+        );
+      }
     }
   });
 
@@ -291,8 +353,10 @@ describe('alarms', () => {
     }
   });
 
-  it('mail the alarm topic when alarmEmail is set', () => {
-    expect(inputs(only(prod, 'aws:sns/topicSubscription:TopicSubscription'))).toMatchObject({ protocol: 'email', endpoint: 'ops@example.com' });
+  it('mail every alarm topic when alarmEmail is set', () => {
+    const subscriptions = ofType(prod, 'aws:sns/topicSubscription:TopicSubscription').map(inputs);
+    expect(subscriptions.map((subscription) => subscription.topic).sort()).toEqual(ofType(prod, 'aws:sns/topic:Topic').map((topic) => `arn:aws:sns:${providerRegion(prod, topic)}:123456789012:${topic.name}`).sort());
+    for (const subscription of subscriptions) expect(subscription).toMatchObject({ protocol: 'email', endpoint: 'ops@example.com' });
     expect(ofType(dev, 'aws:sns/topicSubscription:TopicSubscription')).toEqual([]);
   });
 
@@ -301,7 +365,7 @@ describe('alarms', () => {
       const body = JSON.parse(inputs(only(simulation, 'aws:cloudwatch/dashboard:Dashboard')).dashboardBody);
       const shown = body.widgets.flatMap((widget: any) => [...(widget.properties.alarms ?? []), ...(widget.properties.annotations?.alarms ?? [])]);
       const alarmArns = ofType(simulation, 'aws:cloudwatch/metricAlarm:MetricAlarm').map(
-        (r) => `arn:aws:cloudwatch:ap-southeast-1:123456789012:alarm:${inputs(r).name}`,
+        (r) => `arn:aws:cloudwatch:${providerRegion(simulation, r)}:123456789012:alarm:${inputs(r).name}`,
       );
       expect(new Set(shown)).toEqual(new Set(alarmArns));
       expect(body.widgets.filter((widget: any) => widget.properties.annotations?.alarms)).toHaveLength(alarmArns.length);
@@ -360,7 +424,7 @@ describe('backups', () => {
     expect(inputs(only(dev, 'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration')).rules).toEqual([
       { applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } },
     ]);
-    const key = only(prod, 'aws:kms/key:Key');
+    const key = only(prod, 'aws:kms/key:Key', 'clawdbot-prod-backups');
     expect(inputs(key).enableKeyRotation).toBe(true);
     expect(inputs(only(prod, 'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration')).rules).toEqual([
       { applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: expect.stringMatching(/^arn:aws:kms:/) }, bucketKeyEnabled: true },
@@ -396,7 +460,7 @@ describe('backups', () => {
   it('are protected and outlive the stack in prod only', () => {
     const bucket = (simulation: Simulation) => only(simulation, 'aws:s3/bucket:Bucket');
     expect(bucket(prod)).toMatchObject({ protect: true, retainOnDelete: true });
-    expect(only(prod, 'aws:kms/key:Key')).toMatchObject({ protect: true, retainOnDelete: true });
+    expect(only(prod, 'aws:kms/key:Key', 'clawdbot-prod-backups')).toMatchObject({ protect: true, retainOnDelete: true });
     expect(bucket(dev)).toMatchObject({ protect: false, retainOnDelete: false });
     expect(inputs(bucket(dev)).forceDestroy).toBe(true);
   });
@@ -700,22 +764,30 @@ describe('provider constraints', () => {
 });
 
 describe('structure', () => {
-  const provider = (simulation: Simulation) => only(simulation, 'pulumi:providers:aws');
+  /** The stack's own provider (the one in aws:region). */
+  const provider = (simulation: Simulation) => only(simulation, 'pulumi:providers:aws', `clawdbot-${simulation.stack}`);
 
-  it('puts every AWS resource under a clawdbot component, through the tagged provider', () => {
+  it('puts every AWS resource under a clawdbot component, through a provider with the stack\'s settings and tags', () => {
     for (const [, simulation] of stacks()) {
-      const providerRef = `${provider(simulation).urn}::${provider(simulation).name}-id`;
+      const providers = ofType(simulation, 'pulumi:providers:aws');
+      const { region: _ownRegion, ...settings } = inputs(provider(simulation));
+      // Another region's provider differs in its region only.
+      for (const other of providers) {
+        const { region: _region, ...otherSettings } = inputs(other);
+        expect(otherSettings).toEqual(settings);
+      }
+      const providerRefs = providers.map((p) => `${p.urn}::${p.name}-id`);
       const awsResources = simulation.resources.filter((r) => r.type.startsWith('aws:'));
       expect(awsResources.length).toBeGreaterThan(25);
       for (const resource of awsResources) {
         const chain = ancestors(simulation, resource).map((parent) => parent.type);
         expect({ resource: resource.name, component: chain[0] }).toEqual({ resource: resource.name, component: expect.stringMatching(/^clawdbot:[a-z]+:[A-Z][A-Za-z]+$/) });
-        expect({ resource: resource.name, provider: resource.provider }).toEqual({ resource: resource.name, provider: providerRef });
+        expect({ resource: resource.name, provider: resource.provider }).toEqual({ resource: resource.name, provider: providerRefs.find((ref) => ref === resource.provider) ?? providerRefs[0] });
       }
       // The hosted-zone lookup included: it must see the account the record goes to.
       expect(simulation.calls.length).toBeGreaterThan(0);
       for (const call of simulation.calls) {
-        expect({ call: call.token, provider: call.provider }).toEqual({ call: call.token, provider: providerRef });
+        expect({ call: call.token, provider: call.provider }).toEqual({ call: call.token, provider: providerRefs.find((ref) => ref === call.provider) ?? providerRefs[0] });
       }
     }
   });
