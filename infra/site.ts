@@ -2,7 +2,7 @@ import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
 import { PORTS } from '../app/src/contract';
 import { Backups, type BackupsArgs } from '../components/shared/backups';
-import type { DeploymentArgs } from '../components/single-host/deployment';
+import type { DeploymentArgs, HostBackupSettings } from '../components/single-host/deployment';
 import { Dns } from '../components/shared/dns';
 import { Host } from '../components/single-host/host';
 import { readHostKey } from '../components/single-host/hostKey';
@@ -19,7 +19,7 @@ import { SSM_TUNNEL_PORT } from './ssm-tunnel';
 
 /** Where the deployment goes, and what the place adds to the stack's outputs. */
 export interface Site {
-  deployment: Pick<DeploymentArgs, 'connection' | 'hostId' | 'platform' | 'hostRoleName' | 'hostBackup' | 'deletedWith'>;
+  deployment: Pick<DeploymentArgs, 'connection' | 'hostId' | 'platform' | 'hostRoleName' | 'hostBackup' | 'authorizedKey' | 'deletedWith'>;
   /** Waited for before the first host step. */
   dependsOn: pulumi.Resource[];
   outputs: Record<string, pulumi.Input<unknown>>;
@@ -62,29 +62,23 @@ export async function onAws(
     name,
     {
       instanceType: target.host.instanceType,
+      ami: target.host.ami,
       architecture: target.host.architecture,
       subnetId: network.subnetId,
+      availabilityZone: network.availabilityZone,
       securityGroupId: network.securityGroupId,
       sshPublicKey: target.host.sshPublicKey,
       sshPort: target.network.sshPort,
-      sshAllowedCidrs: target.network.sshAllowedCidrs,
-      publicCidrs: target.network.publicCidrs,
       rootVolumeSizeGb: target.host.rootVolumeSizeGb,
-      rootVolumeTags: backups.snapshotTags!,
+      dataVolumeSizeGb: target.host.dataVolumeSizeGb,
+      dataVolumeTags: backups.snapshotTags!,
       terminationProtection: target.host.terminationProtection,
+      protect: target.host.protect,
       region: config.aws!.region,
       partition: partition.partition,
       dnsSuffix: partition.dnsSuffix,
       stack: config.stack,
-      backup: {
-        bucketName: backups.bucketName,
-        bucketArn: backups.bucketArn,
-        prefix: backups.objectPrefix,
-        kmsKeyArn: backups.kmsKeyArn,
-        retentionDays: backupConfig.retentionDays,
-        schedule: backupConfig.schedule,
-        restoreFrom: backupConfig.restoreFrom,
-      },
+      backup: { bucketArn: backups.bucketArn, prefix: backups.objectPrefix, kmsKeyArn: backups.kmsKeyArn, restoreFrom: backupConfig.restoreFrom },
     },
     opts,
   );
@@ -132,6 +126,9 @@ export async function onAws(
       hostId: host.instanceId,
       platform: `linux/${target.host.architecture}`,
       hostRoleName: host.roleName,
+      // The host's role is its credentials.
+      hostBackup: hostBackupSettings(config, backups),
+      authorizedKey: target.host.sshPublicKey,
       deletedWith: host,
     },
     dependsOn: [host, backups],
@@ -158,14 +155,7 @@ export function onMachine(
 ): Site {
   const backupConfig = config.backups;
   const backups = backupConfig && newBackups(config, 'machine', partition!, opts);
-  const hostBackup =
-    backups &&
-    backupConfig && {
-      settings: pulumi.all([backups.bucketName, backups.objectPrefix, backups.hostCredentials!]).apply(([bucket, prefix, credentials]) =>
-        backupSettings({ location: { bucket, prefix, region: config.aws!.region }, retentionDays: backupConfig.retentionDays, restoreFrom: backupConfig.restoreFrom, credentials }),
-      ),
-      schedule: backupConfig.schedule,
-    };
+  const hostBackup = backups && hostBackupSettings(config, backups);
   const address = config.dns?.fqdn ?? target.host;
 
   return {
@@ -188,6 +178,20 @@ export function onMachine(
       sshCommand: `ssh -p ${target.port} ${target.user}@${address}`,
       ...(backups && { backupBucketName: backups.bucketName }),
     },
+  };
+}
+
+/**
+ * What the deployment installs on the host for its backups: backup.env (with the access key of a
+ * machine of yours; an EC2 host uses its role) and the timer. Applied in place, like any step.
+ */
+function hostBackupSettings(config: StackConfig, backups: Backups): HostBackupSettings {
+  const backupConfig = config.backups!;
+  return {
+    settings: pulumi.all([backups.bucketName, backups.objectPrefix, backups.hostCredentials]).apply(([bucket, prefix, credentials]) =>
+      backupSettings({ location: { bucket, prefix, region: config.aws!.region }, retentionDays: backupConfig.retentionDays, restoreFrom: backupConfig.restoreFrom, credentials }),
+    ),
+    schedule: backupConfig.schedule,
   };
 }
 

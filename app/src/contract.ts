@@ -70,6 +70,8 @@ export const HOST_PATHS = {
    */
   logs: '/opt/clawdbot/logs',
   releases: '/opt/clawdbot/releases',
+  /** Redis's dir (AOF and RDB), bind-mounted into its container: on the data volume, and in every backup. */
+  redisData: '/opt/clawdbot/redis',
   /** Host-side scripts (backup, restore, deploy steps). */
   bin: '/opt/clawdbot/bin',
   /** The env file with secrets, mode 0600. */

@@ -17,11 +17,13 @@ if [ -d "$CLAWDBOT_ROOT/current" ]; then
   done
 fi
 [ -d "$DATA_DIR" ] || die "no data dir at $DATA_DIR"
+# Sessions, the IM inbox and its dedup keys live in Redis.
+snapshot_redis "$work/redis"
 # The bot keeps writing while we read: a file that grew meanwhile is archived as read (GNU tar
 # exits 1 for that), anything worse fails the job.
 status=0
 tar --create --gzip --file "$work/backup.tar.gz" --numeric-owner --warning=no-file-changed \
-  --exclude="./$EXCLUDED_DATA" --transform 's,^\.,data,' -C "$DATA_DIR" . -C "$work" config || status=$?
+  --exclude="./$EXCLUDED_DATA" --transform 's,^\.,data,' -C "$DATA_DIR" . -C "$work" config redis || status=$?
 [ "$status" -le 1 ] || die "tar failed (exit $status)"
 
 fingerprint=$(file_fingerprint "$work/backup.tar.gz")

@@ -1,6 +1,6 @@
-# A machine of yours has no cloud-init: this step installs the backup timer that cloud-init
-# installs on an EC2 host (the units are rendered into the step). It needs root: the deploy
-# user is root, or may run sudo without a password.
+# Installs the backup timer (the units are rendered into the step), so that a new schedule is
+# applied in place. It needs root: the deploy user is root, or may run sudo without a password
+# (Ubuntu's on an EC2 host may).
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi

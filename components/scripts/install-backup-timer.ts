@@ -2,7 +2,7 @@ import { HOST_PATHS } from '../../app/src/contract';
 import { isOnCalendar } from './on-calendar';
 import { asCommand, hereDocuments, renderScript } from './render';
 
-/** The backup job's systemd units, as cloud-init writes them on an EC2 host and the timer step on a machine of yours. */
+/** The backup job's systemd units, as the timer step installs them. */
 export function renderBackupUnits(schedule: string): Record<string, string> {
   if (!isOnCalendar(schedule)) throw new Error(`backup schedule ${JSON.stringify(schedule)} is not a systemd OnCalendar expression`);
   return {
@@ -32,7 +32,7 @@ WantedBy=timers.target
   };
 }
 
-/** A machine of yours, without cloud-init: installs the backup timer (root, or sudo without a password). */
+/** Installs the backup timer (root, or sudo without a password). */
 export function installBackupTimerCommand(schedule: string): string {
   return asCommand(`${renderScript('install-backup-timer', {})}\n${hereDocuments('install_unit', renderBackupUnits(schedule))}\nenable_backup_timer`);
 }

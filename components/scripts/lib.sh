@@ -10,6 +10,7 @@
 #                       a Caddyfile reload is coming, for the proxy
 #   data/               the bot's data dir (/data in the container)
 #   logs/               the bot's log files (/data/logs in the container)
+#   redis/              Redis's AOF and RDB files (/data in its container)
 #   host-id             the deployment this host belongs to (the instance id, or host:port)
 
 CADDY_DIR="$CLAWDBOT_ROOT/caddy"
@@ -26,7 +27,8 @@ BOT=clawdbot
 PROXY=clawdbot-caddy
 EDGE_NETWORK=clawdbot-edge
 BACKEND_NETWORK=clawdbot-backend
-SHARED_VOLUMES=(clawdbot-redis-data clawdbot-caddy-data clawdbot-caddy-config)
+REDIS=clawdbot-redis
+SHARED_VOLUMES=(clawdbot-caddy-data clawdbot-caddy-config)
 
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 die() {
@@ -229,7 +231,7 @@ activate_release() {
   if [ -f "$ACTIVE_FILE" ]; then read -r active_slot active_release <"$ACTIVE_FILE"; fi
   if [ "$active_slot" = blue ]; then slot=green; else slot=blue; fi
 
-  mkdir -p "$CADDY_DIR"
+  mkdir -p "$CADDY_DIR" "$REDIS_DIR"
   ensure_shared_resources
   ensure_data_owner "$image"
   CLAWDBOT_SLOT_ADDRESS=$(slot_address "$slot")
@@ -277,9 +279,9 @@ activate_release() {
 
 # --- backups ---------------------------------------------------------------------------------
 # Archives live at s3://$BACKUP_BUCKET/$BACKUP_PREFIX/YYYY/MM/DD/clawdbot-YYYYMMDDTHHMMSSZ.tar.gz
-# and hold data/ (the data dir without its secrets) and config/ (the live release's
-# compose.yaml, Caddyfile and .env). The settings come from $BACKUP_ENV, written by cloud-init;
-# the credentials from the instance role. RESTORE_BUCKET, RESTORE_PREFIX and RESTORE_REGION
+# and hold data/ (the data dir without its secrets), redis/ (Redis's files) and config/ (the live
+# release's compose.yaml, Caddyfile and .env). The settings come from $BACKUP_ENV, written by the
+# deployment; the credentials from the instance role (or the env file's key on a machine of yours). RESTORE_BUCKET, RESTORE_PREFIX and RESTORE_REGION
 # (defaults: this host's own) name where restores read from, e.g. the backups of a stack that
 # was lost, in another region.
 
@@ -358,6 +360,29 @@ file_fingerprint() {
   printf '%s\t%s\n' "$(stat -c %s "$1")" "$(sha256sum "$1" | cut -d' ' -f1)"
 }
 
+# Redis's files as of now into <dir>: a synchronous SAVE first when Redis runs, so that the RDB
+# is complete; the AOF (what Redis loads at start) is flushed every second.
+snapshot_redis() {
+  if docker ps -q --filter "name=^$REDIS\$" | grep -q .; then
+    docker exec "$REDIS" redis-cli SAVE >/dev/null || die "redis-cli SAVE failed in $REDIS"
+  fi
+  mkdir -p "$1"
+  if [ -d "$REDIS_DIR" ]; then cp -a "$REDIS_DIR/." "$1/"; fi
+}
+
+# Replaces Redis's dir with <dir>, Redis stopped meanwhile; the previous files are kept beside it.
+restore_redis() {
+  local from=$1 stamp=$2 running=""
+  if docker ps -q --filter "name=^$REDIS\$" | grep -q .; then
+    running=yes
+    docker stop "$REDIS" >/dev/null
+  fi
+  if [ -d "$REDIS_DIR" ] && [ -n "$(ls -A "$REDIS_DIR")" ]; then mv "$REDIS_DIR" "$REDIS_DIR.before-restore-$stamp"; else rm -rf "$REDIS_DIR"; fi
+  mv "$from" "$REDIS_DIR"
+  if [ -n "$running" ]; then docker start "$REDIS" >/dev/null; fi
+  log "restored Redis's files into $REDIS_DIR"
+}
+
 # Replaces the data dir with the backup's. A non-empty data dir is moved aside, never deleted;
 # the bot is stopped for the swap and started again if it was running.
 restore_backup() {
@@ -390,6 +415,7 @@ restore_backup() {
     rm -rf "$DATA_DIR"
   fi
   mv "$work/unpacked/data" "$DATA_DIR"
+  if [ -d "$work/unpacked/redis" ]; then restore_redis "$work/unpacked/redis" "$stamp"; fi
   rm -rf "$CLAWDBOT_ROOT/restored-config"
   if [ -d "$work/unpacked/config" ]; then mv "$work/unpacked/config" "$CLAWDBOT_ROOT/restored-config"; fi
   if [ -n "$running" ]; then

@@ -60,6 +60,7 @@ function hostParams(settings: HostStepSettings): Params {
     DATA_DIR: HOST_PATHS.data,
     RELEASES_DIR: HOST_PATHS.releases,
     LOGS_DIR: HOST_PATHS.logs,
+    REDIS_DIR: HOST_PATHS.redisData,
     BACKUP_ENV: HOST_PATHS.backupEnv,
     METRICS_PORT: PORTS.metrics,
     // Where each bot slot publishes its gateway on its loopback address (app/compose.yaml).

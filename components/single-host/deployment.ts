@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { local, remote } from '@pulumi/command';
 import { HOST_PATHS } from '../../app/src/contract';
+import { authorizeKeyCommand } from '../scripts/authorize-key';
 import { installBackupTimerCommand } from '../scripts/install-backup-timer';
 import { installToolsCommand } from '../scripts/install-tools';
 import { planRelease, type ReleasePlan } from '../scripts/plan';
@@ -25,9 +26,9 @@ export interface SshConnectionArgs {
   unreachableHint: string;
 }
 
-/** Backups on a host without cloud-init (a machine of yours): its settings and timer come with the deployment. */
+/** The host's backups: its settings and timer come with the deployment, so that a change is applied in place. */
 export interface HostBackupSettings {
-  /** backup.env: bucket, prefix, retention, region, restore source, and an access key (secret). */
+  /** backup.env: bucket, prefix, retention, region, restore source, and on a machine of yours an access key (secret). */
   settings: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** systemd OnCalendar expression of the backup timer. */
   schedule: string;
@@ -57,8 +58,10 @@ export interface DeploymentArgs {
   redisImage?: pulumi.Input<string>;
   /** On a fresh host, before the bot first starts: restore the newest backup, a named key, or nothing. */
   restoreOnBoot: RestoreOnBoot;
-  /** Set for a host without cloud-init that backs up. */
+  /** Set for a host that backs up. */
   hostBackup?: HostBackupSettings;
+  /** An EC2 host of this stack: the one public key its deploy user accepts, kept current in place. */
+  authorizedKey?: pulumi.Input<string>;
   keepReleases?: number;
   healthTimeoutSeconds?: number;
   /** The host's own resource: when it goes in the same run, the deletion step has nothing to stop and is skipped. */
@@ -162,8 +165,16 @@ export class Deployment extends pulumi.ComponentResource {
       { ...child, dependsOn: [readiness] },
     );
 
-    // A host without cloud-init gets its backup settings (an access key among them: stdin only)
-    // and the timer here.
+    if (args.authorizedKey !== undefined) {
+      new remote.Command(
+        `${name}-authorized-key`,
+        { connection, create: pulumi.output(args.authorizedKey).apply(authorizeKeyCommand), triggers: [hostId] },
+        { ...child, dependsOn: [readiness] },
+      );
+    }
+
+    // The backup settings (on a machine of yours an access key among them: stdin only) and the
+    // timer: a new schedule or retention re-runs these steps, on the running host.
     const hostBackupSteps: pulumi.Resource[] = [];
     if (args.hostBackup) {
       const backupSettings = pulumi.secret(pulumi.output(args.hostBackup.settings).apply((values) => renderEnvFile(values as Record<string, string>)));

@@ -41,6 +41,8 @@ const DEDICATED_SUBNET_CIDR = '10.42.0.0/24';
 export class Network extends pulumi.ComponentResource {
   public readonly vpcId: pulumi.Output<string>;
   public readonly subnetId: pulumi.Output<string>;
+  /** The subnet's zone, where the host's data volume must be too. */
+  public readonly availabilityZone: pulumi.Output<string>;
   public readonly securityGroupId: pulumi.Output<string>;
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -74,6 +76,7 @@ export class Network extends pulumi.ComponentResource {
           }
           return first;
         });
+      this.availabilityZone = aws.ec2.getSubnetOutput({ id: this.subnetId }, { parent: this }).availabilityZone;
     } else {
       const vpc = new aws.ec2.Vpc(
         `${name}-vpc`,
@@ -103,6 +106,7 @@ export class Network extends pulumi.ComponentResource {
       new aws.ec2.RouteTableAssociation(`${name}-public`, { subnetId: subnet.id, routeTableId: routes.id }, { parent: this });
       this.vpcId = vpc.id;
       this.subnetId = subnet.id;
+      this.availabilityZone = subnet.availabilityZone;
     }
 
     const publicSources = { cidrBlocks: args.publicCidrs.ipv4, ipv6CidrBlocks: args.publicCidrs.ipv6 };
@@ -124,6 +128,6 @@ export class Network extends pulumi.ComponentResource {
     );
     this.securityGroupId = securityGroup.id;
 
-    this.registerOutputs({ vpcId: this.vpcId, subnetId: this.subnetId, securityGroupId: this.securityGroupId });
+    this.registerOutputs({ vpcId: this.vpcId, subnetId: this.subnetId, availabilityZone: this.availabilityZone, securityGroupId: this.securityGroupId });
   }
 }

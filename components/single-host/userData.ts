@@ -1,8 +1,5 @@
 import { HOST_PATHS, PORTS, ROUTES } from '../../app/src/contract';
 import { METRICS_JOB, STACK_DIMENSION, renderAgentConfig } from '../shared/cloudwatchAgent';
-import { backupSettings, type BackupLocation } from '../scripts/backup-settings';
-import { renderBackupUnits } from '../scripts/install-backup-timer';
-import { renderEnvFile } from '../scripts/write-env';
 import { renderTemplate, shellQuote, shellWords } from './template';
 
 /** Files cloud-init writes for the CloudWatch agent. */
@@ -20,26 +17,22 @@ export interface UserDataArgs {
   /** amazonaws.com, or amazonaws.com.cn in the China regions. */
   dnsSuffix: string;
   sshPort: number;
-  sshAllowedCidrs: string[];
-  publicCidrs: string[];
   /** The user the deployment logs in as: in the docker group, owner of the bot's directories. */
   deployUser: string;
-  backupBucket: string;
-  backupPrefix: string;
-  backupRetentionDays: number;
-  /** systemd OnCalendar expression of the backup timer. */
-  backupSchedule: string;
-  /** Where restores read from, when not this host's own backups (a lost stack's, say). */
-  restoreFrom?: Partial<BackupLocation>;
+  /** The EBS volume mounted at HOST_PATHS.root: everything the bot keeps outlives the instance. */
+  dataVolumeId: string;
   appLogGroup: string;
   prometheusLogGroup: string;
 }
 
-/** The public ports, opened to publicCidrs by both the security group and ufw. */
+/** The public ports: the security group opens them to publicCidrs, ufw to whatever the group lets through. */
 export const PUBLIC_PORTS = [PORTS.gateway, PORTS.https] as const;
 
 /**
  * Renders the host's cloud-init user data from components/single-host/templates/cloud-init.yaml.
+ * It holds only what a first boot needs and what cannot change without a new host (the SSH port,
+ * the data volume): the operational settings (firewall ranges, backup schedule and retention,
+ * the authorized key) are applied in place by the security group and the deployment's steps.
  *
  * The templates' first comments still name components/userData.ts, where this file was before
  * components/ split into tiers: their text is the instance's user data, and any change to it
@@ -48,15 +41,14 @@ export const PUBLIC_PORTS = [PORTS.gateway, PORTS.https] as const;
 export function renderUserData(args: UserDataArgs): string {
   const provisionScript = renderTemplate('provision.sh', {
     sshPort: shellQuote(args.sshPort),
-    sshAllowedCidrs: shellWords(args.sshAllowedCidrs),
-    publicCidrs: shellWords(args.publicCidrs),
     publicPorts: shellWords(PUBLIC_PORTS),
     deployUser: shellQuote(args.deployUser),
-    hostDirs: shellWords([HOST_PATHS.root, HOST_PATHS.data, HOST_PATHS.logs, HOST_PATHS.bin, HOST_PATHS.releases]),
+    dataVolumeId: shellQuote(args.dataVolumeId),
+    dataMount: shellQuote(HOST_PATHS.root),
+    hostDirs: shellWords([HOST_PATHS.root, HOST_PATHS.data, HOST_PATHS.redisData, HOST_PATHS.logs, HOST_PATHS.bin, HOST_PATHS.releases]),
     cloudwatchAgentUrl: shellQuote(`https://amazoncloudwatch-agent-${args.region}.s3.${args.region}.${args.dnsSuffix}`),
     cloudwatchAgentConfigPath: shellQuote(AGENT_FILES.cloudwatchAgentConfig),
   });
-  const units = renderBackupUnits(args.backupSchedule);
 
   const userData = renderTemplate('cloud-init.yaml', {
     sshPort: args.sshPort,
@@ -73,16 +65,6 @@ export function renderUserData(args: UserDataArgs): string {
     // Quoted: a stack named `on`, `yes` or `1` would otherwise reach Prometheus as a bool or number.
     stack: JSON.stringify(args.stack),
     logsDir: HOST_PATHS.logs,
-    backupEnvFile: HOST_PATHS.backupEnv,
-    backupSettings: renderEnvFile(
-      backupSettings({
-        location: { bucket: args.backupBucket, prefix: args.backupPrefix, region: args.region },
-        retentionDays: args.backupRetentionDays,
-        restoreFrom: args.restoreFrom,
-      }),
-    ),
-    backupService: units['clawdbot-backup.service'],
-    backupTimer: units['clawdbot-backup.timer'],
     provisionScript,
   });
 

@@ -1,3 +1,4 @@
+import { ubuntuAmiParameter } from '../../components/single-host/host';
 import type { ConfigReader, Environment } from './reader';
 
 /** The 2 vCPU / 4 GiB types the stack is sized and priced for, with the AMI architecture of each. */
@@ -14,10 +15,17 @@ export type Architecture = (typeof INSTANCE_TYPES)[InstanceType];
 export interface HostConfig {
   instanceType: InstanceType;
   architecture: Architecture;
+  /** The pinned image: changing it is what replaces the host. */
+  ami: string;
   rootVolumeSizeGb: number;
+  dataVolumeSizeGb: number;
   sshPublicKey: string;
   terminationProtection: boolean;
+  /** prod: the instance, its Elastic IP and its data volume carry `protect`. */
+  protect: boolean;
 }
+
+const AMI_ID = /^ami-[0-9a-f]{8}([0-9a-f]{9})?$/;
 
 /** An OpenSSH public key line: a deploy key, or a host key to pin. */
 export const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/;
@@ -31,11 +39,19 @@ export function readHost(config: ConfigReader, environment: Environment): HostCo
   if (!SSH_PUBLIC_KEY.test(sshPublicKey)) {
     config.fail('sshPublicKey', 'is not an OpenSSH public key (expected e.g. "ssh-ed25519 AAAA... you@laptop")');
   }
+  const architecture = INSTANCE_TYPES[instanceType as InstanceType];
+  const ami =
+    config.optionalString('ami') ??
+    config.fail('ami', `is required for target aws: pin an Ubuntu 24.04 image, e.g. the current one: aws ssm get-parameter --name ${ubuntuAmiParameter(architecture)} --query Parameter.Value --output text`);
+  if (!AMI_ID.test(ami)) config.fail('ami', `${JSON.stringify(ami)} is not an AMI id (e.g. ami-0123456789abcdef0)`);
   return {
     instanceType: instanceType as InstanceType,
-    architecture: INSTANCE_TYPES[instanceType as InstanceType],
+    architecture,
+    ami,
     rootVolumeSizeGb: config.integer('rootVolumeSizeGb', 50, 16384),
+    dataVolumeSizeGb: config.integer('dataVolumeSizeGb', 1, 16384),
     sshPublicKey,
     terminationProtection: environment === 'prod',
+    protect: environment === 'prod',
   };
 }

@@ -87,6 +87,8 @@ export function mockCall(args: pulumi.runtime.MockCallArgs, region: string): Rec
       return { locations: [`${region}b`, `${region}a`], instanceTypes: [], locationTypes: [] };
     case 'aws:ec2/getVpc:getVpc':
       return { id: 'vpc-0default' };
+    case 'aws:ec2/getSubnet:getSubnet':
+      return { id: inputs.id, availabilityZone: `${region}${String(inputs.id).slice(-1)}` };
     case 'aws:ec2/getSubnets:getSubnets':
       return { ids: ['subnet-0default-b', 'subnet-0default-a'] };
     case 'aws:index/getCallerIdentity:getCallerIdentity':

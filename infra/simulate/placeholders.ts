@@ -46,6 +46,6 @@ const PLACEHOLDER_KEYS = placeholderKeyPair();
 
 /** Stand-ins for values an operator sets per stack (`pulumi config set [--secret]`). */
 export const PLACEHOLDERS: { plain: Record<string, string>; secret: (key: string) => string } = {
-  plain: { sshPublicKey: PLACEHOLDER_KEYS.publicKey },
+  plain: { sshPublicKey: PLACEHOLDER_KEYS.publicKey, ami: 'ami-0123456789abcdef0' },
   secret: (key: string) => (key === 'sshPrivateKey' ? PLACEHOLDER_KEYS.privateKey : `placeholder-${key}`),
 };

@@ -16,6 +16,7 @@ export interface SimulatedResource {
   custom: boolean;
   protect: boolean;
   retainOnDelete: boolean;
+  deleteBeforeReplace: boolean;
   ignoreChanges: string[];
   additionalSecretOutputs: string[];
   /** Only the operations given a timeout. */
@@ -37,6 +38,7 @@ interface RegisterRequest {
   getCustom(): boolean;
   getProtect(): boolean;
   getRetainondelete(): boolean;
+  getDeletebeforereplace(): boolean;
   getIgnorechangesList(): string[];
   getAdditionalsecretoutputsList(): string[];
   getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
@@ -93,6 +95,7 @@ export function recordResources(): { resources: SimulatedResource[]; complete():
           custom: request.getCustom(),
           protect: request.getProtect(),
           retainOnDelete: request.getRetainondelete(),
+          deleteBeforeReplace: request.getDeletebeforereplace(),
           ignoreChanges: request.getIgnorechangesList(),
           additionalSecretOutputs: request.getAdditionalsecretoutputsList(),
           customTimeouts: customTimeouts(request),

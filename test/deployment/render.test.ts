@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { CONTAINER_DATA_DIR, DATA_LAYOUT, HOST_PATHS, PORTS } from '../../app/src/contract';
+import { authorizeKeyCommand } from '../../components/scripts/authorize-key';
 import { planRelease } from '../../components/scripts/plan';
 import { backupSettings } from '../../components/scripts/backup-settings';
 import { renderBackupUnits } from '../../components/scripts/install-backup-timer';
@@ -97,6 +98,23 @@ describe('rendered steps', () => {
     expect(command).toContain("DOMAIN='bot.example.com'");
     // Without a domain, Caddy's 443 site is localhost (internal CA) and the bot is served on 18789.
     expect(activateCommand('r1', {})).toContain("DOMAIN='localhost'");
+  });
+});
+
+describe('the authorized-key step', () => {
+  it('leaves exactly the configured key in authorized_keys, mode 0600, replacing any other', () => {
+    const home = mkdtempSync(path.join(tmpdir(), 'authorize-key-'));
+    try {
+      mkdirSync(path.join(home, '.ssh'));
+      appendFileSync(path.join(home, '.ssh', 'authorized_keys'), 'ssh-ed25519 AAAAold old@laptop\n');
+      const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBKnew new@laptop';
+      const output = execFileSync('bash', ['-c', authorizeKeyCommand(key)], { env: { ...process.env, HOME: home }, encoding: 'utf8' });
+      expect(readFileSync(path.join(home, '.ssh', 'authorized_keys'), 'utf8')).toBe(`${key}\n`);
+      expect(statSync(path.join(home, '.ssh', 'authorized_keys')).mode & 0o777).toBe(0o600);
+      expect(output).toContain('authorized_keys holds the one key ssh-ed25519');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
 

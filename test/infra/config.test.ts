@@ -108,6 +108,18 @@ describe('config rejections', () => {
     await expectRejected('prod', { config: { hostName: 'bot.team' } }, 'clawdbot:hostName: "bot.team" is not a single DNS label');
   });
 
+  it('target aws without a pinned ami, saying how to look up the current one for the instance\'s CPU', async () => {
+    await expectRejected(
+      'prod',
+      { unset: ['ami'] },
+      'clawdbot:ami: is required for target aws: pin an Ubuntu 24.04 image, e.g. the current one: aws ssm get-parameter --name /aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id',
+    );
+  });
+
+  it.each(['ubuntu-24.04', 'ami-123', 'ami-0123456789ABCDEF0'])('ami %p, not an AMI id', async (ami) => {
+    await expectRejected('dev', { config: { ami } }, `clawdbot:ami: ${JSON.stringify(ami)} is not an AMI id`);
+  });
+
   it.each(['t3.large', 't4g.small', 'm5.large', 'c7g.medium'])('instanceType %p, not 2 vCPU / 4 GiB', async (instanceType) => {
     await expectRejected(
       'dev',
@@ -358,7 +370,7 @@ describe('config acceptance', () => {
 
   it.each(['hourly', '*-*-* 03:30:00', 'Mon..Fri 01:30', 'daily Asia/Shanghai'])('takes backupSchedule %p', async (backupSchedule) => {
     const simulation = await simulate('dev', { config: { backupSchedule } });
-    expect(inputs(only(simulation, 'aws:ec2/instance:Instance')).userData).toContain(`OnCalendar=${backupSchedule}\n`);
+    expect(inputs(only(simulation, 'command:remote:Command', 'clawdbot-dev-backup-timer')).create).toContain(`OnCalendar=${backupSchedule}\n`);
   });
 
   it('normalizes the domain', async () => {

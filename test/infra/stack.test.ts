@@ -2,8 +2,9 @@ import * as pulumi from '@pulumi/pulumi';
 import { parse } from 'yaml';
 import { loadSettings } from '../../app/src/lib/config';
 import { CLOUDWATCH_NAMESPACE, HOST_PATHS, METRICS, PORTS } from '../../app/src/contract';
-import { isSecretValue, reveal, simulate, type SimulatedResource, type Simulation } from '../../infra/simulate';
-import { SSH_USER, ubuntuAmiParameter } from '../../components/single-host/host';
+import { isSecretValue, reveal, simulate, type SimulatedResource, type SimulateOptions, type Simulation } from '../../infra/simulate';
+import { utils as sshUtils } from 'ssh2';
+import { SSH_USER } from '../../components/single-host/host';
 import { PLACEHOLDER_HOST_KEY } from '../../infra/simulate/aws-mocks';
 import { SSM_TUNNEL_PORT } from '../../infra/ssm-tunnel';
 import { ancestors, bashArray, inputs, named, ofType, only, strings, userDataOf, waitsFor, writtenFile } from './graph';
@@ -39,6 +40,8 @@ const BUCKET_SETTINGS = [
   'aws:s3/bucketVersioning:BucketVersioning',
 ];
 const fileIn = (simulation: Simulation, path: string) => writtenFile(userDataOf(simulation), path);
+/** The backup.env the deployment writes on the host (through stdin). */
+const backupEnvOf = (simulation: Simulation) => inputs(named(simulation, `clawdbot-${simulation.stack}-backup-settings`)).stdin as string;
 /** Provider inputs arrive as JSON strings for nested values. */
 const providerValue = (value: unknown) => (typeof value === 'string' ? JSON.parse(value) : value);
 
@@ -71,15 +74,12 @@ describe('security group', () => {
     }
   });
 
-  it('is mirrored by the host firewall (ufw) in the user data', async () => {
+  it('opens the same ports on the host firewall (ufw); the sources are the group\'s alone, changed in place', async () => {
     const direct = await simulate('prod', { config: { sshAccess: 'direct', sshAllowedCidrs: ['203.0.113.0/24'] } });
     for (const simulation of [prod, dev, direct]) {
       const script = fileIn(simulation, '/usr/local/sbin/clawdbot-provision');
       const rules = ingress(simulation);
       const ssh = rules.find((rule) => rule.fromPort === 2222);
-      const gateway = rules.find((rule) => rule.fromPort === PORTS.gateway)!;
-      expect(bashArray(script, 'ssh_allowed_cidrs')).toEqual(ssh ? [...ssh.cidrBlocks, ...ssh.ipv6CidrBlocks] : []);
-      expect(bashArray(script, 'public_cidrs')).toEqual([...gateway.cidrBlocks, ...gateway.ipv6CidrBlocks]);
       expect(bashArray(script, 'public_ports').map(Number).sort()).toEqual(rules.filter((rule) => rule !== ssh).map((rule) => rule.fromPort).sort());
       expect(script).toContain("ssh_port='2222'");
     }
@@ -132,6 +132,52 @@ describe('host', () => {
     }
   });
 
+  /** Inputs of the instance whose change makes AWS (and so Pulumi) replace it. */
+  const replaceForcing = (simulation: Simulation) => {
+    const instance = inputs(only(simulation, 'aws:ec2/instance:Instance'));
+    return {
+      ami: instance.ami,
+      keyName: instance.keyName,
+      subnetId: instance.subnetId,
+      userData: instance.userData,
+      availabilityZone: instance.availabilityZone,
+      associatePublicIpAddress: instance.associatePublicIpAddress,
+    };
+  };
+
+  const rotatedKey = sshUtils.generateKeyPairSync('ed25519', { comment: 'rotated@test' });
+  const direct = { sshAccess: 'direct', sshAllowedCidrs: ['203.0.113.0/24'] };
+  it.each([
+    ['sshAllowedCidrs', { config: direct }, { config: { ...direct, sshAllowedCidrs: ['198.51.100.0/24', '2001:db8::/48'] } }],
+    ['publicCidrs', {}, { config: { publicCidrs: ['192.0.2.0/24'] } }],
+    ['backupSchedule', {}, { config: { backupSchedule: 'hourly' } }],
+    ['backupRetentionDays', {}, { config: { backupRetentionDays: 14 } }],
+    ['sshPublicKey', {}, { config: { sshPublicKey: rotatedKey.public }, secrets: { sshPrivateKey: rotatedKey.private } }],
+  ] as const)('keeps the prod host when %s changes: every replace-forcing input stays', async (_key, before, after) => {
+    const base = Object.keys(before).length === 0 ? prod : await simulate('prod', before as SimulateOptions);
+    const changed = await simulate('prod', after as SimulateOptions);
+    expect(replaceForcing(changed)).toEqual(replaceForcing(base));
+    // ...and the change does reach AWS or the host, in place.
+    const inPlace = [
+      ['aws:ec2/securityGroup:SecurityGroup', 'clawdbot-prod-host'],
+      ['command:remote:Command', 'clawdbot-prod-backup-settings'],
+      ['command:remote:Command', 'clawdbot-prod-backup-timer'],
+      ['command:remote:Command', 'clawdbot-prod-authorized-key'],
+    ];
+    // What each one applies (a command's login, which follows the deploy key, aside).
+    const applied = (simulation: Simulation, type: string, name: string) => JSON.stringify({ ...inputs(only(simulation, type, name)), connection: undefined });
+    const differs = ([type, name]: string[]) => applied(changed, type, name) !== applied(base, type, name);
+    expect(inPlace.filter(differs)).toHaveLength(1);
+  });
+
+  it('applies a new deploy key on the running host, and to the key pair a new instance would start with', async () => {
+    const key = sshUtils.generateKeyPairSync('ed25519', { comment: 'rotated@test' });
+    const rotated = await simulate('prod', { config: { sshPublicKey: key.public }, secrets: { sshPrivateKey: key.private } });
+    expect(inputs(named(rotated, 'clawdbot-prod-authorized-key')).create).toContain(`AUTHORIZED_KEY='${key.public}'`);
+    expect(inputs(only(rotated, 'aws:ec2/keyPair:KeyPair'))).toMatchObject({ keyName: 'clawdbot-prod-ssh', publicKey: key.public });
+    expect(only(rotated, 'aws:ec2/keyPair:KeyPair').deleteBeforeReplace).toBe(true);
+  });
+
   it('is replaced, not restarted, when its user data changes, since cloud-init runs on first boot only', async () => {
     for (const [, simulation] of stacks()) expect(inputs(only(simulation, 'aws:ec2/instance:Instance')).userDataReplaceOnChange).toBe(true);
     const movedSsh = await simulate('prod', { config: { sshPort: 40022 } });
@@ -143,21 +189,43 @@ describe('host', () => {
     expect(inputs(only(dev, 'aws:ec2/instance:Instance')).disableApiTermination).toBe(false);
   });
 
-  it('boots Ubuntu 24.04 for the instance architecture, and a newer image never replaces it', async () => {
-    const amiLookup = (simulation: Simulation) => simulation.calls.find((call) => call.token === 'aws:ssm/getParameter:getParameter')!.inputs.name;
-    expect(amiLookup(dev)).toBe(ubuntuAmiParameter('arm64'));
-    expect(amiLookup(dev)).toBe('/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id');
-    const intel = await simulate('dev', { config: { instanceType: 't3.medium' } });
-    expect(amiLookup(intel)).toBe(ubuntuAmiParameter('amd64'));
-    expect(inputs(only(intel, 'aws:ec2/instance:Instance')).instanceType).toBe('t3.medium');
-    expect(only(dev, 'aws:ec2/instance:Instance').ignoreChanges).toEqual(['ami']);
+  it('boots the image pinned by `ami`, so a new one is a config change that replaces the host, never a surprise', async () => {
+    for (const [, simulation] of stacks()) {
+      expect(inputs(only(simulation, 'aws:ec2/instance:Instance')).ami).toBe('ami-0123456789abcdef0');
+      expect(only(simulation, 'aws:ec2/instance:Instance').ignoreChanges).toEqual([]);
+      expect(simulation.calls.filter((call) => call.token === 'aws:ssm/getParameter:getParameter')).toEqual([]);
+    }
+    const upgraded = await simulate('prod', { config: { ami: 'ami-0fedcba9876543210' } });
+    expect(replaceForcing(upgraded)).toEqual({ ...replaceForcing(prod), ami: 'ami-0fedcba9876543210' });
   });
 
-  it('gets an Elastic IP and the configured key pair', () => {
+  it('keeps its state on an encrypted data volume in its zone, re-attached to a replacement after the old instance stopped', () => {
+    for (const [, simulation] of stacks()) {
+      const instance = only(simulation, 'aws:ec2/instance:Instance');
+      const volume = only(simulation, 'aws:ebs/volume:Volume');
+      expect(inputs(volume)).toMatchObject({ type: 'gp3', encrypted: true, size: 20 });
+      const subnetZone = simulation.stack === 'prod' ? inputs(only(simulation, 'aws:ec2/subnet:Subnet')).availabilityZone : 'ap-southeast-1a';
+      expect(inputs(volume).availabilityZone).toBe(subnetZone);
+      const attachment = only(simulation, 'aws:ec2/volumeAttachment:VolumeAttachment');
+      expect(inputs(attachment)).toMatchObject({ instanceId: `${instance.name}-id`, volumeId: `${volume.name}-id`, stopInstanceBeforeDetaching: true });
+      expect(attachment.deleteBeforeReplace).toBe(true);
+      expect(fileIn(simulation, '/usr/local/sbin/clawdbot-provision')).toContain(`data_volume_id='${volume.name}-id'`);
+    }
+  });
+
+  it('protects the instance, its Elastic IP and its data volume in prod only', () => {
+    for (const type of ['aws:ec2/instance:Instance', 'aws:ec2/eip:Eip', 'aws:ebs/volume:Volume']) {
+      expect({ type, protect: only(prod, type).protect }).toEqual({ type, protect: true });
+      expect({ type, protect: only(dev, type).protect }).toEqual({ type, protect: false });
+    }
+  });
+
+  it('gets an Elastic IP and the configured key pair, by its fixed name', () => {
     const instance = only(prod, 'aws:ec2/instance:Instance');
     expect(inputs(only(prod, 'aws:ec2/eip:Eip'))).toMatchObject({ domain: 'vpc', instance: `${instance.name}-id` });
     expect(inputs(only(prod, 'aws:ec2/keyPair:KeyPair')).publicKey).toMatch(/^ssh-ed25519 /);
-    expect(inputs(instance).keyName).toBe(only(prod, 'aws:ec2/keyPair:KeyPair').name);
+    expect(inputs(instance).keyName).toBe(inputs(only(prod, 'aws:ec2/keyPair:KeyPair')).keyName);
+    expect(waitsFor(prod, instance, only(prod, 'aws:ec2/keyPair:KeyPair'))).toBe(true);
   });
 
   it('has a least-privilege role: its own backup prefix, the agent, SSM', () => {
@@ -187,17 +255,19 @@ describe('host', () => {
     expect(inputs(only(dev, 'aws:iam/rolePolicy:RolePolicy')).policy.Statement.map((s: any) => s.Sid)).not.toContain('UseBackupKey');
   });
 
-  it('runs the backup timer on backupSchedule, daily by default', async () => {
+  it('gets the backup timer on backupSchedule, daily by default, from the deployment', async () => {
     const schedule = 'Mon..Fri *-*-* 01:30:00';
     const simulation = await simulate('dev', { config: { backupSchedule: schedule } });
-    expect(writtenFile(userDataOf(simulation), '/etc/systemd/system/clawdbot-backup.timer')).toContain(`\nOnCalendar=${schedule}\n`);
-    expect(fileIn(dev, '/etc/systemd/system/clawdbot-backup.timer')).toContain('\nOnCalendar=daily\n');
+    expect(inputs(named(simulation, 'clawdbot-dev-backup-timer')).create).toContain(`\nOnCalendar=${schedule}\n`);
+    expect(inputs(named(dev, 'clawdbot-dev-backup-timer')).create).toContain('\nOnCalendar=daily\n');
+  });
+
+  it('gets its backup settings from the deployment, with no access key: it uses its role', () => {
+    expect(backupEnvOf(prod)).toBe(`BACKUP_BUCKET=${prod.outputs.backupBucketName}\nBACKUP_PREFIX=clawdbot-prod/\nBACKUP_RETENTION_DAYS=90\nAWS_REGION=ap-southeast-1\n`);
   });
 
   it('renders its user data from the stack config', () => {
     expect(fileIn(prod, '/etc/ssh/sshd_config.d/10-clawdbot.conf')).toContain('Port 2222\n');
-    expect(fileIn(prod, `${HOST_PATHS.root}/backup.env`)).toContain(`BACKUP_BUCKET=${prod.outputs.backupBucketName}\nBACKUP_PREFIX=clawdbot-prod/\nBACKUP_RETENTION_DAYS=90\n`);
-    expect(fileIn(prod, '/usr/local/sbin/clawdbot-provision')).toContain('ssh_allowed_cidrs=()\n');
     expect(parse(fileIn(dev, '/etc/clawdbot/prometheus.yaml')).scrape_configs[0].static_configs[0].labels).toEqual({ Stack: 'dev' });
   });
 });
@@ -465,12 +535,12 @@ describe('backups', () => {
     expect(inputs(bucket(dev)).forceDestroy).toBe(true);
   });
 
-  it('snapshot the root volume daily and keep 7', () => {
+  it('snapshot the data volume daily and keep 7', () => {
     for (const [, simulation] of stacks()) {
       const policy = inputs(only(simulation, 'aws:dlm/lifecyclePolicy:LifecyclePolicy')).policyDetails;
       expect(policy.resourceTypes).toEqual(['VOLUME']);
       expect(policy.schedules).toEqual([expect.objectContaining({ createRule: { interval: 24, intervalUnit: 'HOURS', times: '03:00' }, retainRule: { count: 7 } })]);
-      expect(inputs(only(simulation, 'aws:ec2/instance:Instance')).rootBlockDevice.tags).toMatchObject(policy.targetTags);
+      expect(inputs(only(simulation, 'aws:ebs/volume:Volume')).tags).toMatchObject(policy.targetTags);
     }
   });
 });
@@ -645,7 +715,7 @@ describe('restore on boot and disaster recovery', () => {
 
   it('a new stack reads a lost stack\'s backups, in another bucket and region, and may only read them', async () => {
     const simulation = await simulate('prod', { config: { restoreFromBucket: 'clawdbot-old-backups', restoreFromPrefix: 'clawdbot-prod', restoreFromRegion: 'ap-northeast-1' } });
-    expect(writtenFile(userDataOf(simulation), HOST_PATHS.backupEnv)).toContain('RESTORE_BUCKET=clawdbot-old-backups\nRESTORE_PREFIX=clawdbot-prod\nRESTORE_REGION=ap-northeast-1\n');
+    expect(backupEnvOf(simulation)).toContain('RESTORE_BUCKET=clawdbot-old-backups\nRESTORE_PREFIX=clawdbot-prod\nRESTORE_REGION=ap-northeast-1\n');
     const statements = inputs(only(simulation, 'aws:iam/rolePolicy:RolePolicy')).policy.Statement as any[];
     const sid = (name: string) => statements.find((statement) => statement.Sid === name);
     expect(sid('ListRestoreSource')).toMatchObject({ Action: 's3:ListBucket', Resource: 'arn:aws:s3:::clawdbot-old-backups', Condition: { StringLike: { 's3:prefix': ['clawdbot-prod/*'] } } });
@@ -660,7 +730,7 @@ describe('restore on boot and disaster recovery', () => {
     for (const [, simulation] of stacks()) {
       const sids = (inputs(only(simulation, 'aws:iam/rolePolicy:RolePolicy')).policy.Statement as any[]).map((statement) => statement.Sid);
       expect(sids.filter((name: string) => /Restore/.test(name))).toEqual([]);
-      expect(fileIn(simulation, HOST_PATHS.backupEnv)).not.toContain('RESTORE_');
+      expect(backupEnvOf(simulation)).not.toContain('RESTORE_');
     }
   });
 });

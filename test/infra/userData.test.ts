@@ -16,13 +16,8 @@ const args: UserDataArgs = {
   region: 'ap-southeast-1',
   dnsSuffix: 'amazonaws.com',
   sshPort: 40022,
-  sshAllowedCidrs: ['203.0.113.0/24', '2001:db8::/32'],
-  publicCidrs: ['0.0.0.0/0', '::/0'],
   deployUser: 'ubuntu',
-  backupBucket: 'clawdbot-prod-backups-abc123',
-  backupPrefix: 'clawdbot-prod/',
-  backupRetentionDays: 90,
-  backupSchedule: 'daily',
+  dataVolumeId: 'vol-0123456789abcdef0',
   appLogGroup: '/clawdbot-prod/app',
   prometheusLogGroup: '/clawdbot-prod/prometheus',
 };
@@ -35,10 +30,9 @@ const provision = (config = cloudConfig()) => file('/usr/local/sbin/clawdbot-pro
 const shellValue = (script: string, name: string) => new RegExp(`^${name}='([^']*)'$`, 'm').exec(script)?.[1];
 
 describe('cloud-init user data', () => {
-  it('is cloud-config under the EC2 size limit, even with many CIDRs', () => {
+  it('is cloud-config under the EC2 size limit', () => {
     expect(render().startsWith('#cloud-config\n')).toBe(true);
-    const many = Array.from({ length: 40 }, (_, i) => `198.51.${i}.0/24`);
-    expect(Buffer.byteLength(render({ sshAllowedCidrs: many, publicCidrs: many }))).toBeLessThan(USER_DATA_LIMIT_BYTES);
+    expect(Buffer.byteLength(render())).toBeLessThan(USER_DATA_LIMIT_BYTES);
   });
 
   it('moves sshd to the custom port with keys only and no root login', () => {
@@ -71,11 +65,9 @@ describe('cloud-init user data', () => {
     expect(script).toMatch(/apt-get install .*docker-ce .*docker-compose-plugin/);
   });
 
-  it('firewalls the host like the security group, and says why internal services bind 127.0.0.1', () => {
+  it('firewalls the host to the security group\'s ports, and says why internal services bind 127.0.0.1', () => {
     const script = provision();
     expect(script).toContain('ufw default deny incoming');
-    expect(bashArray(script, 'ssh_allowed_cidrs')).toEqual(args.sshAllowedCidrs);
-    expect(bashArray(script, 'public_cidrs')).toEqual(args.publicCidrs);
     expect(bashArray(script, 'public_ports').map(Number)).toEqual([PORTS.gateway, PORTS.https]);
     expect(PUBLIC_PORTS).toEqual([PORTS.gateway, PORTS.https]);
     expect(script).toMatch(/Docker-published ports bypass ufw|Ports that Docker publishes bypass ufw/);
@@ -120,7 +112,7 @@ describe('cloud-init user data', () => {
 
   it('gives the deploy user the bot\'s host directories and the docker group, which every deploy step needs', () => {
     const script = provision();
-    expect(bashArray(script, 'host_dirs')).toEqual([HOST_PATHS.root, HOST_PATHS.data, HOST_PATHS.logs, HOST_PATHS.bin, HOST_PATHS.releases]);
+    expect(bashArray(script, 'host_dirs')).toEqual([HOST_PATHS.root, HOST_PATHS.data, HOST_PATHS.redisData, HOST_PATHS.logs, HOST_PATHS.bin, HOST_PATHS.releases]);
     expect(shellValue(script, 'deploy_user')).toBe('ubuntu');
     expect(script).toContain('install -m 0755 -o "$deploy_user" -g "$deploy_user" -d "${host_dirs[@]}"');
     expect(script).toContain('usermod -aG docker "$deploy_user"');
@@ -128,35 +120,20 @@ describe('cloud-init user data', () => {
     expect(script.indexOf('usermod -aG docker')).toBeGreaterThan(script.indexOf('apt-get install -y -q docker-ce'));
   });
 
-  it('installs a daily backup timer that runs the deployment\'s backup job with the bucket settings', () => {
+  it('carries no operational setting: firewall ranges, backup settings and timer come in place from the security group and the deployment', () => {
     const config = cloudConfig();
-    const timer = file('/etc/systemd/system/clawdbot-backup.timer', config);
-    expect(timer).toContain('\nOnCalendar=daily\n');
-    expect(timer).toContain('\nPersistent=true\n');
-    const service = file('/etc/systemd/system/clawdbot-backup.service', config);
-    expect(service).toContain(`\nExecStart=${HOST_PATHS.bin}/backup\n`);
-    expect(service).toContain(`\nEnvironmentFile=${HOST_PATHS.backupEnv}\n`);
-    expect(service).toContain(`\nConditionPathExists=${HOST_PATHS.bin}/backup\n`);
-    expect(file(HOST_PATHS.backupEnv, config)).toBe(
-      'BACKUP_BUCKET=clawdbot-prod-backups-abc123\nBACKUP_PREFIX=clawdbot-prod/\nBACKUP_RETENTION_DAYS=90\nAWS_REGION=ap-southeast-1\n',
-    );
-    expect(provision(config)).toContain('systemctl enable --now clawdbot-backup.timer');
+    expect(config.write_files.map((f) => f.path)).not.toEqual(expect.arrayContaining([HOST_PATHS.backupEnv]));
+    expect(config.write_files.map((f) => f.path).filter((path) => path.includes('clawdbot-backup'))).toEqual([]);
+    expect(provision(config)).not.toMatch(/_cidrs|clawdbot-backup|BACKUP_/);
   });
 
-  it('points restores at another stack\'s backups when told to, field by field', () => {
-    const settings = (restoreFrom: UserDataArgs['restoreFrom']) => file(HOST_PATHS.backupEnv, cloudConfig(render({ restoreFrom }))).split('\n').filter((line) => line.startsWith('RESTORE_'));
-    expect(settings({ bucket: 'clawdbot-old-backups', prefix: 'clawdbot-prod', region: 'ap-northeast-1' })).toEqual([
-      'RESTORE_BUCKET=clawdbot-old-backups',
-      'RESTORE_PREFIX=clawdbot-prod',
-      'RESTORE_REGION=ap-northeast-1',
-    ]);
-    expect(settings({ prefix: 'clawdbot-old' })).toEqual(['RESTORE_PREFIX=clawdbot-old']);
-    expect(settings(undefined)).toEqual([]);
-  });
-
-  it('takes the backup schedule as input, and refuses one that is not an OnCalendar expression', () => {
-    expect(file('/etc/systemd/system/clawdbot-backup.timer', cloudConfig(render({ backupSchedule: '*-*-* 02:30:00' })))).toContain('\nOnCalendar=*-*-* 02:30:00\n');
-    expect(() => render({ backupSchedule: 'daily\nExecStart=/bin/sh' })).toThrow('backup schedule "daily\\nExecStart=/bin/sh" is not a systemd OnCalendar expression');
+  it('mounts the data volume, found by its id, at the bot\'s root before the directories are made', () => {
+    const script = provision();
+    expect(shellValue(script, 'data_volume_id')).toBe('vol-0123456789abcdef0');
+    expect(shellValue(script, 'data_mount')).toBe(HOST_PATHS.root);
+    expect(script).toContain('data_device=/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${data_volume_id//-/}');
+    expect(script.indexOf('mount "$data_mount"')).toBeGreaterThan(-1);
+    expect(script.indexOf('mount "$data_mount"')).toBeLessThan(script.indexOf('-d "${host_dirs[@]}"'));
   });
 
   it('runs the provisioning script once, from runcmd', () => {
@@ -217,7 +194,7 @@ esac`,
     if (state.sshdConfigInvalid) writeFileSync(path.join(sandbox, 'sshd-config-invalid'), '');
     if (state.ufwFails) writeFileSync(path.join(sandbox, 'ufw-fails'), '');
     const script = path.join(sandbox, 'steps.sh');
-    writeFileSync(script, steps(provision(), ['sshd on the custom port', 'host firewall, the same rules as the security group']));
+    writeFileSync(script, steps(provision(), ['sshd on the custom port', "host firewall: the security group's ports"]));
     const result = spawnSync('bash', [script], {
       env: { PATH: `${path.join(sandbox, 'bin')}:${process.env.PATH}`, SANDBOX: sandbox },
       encoding: 'utf8',
@@ -233,12 +210,9 @@ esac`,
     'ufw --force reset',
     'ufw default deny incoming',
     'ufw default allow outgoing',
-    'ufw allow proto tcp from 203.0.113.0/24 to any port 40022 comment ssh',
-    'ufw allow proto tcp from 2001:db8::/32 to any port 40022 comment ssh',
-    'ufw allow proto tcp from 0.0.0.0/0 to any port 18789 comment clawdbot',
-    'ufw allow proto tcp from 0.0.0.0/0 to any port 443 comment clawdbot',
-    'ufw allow proto tcp from ::/0 to any port 18789 comment clawdbot',
-    'ufw allow proto tcp from ::/0 to any port 443 comment clawdbot',
+    'ufw allow proto tcp to any port 40022 comment ssh',
+    'ufw allow proto tcp to any port 18789 comment clawdbot',
+    'ufw allow proto tcp to any port 443 comment clawdbot',
     'ufw --force enable',
     'systemctl enable fail2ban',
     'systemctl restart fail2ban',
@@ -269,7 +243,7 @@ esac`,
     const boot = run({ ufwFails: true });
     expect(boot.status).not.toBe(0);
     expect(boot.calls).not.toContain('ufw --force enable');
-    expect(boot.calls.at(-1)).toBe('ufw allow proto tcp from 203.0.113.0/24 to any port 40022 comment ssh');
+    expect(boot.calls.at(-1)).toBe('ufw allow proto tcp to any port 40022 comment ssh');
   });
 });
 
@@ -281,10 +255,10 @@ describe('templates', () => {
   it('refuse values no placeholder uses', () => {
     const values = {
       sshPort: 1,
-      sshAllowedCidrs: '',
-      publicCidrs: '',
       publicPorts: '',
       deployUser: '',
+      dataVolumeId: '',
+      dataMount: '',
       hostDirs: '',
       cloudwatchAgentUrl: '',
       cloudwatchAgentConfigPath: '',

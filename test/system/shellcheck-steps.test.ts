@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { planRelease } from '../../components/scripts/plan';
+import { authorizeKeyCommand } from '../../components/scripts/authorize-key';
 import { pullImageCommand } from '../../components/scripts/image';
 import { installBackupTimerCommand } from '../../components/scripts/install-backup-timer';
 import { installToolsCommand, renderBackupTool, renderRestoreTool } from '../../components/scripts/install-tools';
@@ -40,6 +41,7 @@ const scripts: Record<string, string> = {
   'write-env': body(plan.writeEnv),
   'install-tools': body(installToolsCommand('i-0123456789abcdef0')),
   'install-backup-timer': body(installBackupTimerCommand('Mon..Fri 01:30')),
+  'authorize-key': body(authorizeKeyCommand('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBK deploy@laptop')),
   'restore-on-boot': body(restoreOnBootCommand('latest')),
   activate: body(plan.activate),
   rollback: body(rollbackCommand(undefined)),

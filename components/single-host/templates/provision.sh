@@ -5,10 +5,10 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 ssh_port={{ sshPort }}
-ssh_allowed_cidrs=({{ sshAllowedCidrs }})
-public_cidrs=({{ publicCidrs }})
 public_ports=({{ publicPorts }})
 deploy_user={{ deployUser }}
+data_volume_id={{ dataVolumeId }}
+data_mount={{ dataMount }}
 host_dirs=({{ hostDirs }})
 cloudwatch_agent_url={{ cloudwatchAgentUrl }}
 cloudwatch_agent_config={{ cloudwatchAgentConfigPath }}
@@ -54,19 +54,17 @@ systemctl daemon-reload
 systemctl stop ssh.service
 systemctl restart ssh.socket
 
-# --- host firewall, the same rules as the security group ---------------------------------------
-# Ports that Docker publishes bypass ufw (Docker writes its own iptables rules), so the bot's
-# internal services (metrics, redis) bind 127.0.0.1 and the security group is the real boundary.
+# --- host firewall: the security group's ports --------------------------------------------------
+# Who may reach them (sshAllowedCidrs, publicCidrs) is the security group's alone, changed in
+# place; a copy here would need a new host for every range change.
+# Ports that Docker publishes bypass ufw anyway (Docker writes its own iptables rules), so the
+# bot's internal services (metrics, redis) bind 127.0.0.1.
 ufw --force reset
 ufw default deny incoming
 ufw default allow outgoing
-for cidr in "${ssh_allowed_cidrs[@]}"; do
-  ufw allow proto tcp from "$cidr" to any port "$ssh_port" comment ssh
-done
-for cidr in "${public_cidrs[@]}"; do
-  for port in "${public_ports[@]}"; do
-    ufw allow proto tcp from "$cidr" to any port "$port" comment clawdbot
-  done
+ufw allow proto tcp to any port "$ssh_port" comment ssh
+for port in "${public_ports[@]}"; do
+  ufw allow proto tcp to any port "$port" comment clawdbot
 done
 ufw --force enable
 
@@ -101,9 +99,22 @@ gpg --batch --quiet --import "$work/cloudwatch-agent.gpg"
 gpg --batch --verify "$work/cloudwatch-agent.deb.sig" "$work/cloudwatch-agent.deb"
 dpkg -i "$work/cloudwatch-agent.deb"
 
-# --- the bot's directories, then the agent (which tails the log dir) and the backup timer ------
-# The deployment's steps run as the deploy user and write all of them.
+# --- the data volume: everything under the bot's root outlives this instance -------------------
+# Pulumi attaches it after the instance exists, and re-attaches it to a replacement. A Nitro
+# instance names it by its volume id (without the dash); a blank volume gets a file system once.
+data_device=/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${data_volume_id//-/}
+for _ in $(seq 600); do
+  [ -e "$data_device" ] && break
+  sleep 1
+done
+[ -e "$data_device" ] || { echo "the data volume $data_volume_id was not attached within 10 minutes" >&2; exit 1; }
+blkid "$data_device" >/dev/null || mkfs.ext4 -q -L clawdbot-data "$data_device"
+install -d "$data_mount"
+echo "UUID=$(blkid -s UUID -o value "$data_device") $data_mount ext4 defaults,nofail 0 2" >>/etc/fstab
+mount "$data_mount"
+
+# --- the bot's directories, then the agent (which tails the log dir) ---------------------------
+# The deployment's steps run as the deploy user and write all of them; it installs the backup
+# timer too.
 install -m 0755 -o "$deploy_user" -g "$deploy_user" -d "${host_dirs[@]}"
 /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c "file:$cloudwatch_agent_config"
-systemctl daemon-reload
-systemctl enable --now clawdbot-backup.timer
