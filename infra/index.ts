@@ -26,7 +26,7 @@ export = async () => {
   const site =
     config.target.kind === 'aws'
       ? await onAws(config, config.target, { provider: provider!, providerIn }, partition!, opts)
-      : onMachine(config, config.target, partition, opts);
+      : onMachine(config, config.target, partition, opts, providerIn);
 
   const secrets = new Secrets(name, config.bot, opts);
 

@@ -56,7 +56,7 @@ export async function onAws(
     opts,
   );
 
-  const backups = newBackups(config, 'instance', partition, opts);
+  const backups = newBackups(config, 'instance', partition, opts, providerIn);
 
   const host = new Host(
     name,
@@ -140,6 +140,7 @@ export async function onAws(
       instanceId: host.instanceId,
       publicIp: host.publicIp,
       backupBucketName: backups.bucketName,
+      ...(backups.replicaBucketName && { backupReplicaBucketName: backups.replicaBucketName }),
       dashboardUrl: monitoring.dashboardUrl,
       alarmTopicArn: monitoring.topicArn,
     },
@@ -152,9 +153,10 @@ export function onMachine(
   target: MachineTarget,
   partition: pulumi.Output<aws.GetPartitionResult> | undefined,
   opts: pulumi.ComponentResourceOptions,
+  providerIn: AwsProviders['providerIn'],
 ): Site {
   const backupConfig = config.backups;
-  const backups = backupConfig && newBackups(config, 'machine', partition!, opts);
+  const backups = backupConfig && newBackups(config, 'machine', partition!, opts, providerIn);
   const hostBackup = backups && hostBackupSettings(config, backups);
   const address = config.dns?.fqdn ?? target.host;
 
@@ -201,8 +203,10 @@ function newBackups(
   host: BackupsArgs['host'],
   partition: pulumi.Output<aws.GetPartitionResult>,
   opts: pulumi.ComponentResourceOptions,
+  providerIn: AwsProviders['providerIn'],
 ): Backups {
   const backups = config.backups!;
+  const replica = backups.replicaRegion === undefined ? undefined : { region: backups.replicaRegion, provider: providerIn(backups.replicaRegion) };
   return new Backups(
     config.name,
     {
@@ -211,6 +215,7 @@ function newBackups(
       protect: backups.protect,
       restoreFrom: backups.restoreFrom,
       host,
+      replica,
       region: config.aws!.region,
       partition: partition.partition,
       dnsSuffix: partition.dnsSuffix,

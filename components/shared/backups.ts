@@ -1,6 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
 import { backupAccessStatements, type RestoreSource } from './backupAccess';
+import { backupReplica } from './backupReplica';
 
 export interface BackupsArgs {
   /** Days a replaced or deleted backup object is kept. */
@@ -22,16 +23,19 @@ export interface BackupsArgs {
   host: 'instance' | 'machine';
   /** Where the host restores from instead of its own backups. Plain: it decides which permissions exist. */
   restoreFrom?: RestoreSource;
+  /** A second region that gets a replica of every backup and a copy of every snapshot. Plain: it decides which resources exist. */
+  replica?: { region: string; provider: aws.Provider };
 }
 
 /** Days after which backups move to a cheaper storage class. */
 export const TIER_DOWN_AFTER_DAYS = 30;
-/** Daily EBS snapshots kept by Data Lifecycle Manager. */
+/** Daily EBS snapshots kept by Data Lifecycle Manager, in the stack's region and as copies in the replica's. */
 export const SNAPSHOTS_KEPT = 7;
 
 /**
  * Where backups go: a versioned, encrypted, private S3 bucket that refuses plain HTTP, and daily
- * EBS snapshots of the host's root volume as a second line.
+ * EBS snapshots of the host's data volume as a second line; with a replica region, both are
+ * copied there (backupReplica.ts).
  */
 export class Backups extends pulumi.ComponentResource {
   public readonly bucketName: pulumi.Output<string>;
@@ -44,6 +48,8 @@ export class Backups extends pulumi.ComponentResource {
   public readonly snapshotTags?: pulumi.Output<Record<string, string>>;
   /** The access key of a machine of yours (host `machine`), a secret. */
   public readonly hostCredentials?: pulumi.Output<{ accessKeyId: string; secretAccessKey: string }>;
+  /** The replica bucket in the replica region, what a rebuild there restores from. */
+  public readonly replicaBucketName?: pulumi.Output<string>;
 
   constructor(name: string, args: BackupsArgs, opts?: pulumi.ComponentResourceOptions) {
     super('clawdbot:backups:Backups', name, {}, opts);
@@ -117,7 +123,7 @@ export class Backups extends pulumi.ComponentResource {
       after(encryption),
     );
 
-    new aws.s3.BucketLifecycleConfiguration(
+    const lifecycle = new aws.s3.BucketLifecycleConfiguration(
       `${name}-backups`,
       {
         bucket: bucket.id,
@@ -142,6 +148,15 @@ export class Backups extends pulumi.ComponentResource {
       after(policy),
     );
 
+    if (args.replica) {
+      const replica = backupReplica(
+        name,
+        { source: { bucket, lastSetting: lifecycle, kmsKeyArn: this.kmsKeyArn }, provider: args.replica.provider, retentionDays: args.retentionDays, protect: args.protect },
+        this,
+      );
+      this.replicaBucketName = replica.bucket.bucket;
+    }
+
     if (args.host === 'instance') {
       this.snapshotTags = pulumi.output<Record<string, string>>({ SnapshotPolicy: name });
       const dlmRole = new aws.iam.Role(
@@ -161,7 +176,7 @@ export class Backups extends pulumi.ComponentResource {
         `${name}-snapshots`,
         {
           // DLM takes only letters, digits, spaces, - and _ in the description and schedule name.
-          description: `${name} host root volume daily snapshots keep ${SNAPSHOTS_KEPT}`,
+          description: `${name} host data volume daily snapshots keep ${SNAPSHOTS_KEPT}`,
           executionRoleArn: dlmRole.arn,
           state: 'ENABLED',
           policyDetails: {
@@ -173,6 +188,11 @@ export class Backups extends pulumi.ComponentResource {
                 createRule: { interval: 24, intervalUnit: 'HOURS', times: '03:00' },
                 retainRule: { count: SNAPSHOTS_KEPT },
                 copyTags: true,
+                ...(args.replica && {
+                  crossRegionCopyRules: [
+                    { target: args.replica.region, encrypted: true, copyTags: true, retainRule: { interval: SNAPSHOTS_KEPT, intervalUnit: 'DAYS' } },
+                  ],
+                }),
               },
             ],
           },
@@ -212,6 +232,7 @@ export class Backups extends pulumi.ComponentResource {
       kmsKeyArn: this.kmsKeyArn,
       snapshotTags: this.snapshotTags,
       hostCredentials: this.hostCredentials,
+      replicaBucketName: this.replicaBucketName,
     });
   }
 }

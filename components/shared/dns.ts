@@ -23,7 +23,9 @@ export class Dns extends pulumi.ComponentResource {
 
     const record = new aws.route53.Record(
       `${name}-host`,
-      { zoneId: args.zoneId, name: args.fqdn, type: 'CNAME', ttl: args.ttl, records: [args.target] },
+      // A stack rebuilt elsewhere (another region after a lost one) takes the name over from the
+      // record the lost stack left behind.
+      { zoneId: args.zoneId, name: args.fqdn, type: 'CNAME', ttl: args.ttl, records: [args.target], allowOverwrite: true },
       { parent: this },
     );
     this.fqdn = record.fqdn;

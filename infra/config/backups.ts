@@ -1,6 +1,6 @@
 import type { RestoreSource } from '../../components/shared/backupAccess';
 import { isOnCalendar } from '../../components/scripts/on-calendar';
-import type { ConfigReader, Environment } from './reader';
+import { ConfigReader, type Environment } from './reader';
 import type { Target } from './target';
 
 /** The stack's backups: always on aws; on target ssh only with targetBackups. */
@@ -11,6 +11,8 @@ export interface BackupsConfig {
   /** systemd OnCalendar expression of the backup timer. */
   schedule: string;
   restoreFrom?: RestoreSource;
+  /** The second region that holds a replica of every backup and snapshot; required in prod. */
+  replicaRegion?: string;
 }
 
 const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -26,6 +28,16 @@ export function readBackups(config: ConfigReader, target: Target, environment: E
   return undefined;
 }
 
+function readReplicaRegion(config: ConfigReader, environment: Environment): string | undefined {
+  const region = new ConfigReader('aws').string('region');
+  const replicaRegion = config.optionalMatching('backupReplicaRegion', AWS_REGION, 'an AWS region (e.g. ap-northeast-1)');
+  if (replicaRegion === undefined && environment === 'prod') {
+    config.fail('backupReplicaRegion', `prod replicates its backups to a second region so that losing ${region} loses none; name one (e.g. ap-northeast-1)`);
+  }
+  if (replicaRegion === region) config.fail('backupReplicaRegion', `is the stack's own region (aws:region ${region}); a replica there is lost with it: name another region`);
+  return replicaRegion;
+}
+
 function readBackupSettings(config: ConfigReader, environment: Environment): BackupsConfig {
   const schedule = config.string('backupSchedule');
   if (!isOnCalendar(schedule)) {
@@ -37,6 +49,7 @@ function readBackupSettings(config: ConfigReader, environment: Environment): Bac
     protect: environment === 'prod',
     schedule,
     restoreFrom: readRestoreSource(config),
+    replicaRegion: readReplicaRegion(config, environment),
   };
 }
 

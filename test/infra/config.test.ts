@@ -116,6 +116,14 @@ describe('config rejections', () => {
     );
   });
 
+  it('backupReplicaRegion equal to the stack\'s own region', async () => {
+    await expectRejected('prod', { config: { backupReplicaRegion: 'ap-southeast-1' } }, "clawdbot:backupReplicaRegion: is the stack's own region (aws:region ap-southeast-1)");
+  });
+
+  it('prod without backupReplicaRegion', async () => {
+    await expectRejected('prod', { unset: ['backupReplicaRegion'] }, 'clawdbot:backupReplicaRegion: prod replicates its backups to a second region');
+  });
+
   it.each(['ubuntu-24.04', 'ami-123', 'ami-0123456789ABCDEF0'])('ami %p, not an AMI id', async (ami) => {
     await expectRejected('dev', { config: { ami } }, `clawdbot:ami: ${JSON.stringify(ami)} is not an AMI id`);
   });

@@ -232,7 +232,7 @@ describe('host', () => {
     for (const [, simulation] of stacks()) {
       const bucketArn = `arn:aws:s3:::${simulation.outputs.backupBucketName}`;
       const prefix = `clawdbot-${simulation.stack}/`;
-      const statements = inputs(only(simulation, 'aws:iam/rolePolicy:RolePolicy')).policy.Statement as any[];
+      const statements = inputs(only(simulation, 'aws:iam/rolePolicy:RolePolicy', `clawdbot-${simulation.stack}-host`)).policy.Statement as any[];
       const sid = (name: string) => statements.find((statement) => statement.Sid === name);
 
       expect(sid('ReadWriteOwnBackups')).toMatchObject({ Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: `${bucketArn}/${prefix}*` });
@@ -250,9 +250,9 @@ describe('host', () => {
       expect(trustedBy('snapshots')).toEqual([expect.objectContaining({ Effect: 'Allow', Principal: { Service: 'dlm.amazonaws.com' }, Action: 'sts:AssumeRole' })]);
     }
     const kmsKeyArn = `arn:aws:kms:ap-southeast-1:123456789012:key/`;
-    const prodStatements = inputs(only(prod, 'aws:iam/rolePolicy:RolePolicy')).policy.Statement as any[];
+    const prodStatements = inputs(only(prod, 'aws:iam/rolePolicy:RolePolicy', `clawdbot-${prod.stack}-host`)).policy.Statement as any[];
     expect(prodStatements.find((statement) => statement.Sid === 'UseBackupKey').Resource).toContain(kmsKeyArn);
-    expect(inputs(only(dev, 'aws:iam/rolePolicy:RolePolicy')).policy.Statement.map((s: any) => s.Sid)).not.toContain('UseBackupKey');
+    expect(inputs(only(dev, 'aws:iam/rolePolicy:RolePolicy', `clawdbot-${dev.stack}-host`)).policy.Statement.map((s: any) => s.Sid)).not.toContain('UseBackupKey');
   });
 
   it('gets the backup timer on backupSchedule, daily by default, from the deployment', async () => {
@@ -454,6 +454,7 @@ describe('DNS', () => {
       type: 'CNAME',
       ttl: 300,
       records: ['ec2-203-0-113-10.ap-southeast-1.compute.amazonaws.com'],
+      allowOverwrite: true,
     });
     expect(prod.outputs.publicUrl).toBe('https://bot.example.com');
   });
@@ -473,15 +474,15 @@ describe('DNS', () => {
 describe('backups', () => {
   it('keep the bucket versioned, private, TLS-only and encrypted', () => {
     for (const [, simulation] of stacks()) {
-      expect(inputs(only(simulation, 'aws:s3/bucketVersioning:BucketVersioning')).versioningConfiguration).toEqual({ status: 'Enabled' });
-      expect(inputs(only(simulation, 'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock'))).toMatchObject({
+      expect(inputs(only(simulation, 'aws:s3/bucketVersioning:BucketVersioning', `clawdbot-${simulation.stack}-backups`)).versioningConfiguration).toEqual({ status: 'Enabled' });
+      expect(inputs(only(simulation, 'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock', `clawdbot-${simulation.stack}-backups`))).toMatchObject({
         blockPublicAcls: true,
         blockPublicPolicy: true,
         ignorePublicAcls: true,
         restrictPublicBuckets: true,
       });
       const bucketArn = `arn:aws:s3:::${simulation.outputs.backupBucketName}`;
-      expect(inputs(only(simulation, 'aws:s3/bucketPolicy:BucketPolicy')).policy.Statement).toEqual([
+      expect(inputs(only(simulation, 'aws:s3/bucketPolicy:BucketPolicy', `clawdbot-${simulation.stack}-backups`)).policy.Statement).toEqual([
         expect.objectContaining({
           Effect: 'Deny',
           Principal: '*',
@@ -491,19 +492,19 @@ describe('backups', () => {
         }),
       ]);
     }
-    expect(inputs(only(dev, 'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration')).rules).toEqual([
+    expect(inputs(only(dev, 'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration', `clawdbot-${dev.stack}-backups`)).rules).toEqual([
       { applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } },
     ]);
     const key = only(prod, 'aws:kms/key:Key', 'clawdbot-prod-backups');
     expect(inputs(key).enableKeyRotation).toBe(true);
-    expect(inputs(only(prod, 'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration')).rules).toEqual([
+    expect(inputs(only(prod, 'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration', `clawdbot-${prod.stack}-backups`)).rules).toEqual([
       { applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: expect.stringMatching(/^arn:aws:kms:/) }, bucketKeyEnabled: true },
     ]);
   });
 
   it('move to a cheaper class after 30 days and expire old versions after backupRetentionDays', () => {
     for (const [, simulation, days] of [...stacks().map(([name, s]) => [name, s, name === 'dev' ? 7 : 90] as const)]) {
-      const rules = inputs(only(simulation, 'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration')).rules as any[];
+      const rules = inputs(only(simulation, 'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration', `clawdbot-${simulation.stack}-backups`)).rules as any[];
       const main = rules.find((rule) => rule.transitions);
       expect(main).toMatchObject({ status: 'Enabled', transitions: [{ days: 30, storageClass: 'STANDARD_IA' }], noncurrentVersionExpiration: { noncurrentDays: days } });
     }
@@ -512,9 +513,10 @@ describe('backups', () => {
   it('configure the new bucket one call at a time, versioning before the lifecycle rules', () => {
     for (const [, simulation] of stacks()) {
       const waits = (resource: SimulatedResource, other: SimulatedResource) => waitsFor(simulation, resource, other);
-      const bucket = only(simulation, 'aws:s3/bucket:Bucket');
-      const settings = simulation.resources.filter((r) => r.type.startsWith('aws:s3/bucket') && r !== bucket);
-      expect(settings.map((r) => r.type).sort()).toEqual(BUCKET_SETTINGS);
+      const bucket = only(simulation, 'aws:s3/bucket:Bucket', `clawdbot-${simulation.stack}-backups`);
+      const settings = simulation.resources.filter((r) => r.type.startsWith('aws:s3/bucket') && r !== bucket && inputs(r).bucket === `${bucket.name}-id`);
+      const replication = simulation.stack === 'prod' ? ['aws:s3/bucketReplicationConfig:BucketReplicationConfig'] : [];
+      expect(settings.map((r) => r.type).sort()).toEqual([...BUCKET_SETTINGS, ...replication].sort());
       // Any two settings are ordered one way or the other: none can run beside another.
       for (const a of settings) {
         expect(waits(a, bucket)).toBe(true);
@@ -522,13 +524,13 @@ describe('backups', () => {
           expect({ pair: [a.type, b.type], ordered: waits(a, b) !== waits(b, a) }).toEqual({ pair: [a.type, b.type], ordered: true });
         }
       }
-      const lifecycle = only(simulation, 'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration');
-      expect(waits(lifecycle, only(simulation, 'aws:s3/bucketVersioning:BucketVersioning'))).toBe(true);
+      const lifecycle = only(simulation, 'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration', `clawdbot-${simulation.stack}-backups`);
+      expect(waits(lifecycle, only(simulation, 'aws:s3/bucketVersioning:BucketVersioning', `clawdbot-${simulation.stack}-backups`))).toBe(true);
     }
   });
 
   it('are protected and outlive the stack in prod only', () => {
-    const bucket = (simulation: Simulation) => only(simulation, 'aws:s3/bucket:Bucket');
+    const bucket = (simulation: Simulation) => only(simulation, 'aws:s3/bucket:Bucket', `clawdbot-${simulation.stack}-backups`);
     expect(bucket(prod)).toMatchObject({ protect: true, retainOnDelete: true });
     expect(only(prod, 'aws:kms/key:Key', 'clawdbot-prod-backups')).toMatchObject({ protect: true, retainOnDelete: true });
     expect(bucket(dev)).toMatchObject({ protect: false, retainOnDelete: false });
@@ -596,7 +598,7 @@ describe('deployment', () => {
       expect(waitsFor(simulation, reach, only(simulation, 'aws:ec2/eip:Eip'))).toBe(true);
       // The whole host and backups: dependsOn on a component waits for all its resources.
       const deployment = only(simulation, 'clawdbot:deployment:Deployment');
-      expect(deployment.dependencies).toEqual(expect.arrayContaining([only(simulation, 'aws:iam/rolePolicy:RolePolicy').urn, only(simulation, 'aws:s3/bucketPolicy:BucketPolicy').urn]));
+      expect(deployment.dependencies).toEqual(expect.arrayContaining([only(simulation, 'aws:iam/rolePolicy:RolePolicy', `clawdbot-${simulation.stack}-host`).urn, only(simulation, 'aws:s3/bucketPolicy:BucketPolicy', `clawdbot-${simulation.stack}-backups`).urn]));
     }
   });
 
@@ -705,6 +707,71 @@ describe('deployment', () => {
   });
 });
 
+describe('a second region for disaster recovery', () => {
+  const providerRegion = (simulation: Simulation, resource: SimulatedResource) =>
+    inputs(simulation.resources.find((r) => `${r.urn}::${r.name}-id` === resource.provider)!).region;
+
+  it('prod replicates every backup version, deletions included, to a bucket under its own KMS key in backupReplicaRegion', () => {
+    const replica = only(prod, 'aws:s3/bucket:Bucket', 'clawdbot-prod-replica');
+    const replicaKey = only(prod, 'aws:kms/key:Key', 'clawdbot-prod-replica');
+    expect(providerRegion(prod, replica)).toBe('ap-northeast-1');
+    expect(providerRegion(prod, replicaKey)).toBe('ap-northeast-1');
+    expect(replica).toMatchObject({ protect: true, retainOnDelete: true });
+    expect(inputs(only(prod, 'aws:s3/bucketVersioning:BucketVersioning', 'clawdbot-prod-replica')).versioningConfiguration).toEqual({ status: 'Enabled' });
+    const rules = inputs(only(prod, 'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration', 'clawdbot-prod-replica')).rules;
+    expect(rules[0].applyServerSideEncryptionByDefault).toEqual({ sseAlgorithm: 'aws:kms', kmsMasterKeyId: expect.stringContaining(`arn:aws:kms:ap-northeast-1:123456789012:key/`) });
+
+    const replication = only(prod, 'aws:s3/bucketReplicationConfig:BucketReplicationConfig', `clawdbot-${prod.stack}-backups`);
+    const primary = only(prod, 'aws:s3/bucket:Bucket', 'clawdbot-prod-backups');
+    expect(providerRegion(prod, replication)).toBe('ap-southeast-1');
+    expect(inputs(replication).bucket).toBe(`${primary.name}-id`);
+    expect(inputs(replication).rules).toEqual([
+      expect.objectContaining({
+        status: 'Enabled',
+        deleteMarkerReplication: { status: 'Enabled' },
+        sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: 'Enabled' } },
+        destination: { bucket: `arn:aws:s3:::${prod.outputs.backupReplicaBucketName}`, encryptionConfiguration: { replicaKmsKeyId: expect.stringContaining('arn:aws:kms:ap-northeast-1:') } },
+      }),
+    ]);
+    // S3 refuses replication until both buckets are versioned.
+    for (const name of ['clawdbot-prod-backups', 'clawdbot-prod-replica']) {
+      expect(waitsFor(prod, replication, only(prod, 'aws:s3/bucketVersioning:BucketVersioning', name))).toBe(true);
+    }
+    const statements = inputs(only(prod, 'aws:iam/rolePolicy:RolePolicy', 'clawdbot-prod-replication')).policy.Statement as any[];
+    expect(statements.map((statement) => statement.Sid)).toEqual(['ReadSourceConfiguration', 'ReadSourceVersions', 'WriteReplica', 'DecryptSource', 'EncryptReplica']);
+  });
+
+  it('prod copies every daily snapshot, encrypted, to backupReplicaRegion; dev has no replica', () => {
+    const schedule = inputs(only(prod, 'aws:dlm/lifecyclePolicy:LifecyclePolicy')).policyDetails.schedules[0];
+    expect(schedule.crossRegionCopyRules).toEqual([{ target: 'ap-northeast-1', encrypted: true, copyTags: true, retainRule: { interval: 7, intervalUnit: 'DAYS' } }]);
+    expect(inputs(only(dev, 'aws:dlm/lifecyclePolicy:LifecyclePolicy')).policyDetails.schedules[0].crossRegionCopyRules).toBeUndefined();
+    expect(ofType(dev, 'aws:s3/bucketReplicationConfig:BucketReplicationConfig')).toEqual([]);
+    expect(dev.outputs.backupReplicaBucketName).toBeUndefined();
+  });
+
+  it('lets a rebuilt stack take the DNS name over from the one it replaces', () => {
+    expect(inputs(only(prod, 'aws:route53/record:Record')).allowOverwrite).toBe(true);
+  });
+
+  it('rebuilds in the replica region from the replica: the new host restores from there, read-only, and replicates back elsewhere', async () => {
+    const replicaBucket = prod.outputs.backupReplicaBucketName as string;
+    const rebuilt = await simulate('prod', {
+      config: {
+        'aws:region': 'ap-northeast-1',
+        backupReplicaRegion: 'ap-southeast-2',
+        restoreFromBucket: replicaBucket,
+        restoreFromPrefix: 'clawdbot-prod',
+        restoreFromRegion: 'ap-northeast-1',
+      },
+    });
+    expect(inputs(named(rebuilt, 'clawdbot-prod-backup-settings')).stdin).toContain(`RESTORE_BUCKET=${replicaBucket}\nRESTORE_PREFIX=clawdbot-prod\nRESTORE_REGION=ap-northeast-1\n`);
+    const statements = inputs(only(rebuilt, 'aws:iam/rolePolicy:RolePolicy', 'clawdbot-prod-host')).policy.Statement as any[];
+    expect(statements.find((statement) => statement.Sid === 'ReadRestoreSource')).toMatchObject({ Action: 's3:GetObject', Resource: `arn:aws:s3:::${replicaBucket}/clawdbot-prod/*` });
+    expect(inputs(named(rebuilt, 'clawdbot-prod-restore-on-boot')).create).toContain("RESTORE_ON_BOOT='latest'");
+    expect(inputs(only(rebuilt, 'aws:route53/record:Record')).allowOverwrite).toBe(true);
+  });
+});
+
 describe('restore on boot and disaster recovery', () => {
   const restoreStep = (simulation: Simulation) => inputs(named(simulation, `clawdbot-${simulation.stack}-restore-on-boot`)).create as string;
 
@@ -716,7 +783,7 @@ describe('restore on boot and disaster recovery', () => {
   it('a new stack reads a lost stack\'s backups, in another bucket and region, and may only read them', async () => {
     const simulation = await simulate('prod', { config: { restoreFromBucket: 'clawdbot-old-backups', restoreFromPrefix: 'clawdbot-prod', restoreFromRegion: 'ap-northeast-1' } });
     expect(backupEnvOf(simulation)).toContain('RESTORE_BUCKET=clawdbot-old-backups\nRESTORE_PREFIX=clawdbot-prod\nRESTORE_REGION=ap-northeast-1\n');
-    const statements = inputs(only(simulation, 'aws:iam/rolePolicy:RolePolicy')).policy.Statement as any[];
+    const statements = inputs(only(simulation, 'aws:iam/rolePolicy:RolePolicy', `clawdbot-${simulation.stack}-host`)).policy.Statement as any[];
     const sid = (name: string) => statements.find((statement) => statement.Sid === name);
     expect(sid('ListRestoreSource')).toMatchObject({ Action: 's3:ListBucket', Resource: 'arn:aws:s3:::clawdbot-old-backups', Condition: { StringLike: { 's3:prefix': ['clawdbot-prod/*'] } } });
     expect(sid('ReadRestoreSource')).toMatchObject({ Action: 's3:GetObject', Resource: 'arn:aws:s3:::clawdbot-old-backups/clawdbot-prod/*' });
@@ -728,7 +795,7 @@ describe('restore on boot and disaster recovery', () => {
 
   it('without a restore source, the host reads and writes its own prefix only', () => {
     for (const [, simulation] of stacks()) {
-      const sids = (inputs(only(simulation, 'aws:iam/rolePolicy:RolePolicy')).policy.Statement as any[]).map((statement) => statement.Sid);
+      const sids = (inputs(only(simulation, 'aws:iam/rolePolicy:RolePolicy', `clawdbot-${simulation.stack}-host`)).policy.Statement as any[]).map((statement) => statement.Sid);
       expect(sids.filter((name: string) => /Restore/.test(name))).toEqual([]);
       expect(backupEnvOf(simulation)).not.toContain('RESTORE_');
     }
