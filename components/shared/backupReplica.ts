@@ -1,5 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
+import { bucketSettings } from './bucketSettings';
 
 export interface BackupReplicaArgs {
   /** The primary bucket, and the last of its settings (versioning among those before): replication goes on after them. */
@@ -21,53 +22,20 @@ export interface BackupReplicaArgs {
 export function backupReplica(name: string, args: BackupReplicaArgs, parent: pulumi.Resource): { bucket: aws.s3.Bucket; kmsKeyArn: pulumi.Output<string> } {
   const inReplica: pulumi.CustomResourceOptions = { parent, provider: args.provider, retainOnDelete: args.protect };
   const keep: pulumi.CustomResourceOptions = { ...inReplica, protect: args.protect };
-  const after = (previous: pulumi.Resource): pulumi.CustomResourceOptions => ({ ...inReplica, dependsOn: [previous] });
 
   const key = new aws.kms.Key(`${name}-replica`, { description: `${name} backup replica`, enableKeyRotation: true, deletionWindowInDays: 30 }, keep);
   const bucket = new aws.s3.Bucket(`${name}-replica`, { forceDestroy: !args.protect }, keep);
-  // One setting at a time, as for the primary (S3 answers OperationAborted otherwise).
-  const ownership = new aws.s3.BucketOwnershipControls(`${name}-replica`, { bucket: bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } }, inReplica);
-  const publicAccessBlock = new aws.s3.BucketPublicAccessBlock(
+  const { versioning } = bucketSettings(
     `${name}-replica`,
-    { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
-    after(ownership),
-  );
-  const versioning = new aws.s3.BucketVersioning(`${name}-replica`, { bucket: bucket.id, versioningConfiguration: { status: 'Enabled' } }, after(publicAccessBlock));
-  const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
-    `${name}-replica`,
-    { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: key.arn }, bucketKeyEnabled: true }] },
-    after(versioning),
-  );
-  const policy = new aws.s3.BucketPolicy(
-    `${name}-replica`,
+    bucket,
     {
-      bucket: bucket.id,
-      policy: {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Sid: 'DenyInsecureTransport',
-            Effect: 'Deny',
-            Principal: '*',
-            Action: 's3:*',
-            Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
-            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-          },
-        ],
-      },
-    },
-    after(encryption),
-  );
-  new aws.s3.BucketLifecycleConfiguration(
-    `${name}-replica`,
-    {
-      bucket: bucket.id,
-      rules: [
+      encryption: { applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: key.arn }, bucketKeyEnabled: true },
+      lifecycleRules: [
         { id: 'expire-old-versions', status: 'Enabled', filter: { prefix: '' }, noncurrentVersionExpiration: { noncurrentDays: args.retentionDays } },
         { id: 'remove-expired-delete-markers', status: 'Enabled', filter: { prefix: '' }, expiration: { expiredObjectDeleteMarker: true } },
       ],
     },
-    after(policy),
+    inReplica,
   );
 
   // --- replication, configured on the primary (the stack's own provider) ---------------------

@@ -2,6 +2,7 @@ import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
 import { backupAccessStatements, type RestoreSource } from './backupAccess';
 import { backupReplica } from './backupReplica';
+import { bucketSettings } from './bucketSettings';
 
 export interface BackupsArgs {
   /** Days a replaced or deleted backup object is kept. */
@@ -63,23 +64,6 @@ export class Backups extends pulumi.ComponentResource {
     this.bucketArn = bucket.arn;
     this.objectPrefix = pulumi.output(`${name}/`);
 
-    // The bucket's settings go on one at a time, in this order: S3 answers OperationAborted ("a
-    // conflicting conditional operation is currently in progress") when a new bucket gets several
-    // at once, and it refuses lifecycle rules on noncurrent versions until versioning is on.
-    const after = (previous: pulumi.Resource): pulumi.CustomResourceOptions => ({ ...child, dependsOn: [previous] });
-
-    const ownership = new aws.s3.BucketOwnershipControls(`${name}-backups`, { bucket: bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } }, child);
-    const publicAccessBlock = new aws.s3.BucketPublicAccessBlock(
-      `${name}-backups`,
-      { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
-      after(ownership),
-    );
-    const versioning = new aws.s3.BucketVersioning(
-      `${name}-backups`,
-      { bucket: bucket.id, versioningConfiguration: { status: 'Enabled' } },
-      after(publicAccessBlock),
-    );
-
     if (args.encryption === 'kms') {
       const key = new aws.kms.Key(
         `${name}-backups`,
@@ -89,45 +73,14 @@ export class Backups extends pulumi.ComponentResource {
       new aws.kms.Alias(`${name}-backups`, { name: `alias/${name}-backups`, targetKeyId: key.keyId }, child);
       this.kmsKeyArn = key.arn;
     }
-    const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
+    const { lastSetting } = bucketSettings(
       `${name}-backups`,
+      bucket,
       {
-        bucket: bucket.id,
-        rules: [
-          this.kmsKeyArn
-            ? { applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: this.kmsKeyArn }, bucketKeyEnabled: true }
-            : { applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } },
-        ],
-      },
-      after(versioning),
-    );
-
-    const policy = new aws.s3.BucketPolicy(
-      `${name}-backups`,
-      {
-        bucket: bucket.id,
-        policy: {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Sid: 'DenyInsecureTransport',
-              Effect: 'Deny',
-              Principal: '*',
-              Action: 's3:*',
-              Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
-              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-            },
-          ],
-        },
-      },
-      after(encryption),
-    );
-
-    const lifecycle = new aws.s3.BucketLifecycleConfiguration(
-      `${name}-backups`,
-      {
-        bucket: bucket.id,
-        rules: [
+        encryption: this.kmsKeyArn
+          ? { applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: this.kmsKeyArn }, bucketKeyEnabled: true }
+          : { applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } },
+        lifecycleRules: [
           {
             id: 'tier-down-and-expire-old-versions',
             status: 'Enabled',
@@ -145,13 +98,13 @@ export class Backups extends pulumi.ComponentResource {
           },
         ],
       },
-      after(policy),
+      child,
     );
 
     if (args.replica) {
       const replica = backupReplica(
         name,
-        { source: { bucket, lastSetting: lifecycle, kmsKeyArn: this.kmsKeyArn }, provider: args.replica.provider, retentionDays: args.retentionDays, protect: args.protect },
+        { source: { bucket, lastSetting, kmsKeyArn: this.kmsKeyArn }, provider: args.replica.provider, retentionDays: args.retentionDays, protect: args.protect },
         this,
       );
       this.replicaBucketName = replica.bucket.bucket;
