@@ -5,7 +5,7 @@ import { ROUTES } from '../contract';
 import type { GatewayDeps } from '../deps';
 import type { ChatMessage, Sampling, TokenUsage } from '../models/types';
 import { parseBody } from './errors';
-import { abortOnDisconnect, sendEventStream } from './sse';
+import { ClientDisconnect, sendEventStream } from './sse';
 
 const contentPart = z.discriminatedUnion('type', [
   z.object({ type: z.literal('text'), text: z.string() }),
@@ -89,13 +89,17 @@ export const openaiApiPlugin: FastifyPluginAsync<GatewayDeps> = async (app, { ch
   app.post(ROUTES.chatCompletions, async (request, reply) => {
     const body = parseBody(completionRequest, request.body);
     const messages = toChatMessages(body.messages);
+    const disconnect = new ClientDisconnect(reply);
     const includeUsage = body.stream === true && body.stream_options?.include_usage === true;
     const options = {
       streamUsage: includeUsage,
       maxTokens: body.max_completion_tokens ?? body.max_tokens,
       temperature: body.temperature,
       sampling: samplingOf(body),
-      signal: abortOnDisconnect(reply),
+      // A getter: only a model call reads it (see ClientDisconnect).
+      get signal() {
+        return disconnect.signal;
+      },
     };
     const id = `chatcmpl-${randomUUID()}`;
     const created = epochSeconds();
