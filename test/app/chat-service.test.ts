@@ -295,4 +295,28 @@ describe('conversation log', () => {
     expect(records[2]).toMatchObject({ sessionId: 's', user: 'will this fail?', reply: '', error: 'provider down' });
     for (const record of records) expect(Date.parse(record.time)).not.toBeNaN();
   });
+  it('has an exchange in the file by the time its answer is returned, when many answer at once', async () => {
+    const { service } = setup({ routing: 'llm' });
+    const onDisk = () =>
+      fs.readdirSync(path.join(dir, 'conversations'))
+        .flatMap((file) => fs.readFileSync(path.join(dir, 'conversations', file), 'utf8').split('\n'))
+        .filter(Boolean)
+        .map((line) => (JSON.parse(line) as ExchangeRecord).user);
+    const answered = async (question: string, ask: Promise<unknown>) => {
+      await ask;
+      // Read at once, before anything else can run: the record must already be in the file.
+      return onDisk().includes(question);
+    };
+    const streamed = async (question: string) => {
+      for await (const delta of service.replyStream(turn(question, question))) expect(delta).toBeTruthy();
+    };
+    const questions = ['q1', 'q2', 'q3', 'q4', 'q5', 'q6'];
+    const results = await Promise.all([
+      ...questions.slice(0, 2).map((q) => answered(q, service.complete([{ role: 'user', content: q }]))),
+      ...questions.slice(2, 4).map((q) => answered(q, service.reply(turn(q, q)))),
+      ...questions.slice(4).map((q) => answered(q, streamed(q))),
+    ]);
+    expect(results).toEqual(questions.map(() => true));
+    expect(onDisk().sort()).toEqual(questions);
+  });
 });

@@ -43,7 +43,7 @@ export class FakeChat implements ChatService {
     throw new Error('not used by channels');
   }
 
-  logNotice(turn: Omit<Turn, 'signal'>, reply: string): void {
+  async logNotice(turn: Omit<Turn, 'signal'>, reply: string): Promise<void> {
     this.notices.push({ turn, reply });
   }
 

@@ -59,10 +59,10 @@ export class ConversationService implements ChatService {
       const history = await this.options.sessions.load(turn.sessionId);
       const answer = await this.answer(plan, [...history, user], { signal: turn.signal });
       await this.remember(turn.sessionId, user, answer.text);
-      this.log(turn, user, answer, startedAt);
+      await this.log(turn, user, answer, startedAt);
       return { sessionId: turn.sessionId, reply: answer.text, model: answer.model };
     } catch (error) {
-      this.log(turn, user, { text: '', model: modelOf(plan), source: plan.source }, startedAt, error);
+      await this.log(turn, user, { text: '', model: modelOf(plan), source: plan.source }, startedAt, error);
       throw error;
     }
   }
@@ -76,9 +76,9 @@ export class ConversationService implements ChatService {
     });
   }
 
-  logNotice(turn: Omit<Turn, 'signal'>, reply: string): void {
+  logNotice(turn: Omit<Turn, 'signal'>, reply: string): Promise<void> {
     const answer: Answer = { text: reply, model: this.options.models.current().descriptor, source: 'gateway' };
-    this.log(turn, { role: 'user', content: turn.message }, answer, performance.now());
+    return this.log(turn, { role: 'user', content: turn.message }, answer, performance.now());
   }
 
   async complete(messages: ChatMessage[], options: CompletionOptions = {}): Promise<Answer> {
@@ -87,10 +87,10 @@ export class ConversationService implements ChatService {
     const last = lastUserMessage(messages);
     try {
       const answer = await this.answer(plan, messages, options);
-      this.log({ channel: 'api' }, last, answer, startedAt);
+      await this.log({ channel: 'api' }, last, answer, startedAt);
       return answer;
     } catch (error) {
-      this.log({ channel: 'api' }, last, { text: '', model: modelOf(plan), source: plan.source }, startedAt, error);
+      await this.log({ channel: 'api' }, last, { text: '', model: modelOf(plan), source: plan.source }, startedAt, error);
       throw error;
     }
   }
@@ -132,7 +132,7 @@ export class ConversationService implements ChatService {
         failure = error;
         throw error;
       } finally {
-        service.log(turn, user, answer, startedAt, failure);
+        await service.log(turn, user, answer, startedAt, failure);
       }
     }
     return stream;
@@ -219,8 +219,9 @@ export class ConversationService implements ChatService {
     this.options.activeSessions.touch(sessionId);
   }
 
-  private log(turn: Pick<Turn, 'channel'> & { sessionId?: string }, user: ChatMessage | undefined, answer: Answer, startedAt: number, error?: unknown): void {
-    this.options.conversationLog.write({
+  /** Resolves once the exchange is in the conversation log: await it before the answer leaves. */
+  private log(turn: Pick<Turn, 'channel'> & { sessionId?: string }, user: ChatMessage | undefined, answer: Answer, startedAt: number, error?: unknown): Promise<void> {
+    return this.options.conversationLog.write({
       time: new Date().toISOString(),
       channel: turn.channel,
       ...(turn.sessionId ? { sessionId: turn.sessionId } : {}),

@@ -60,9 +60,9 @@ export interface ChatService {
   /**
    * Logs an exchange the gateway answered itself, without asking a model (an IM notice that a
    * message cannot be read), so that the conversation log holds every reply. Session history
-   * is left alone.
+   * is left alone. Resolves once the record is written: send the notice after that.
    */
-  logNotice(turn: Omit<Turn, 'signal'>, reply: string): void;
+  logNotice(turn: Omit<Turn, 'signal'>, reply: string): Promise<void>;
   /** Stateless OpenAI-style completion: the caller sends the whole history. */
   complete(
     messages: ChatMessage[],
