@@ -271,3 +271,21 @@ describe('Inbox: exactly-once handling', () => {
     expect(adapter.answered).toEqual([]);
   });
 });
+
+describe('on a full bounded memory store', () => {
+  it('still refuses a redelivered message and lets no second worker take an in-flight one', async () => {
+    const store = new MemoryStore(Date.now, { maxEntries: 100, maxBytes: 100_000 });
+    const { inbox, adapter } = setup(store);
+    // Still answering when the other process looks: until the shutdown aborts it.
+    adapter.answerWith = (_message, signal) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+    expect(await inbox.accept('m1', 'chat', { text: 'hello' })).toBe('accepted');
+    // Far more sessions than the store holds: every evictable entry before them is gone.
+    for (let i = 0; i < 1000; i++) await store.appendToList(`session:feishu:chat:${i}`, ['question', 'answer'], 20, 3600);
+    const other = setup(store);
+    expect(await other.inbox.accept('m1', 'chat', { text: 'hello' })).toBe('duplicate');
+    await other.inbox.recover();
+    expect(other.adapter.answered).toEqual([]);
+    await inbox.close(0);
+    await store.close();
+  });
+});

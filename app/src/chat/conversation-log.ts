@@ -10,6 +10,8 @@ export interface ExchangeRecord {
   channel: Channel;
   /** Absent for stateless OpenAI-style completions. */
   sessionId?: string;
+  /** The API key's id for /api/chat sessions (see Turn.principal). */
+  principal?: string;
   model: ModelDescriptor;
   /** Who answered: the rules engine, the response cache, the model, or the gateway itself (a notice). */
   source: 'rules' | 'cache' | 'model' | 'gateway';
@@ -20,6 +22,17 @@ export interface ExchangeRecord {
   error?: string;
 }
 
+/** How long and how much of the conversation log is kept. */
+export interface ConversationRetention {
+  /** Day files more than this many days older than today's are deleted. */
+  retentionDays: number;
+  /** The day files together; past it the oldest days are deleted, and then today's exchanges are no longer written. */
+  maxBytes: number;
+}
+
+const DAY_FILE = /^(\d{4}-\d{2}-\d{2})\.jsonl$/;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
 /**
  * Appends every exchange as JSONL, one file per UTC day (the backup job ships these).
  *
@@ -28,6 +41,8 @@ export interface ExchangeRecord {
  * it before the answer leaves, so an answer the client got is always recorded (a crash of the
  * gateway cannot lose it), at one system call per turn instead of one per exchange. There is
  * no fsync, as before: one costs about 3 ms here, which every answer would wait for.
+ * Old and excess day files are deleted at start, on each new day and whenever the files
+ * outgrow their bound.
  */
 export class ConversationLog {
   private day = '';
@@ -35,16 +50,22 @@ export class ConversationLog {
   private batchDay = '';
   private batch: string[] = [];
   private committed: Array<() => void> = [];
+  /** The size of the day files, as of the last prune plus what was written since. */
+  private bytes = 0;
+  /** The day whose file alone outgrew maxBytes: its further exchanges are not written. */
+  private fullDay = '';
 
   /** errorLog receives write failures (a full disk must not take the gateway down). */
   constructor(
     private readonly dir: string,
     private readonly errorLog: Logger,
+    private readonly retention: ConversationRetention,
   ) {
     fs.mkdirSync(dir, { recursive: true });
+    this.prune(new Date().toISOString().slice(0, 10));
   }
 
-  /** Resolves once the record is in the file (or its write failed and is in error.log). */
+  /** Resolves once the record is in the file (or its write failed, or the day is full, and error.log says so). */
   write(record: ExchangeRecord): Promise<void> {
     const day = record.time.slice(0, 10);
     if (day !== this.batchDay) this.commit();
@@ -69,18 +90,54 @@ export class ConversationLog {
     const committed = this.committed;
     this.batch = [];
     this.committed = [];
-    if (!lines) return;
+    if (lines) this.append(this.batchDay, lines);
+    for (const resolve of committed) resolve();
+  }
+
+  private append(day: string, lines: string): void {
     try {
-      if (this.batchDay !== this.day || this.fd === undefined) {
+      if (day !== this.day || this.fd === undefined) {
         if (this.fd !== undefined) fs.closeSync(this.fd);
         this.fd = undefined;
-        this.fd = fs.openSync(path.join(this.dir, `${this.batchDay}.jsonl`), 'a');
-        this.day = this.batchDay;
+        this.prune(day);
+        this.fd = fs.openSync(path.join(this.dir, `${day}.jsonl`), 'a');
+        this.day = day;
+      }
+      if (this.fullDay === day) return;
+      const size = Buffer.byteLength(lines);
+      if (this.bytes + size > this.retention.maxBytes && this.prune(day, size) + size > this.retention.maxBytes) {
+        this.fullDay = day;
+        this.errorLog.error({ dir: this.dir, day, maxBytes: this.retention.maxBytes }, 'conversation log is full (CONVERSATION_LOG_MAX_MB): the rest of this day is not recorded');
+        return;
       }
       fs.writeFileSync(this.fd, lines);
+      this.bytes += size;
     } catch (error) {
       this.errorLog.error({ err: error, dir: this.dir }, 'conversation log write failed');
     }
-    for (const resolve of committed) resolve();
+  }
+
+  /**
+   * Deletes the day files past the retention, then the oldest ones while all of them and
+   * `pending` bytes about to be written exceed maxBytes; today's file is never deleted.
+   * Returns (and keeps) the size of the files that remain.
+   */
+  private prune(today: string, pending = 0): number {
+    const oldest = new Date(Date.parse(today) - this.retention.retentionDays * DAY_MS).toISOString().slice(0, 10);
+    const files = fs
+      .readdirSync(this.dir)
+      .flatMap((name) => {
+        const day = DAY_FILE.exec(name)?.[1];
+        return day ? [{ day, file: path.join(this.dir, name), size: fs.statSync(path.join(this.dir, name)).size }] : [];
+      })
+      .sort((a, b) => a.day.localeCompare(b.day));
+    let total = files.reduce((sum, { size }) => sum + size, 0);
+    for (const { day, file, size } of files) {
+      if (day >= today || (day >= oldest && total + pending <= this.retention.maxBytes)) break;
+      fs.rmSync(file, { force: true });
+      total -= size;
+    }
+    this.bytes = total;
+    return total;
   }
 }

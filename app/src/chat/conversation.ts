@@ -2,12 +2,13 @@ import { InputError } from '../lib/errors';
 import type { GatewayMetrics } from '../observability/metrics';
 import type { ModelManager } from '../models/manager';
 import type { RulesModel } from '../models/rules';
-import { relay, textOf, type ChatMessage, type ChatModel, type CompletionRequest, type ModelDescriptor, type TokenUsage } from '../models/types';
+import { ModelError, relay, textOf, type ChatMessage, type ChatModel, type CompletionRequest, type ModelDescriptor, type TokenUsage } from '../models/types';
 import type { ActiveSessions } from './active-sessions';
 import type { ConversationLog, ExchangeRecord } from './conversation-log';
+import { checkMessageSize, trimHistory, type MessageLimits } from './limits';
 import type { ResponseCache } from './response-cache';
 import type { ChatService, CompletionOptions, TextStream, Turn, TurnReply } from './service';
-import type { SessionHistory } from './sessions';
+import { sessionKey, type SessionHistory, type SessionRef } from './sessions';
 
 export interface ConversationServiceOptions {
   models: ModelManager;
@@ -20,12 +21,16 @@ export interface ConversationServiceOptions {
   routing: 'hybrid' | 'llm';
   maxTokens: number;
   temperature: number;
+  limits: MessageLimits;
 }
 
 /** Who answers a request, decided before any text is produced. */
 type Plan = { source: 'rules'; text: string; model: ModelDescriptor } | { source: 'model'; model: ChatModel };
 
 type Source = ExchangeRecord['source'];
+
+/** What the conversation log records of a turn; stateless completions have no session. */
+type LoggedTurn = Pick<Turn, 'channel'> & Partial<Pick<Turn, 'sessionId' | 'principal'>>;
 
 interface Answer {
   text: string;
@@ -44,6 +49,20 @@ function describeUserText(message: ChatMessage | undefined): string {
 const lastUserMessage = (messages: ChatMessage[]) => [...messages].reverse().find((m) => m.role === 'user');
 
 /**
+ * A model's answer without text is a failed call (502), so that nothing empty is cached, stored
+ * in a session or sent as a reply. The adapters check the answer's shape; this checks that it
+ * says something, which only matters for answers to people (the switch's one-token check call
+ * may well come back empty).
+ */
+function requireText(text: string, model: ChatModel): string {
+  if (text.trim() === '') {
+    const { provider, name } = model.descriptor;
+    throw new ModelError(`${provider} model ${name} answered with no text`, 502, 'model_invalid_response');
+  }
+  return text;
+}
+
+/**
  * The ChatService behind every entry point: hybrid routing (the rules engine answers simple
  * messages, the current model the rest), the response cache, session history, and the
  * conversation log. A request takes the current model once, so a hot switch never affects it.
@@ -52,13 +71,13 @@ export class ConversationService implements ChatService {
   constructor(private readonly options: ConversationServiceOptions) {}
 
   async reply(turn: Turn): Promise<TurnReply> {
-    const user: ChatMessage = { role: 'user', content: turn.message };
+    const user = this.userMessage(turn);
     const plan = this.plan([user]);
     const startedAt = performance.now();
     try {
-      const history = await this.options.sessions.load(turn.sessionId);
+      const history = await this.options.sessions.load(turn);
       const answer = await this.answer(plan, [...history, user], { signal: turn.signal });
-      await this.remember(turn.sessionId, user, answer.text);
+      await this.remember(turn, user, answer.text);
       await this.log(turn, user, answer, startedAt);
       return { sessionId: turn.sessionId, reply: answer.text, model: answer.model };
     } catch (error) {
@@ -68,11 +87,11 @@ export class ConversationService implements ChatService {
   }
 
   replyStream(turn: Turn): TextStream {
-    const user: ChatMessage = { role: 'user', content: turn.message };
+    const user = this.userMessage(turn);
     return this.streamAnswer(this.plan([user]), turn, user, {
-      conversation: async () => [...(await this.options.sessions.load(turn.sessionId)), user],
+      conversation: async () => [...(await this.options.sessions.load(turn)), user],
       options: { signal: turn.signal },
-      finish: (text) => this.remember(turn.sessionId, user, text),
+      finish: (text) => this.remember(turn, user, text),
     });
   }
 
@@ -82,6 +101,7 @@ export class ConversationService implements ChatService {
   }
 
   async complete(messages: ChatMessage[], options: CompletionOptions = {}): Promise<Answer> {
+    this.checkSizes(messages);
     const plan = this.plan(messages);
     const startedAt = performance.now();
     const last = lastUserMessage(messages);
@@ -96,11 +116,23 @@ export class ConversationService implements ChatService {
   }
 
   completeStream(messages: ChatMessage[], options: CompletionOptions = {}): TextStream {
+    this.checkSizes(messages);
     return this.streamAnswer(this.plan(messages), { channel: 'api' }, lastUserMessage(messages), {
       conversation: async () => messages,
       options,
       finish: async () => undefined,
     });
+  }
+
+  private userMessage(turn: Turn): ChatMessage {
+    const user: ChatMessage = { role: 'user', content: turn.message };
+    checkMessageSize(user, this.options.limits.maxMessageChars, 'message');
+    return user;
+  }
+
+  /** Each message of a stateless completion, named as the OpenAI API names it. */
+  private checkSizes(messages: ChatMessage[]): void {
+    messages.forEach((message, index) => checkMessageSize(message, this.options.limits.maxMessageChars, `messages[${index}].content`));
   }
 
   /**
@@ -110,7 +142,7 @@ export class ConversationService implements ChatService {
    */
   private streamAnswer(
     plan: Plan,
-    turn: Pick<Turn, 'channel'> & { sessionId?: string },
+    turn: LoggedTurn,
     user: ChatMessage | undefined,
     steps: { conversation: () => Promise<ChatMessage[]>; options: CompletionOptions; finish: (text: string) => Promise<void> },
   ): TextStream {
@@ -166,7 +198,7 @@ export class ConversationService implements ChatService {
   private request(messages: ChatMessage[], options: CompletionOptions): CompletionRequest {
     const { maxTokens, temperature } = this.options;
     return {
-      messages,
+      messages: trimHistory(messages, this.options.limits.maxHistoryChars),
       maxTokens: Math.min(options.maxTokens ?? maxTokens, maxTokens),
       temperature: options.temperature ?? temperature,
       ...(options.sampling ? { sampling: options.sampling } : {}),
@@ -189,8 +221,9 @@ export class ConversationService implements ChatService {
     const cached = key ? await this.options.cache.lookup(key) : undefined;
     if (cached !== undefined) return { text: cached, model: plan.model.descriptor, source: 'cache' };
     const result = await plan.model.complete(request);
-    if (key) await this.options.cache.save(key, result.text);
-    return { text: result.text, model: plan.model.descriptor, source: 'model', ...(result.usage ? { usage: result.usage } : {}) };
+    const text = requireText(result.text, plan.model);
+    if (key) await this.options.cache.save(key, text);
+    return { text, model: plan.model.descriptor, source: 'model', ...(result.usage ? { usage: result.usage } : {}) };
   }
 
   /** As answer(), streaming; sets answer.source to who actually answered. */
@@ -211,20 +244,22 @@ export class ConversationService implements ChatService {
     answer.usage = yield* relay(plan.model.stream(request), (delta) => {
       text += delta;
     });
+    requireText(text, plan.model);
     if (key) await this.options.cache.save(key, text);
   }
 
-  private async remember(sessionId: string, user: ChatMessage, reply: string): Promise<void> {
-    await this.options.sessions.append(sessionId, user, { role: 'assistant', content: reply });
-    this.options.activeSessions.touch(sessionId);
+  private async remember(session: SessionRef, user: ChatMessage, reply: string): Promise<void> {
+    await this.options.sessions.append(session, user, { role: 'assistant', content: reply });
+    this.options.activeSessions.touch(sessionKey(session));
   }
 
   /** Resolves once the exchange is in the conversation log: await it before the answer leaves. */
-  private log(turn: Pick<Turn, 'channel'> & { sessionId?: string }, user: ChatMessage | undefined, answer: Answer, startedAt: number, error?: unknown): Promise<void> {
+  private log(turn: LoggedTurn, user: ChatMessage | undefined, answer: Answer, startedAt: number, error?: unknown): Promise<void> {
     return this.options.conversationLog.write({
       time: new Date().toISOString(),
       channel: turn.channel,
       ...(turn.sessionId ? { sessionId: turn.sessionId } : {}),
+      ...(turn.principal ? { principal: turn.principal } : {}),
       model: answer.model,
       source: answer.source,
       user: describeUserText(user),

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { PORTS } from '../contract';
 import { channelSettingsSchema } from '../channels/settings';
+import type { MessageLimits } from '../chat/limits';
+import { DEFAULT_MEMORY_STORE_LIMITS, type MemoryStoreLimits } from '../store/memory';
 import { dataDirFrom } from './data-dir';
 import { emptyAsUndefined, firstProblem, optionalString } from './validation';
 
@@ -11,6 +13,8 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+const MEBIBYTE = 1024 * 1024;
 
 // 0 picks a free port (tests; the listening line says which).
 const port = z.coerce.number().int().min(0).max(65535);
@@ -47,6 +51,12 @@ const envSchema = z.object({
   TRUST_PROXY: proxyAddresses,
   REDIS_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^rediss?$/ }).optional()),
   CACHE_TTL_SECONDS: z.coerce.number().int().min(0).default(3600),
+  MAX_MESSAGE_CHARS: z.coerce.number().int().min(1).default(16_000),
+  MAX_HISTORY_CHARS: z.coerce.number().int().min(1).default(48_000),
+  CONVERSATION_RETENTION_DAYS: z.coerce.number().int().min(1).default(90),
+  CONVERSATION_LOG_MAX_MB: z.coerce.number().positive().default(1024),
+  MEMORY_STORE_MAX_ENTRIES: z.coerce.number().int().min(100).default(DEFAULT_MEMORY_STORE_LIMITS.maxEntries),
+  MEMORY_STORE_MAX_MB: z.coerce.number().positive().default(DEFAULT_MEMORY_STORE_LIMITS.maxBytes / MEBIBYTE),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -86,6 +96,14 @@ export interface Settings {
   trustProxy: string[];
   redisUrl?: string;
   cacheTtlSeconds: number;
+  /** What one message may carry and one model call may see. */
+  limits: MessageLimits;
+  /** Conversation files older than this many days are deleted. */
+  conversationRetentionDays: number;
+  /** The conversation files together; over it the oldest days go first. */
+  conversationLogMaxBytes: number;
+  /** Bounds of the in-memory store (no REDIS_URL): past either, the least recently used entries go. */
+  memoryStore: MemoryStoreLimits;
   logLevel: string;
   channels: z.infer<typeof channelSettingsSchema>;
 }
@@ -109,6 +127,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
   const channels = channelSettingsSchema.safeParse(env);
   if (!channels.success) throw configError(channels.error);
   const e = parsed.data;
+
+  if (e.MAX_HISTORY_CHARS < e.MAX_MESSAGE_CHARS) {
+    throw new ConfigError('MAX_HISTORY_CHARS', `must be at least MAX_MESSAGE_CHARS (${e.MAX_MESSAGE_CHARS}): the newest message is always sent whole`);
+  }
 
   const provider: ModelProvider = e.MODEL_PROVIDER ?? (e.MODEL_API_KEY ? 'openai' : 'rules');
   if (provider !== 'rules' && !e.MODEL_API_KEY) {
@@ -140,6 +162,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     trustProxy: e.TRUST_PROXY,
     redisUrl: e.REDIS_URL,
     cacheTtlSeconds: e.CACHE_TTL_SECONDS,
+    limits: { maxMessageChars: e.MAX_MESSAGE_CHARS, maxHistoryChars: e.MAX_HISTORY_CHARS },
+    conversationRetentionDays: e.CONVERSATION_RETENTION_DAYS,
+    conversationLogMaxBytes: Math.round(e.CONVERSATION_LOG_MAX_MB * MEBIBYTE),
+    memoryStore: { maxEntries: e.MEMORY_STORE_MAX_ENTRIES, maxBytes: Math.round(e.MEMORY_STORE_MAX_MB * MEBIBYTE) },
     logLevel: e.LOG_LEVEL,
     channels: channels.data,
   };

@@ -1,8 +1,9 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { ImageBlockParam, MessageParam, TextBlockParam } from '@anthropic-ai/sdk/resources/messages/messages';
+import { z } from 'zod';
 import type { RemoteModelOptions } from './openai';
 import type { Deadline } from '../lib/deadline';
-import { callWithDeadline, MODEL_MAX_RETRIES, readStream, toModelError } from './sdk';
+import { callWithDeadline, MODEL_MAX_RETRIES, parseAnswer, readStream, toModelError } from './sdk';
 import { textOf, type ChatMessage, type ChatModel, type CompletionRequest, type CompletionResult, type ModelDescriptor, type ModelStream } from './types';
 
 const DATA_URL = /^data:(image\/(?:jpeg|png|gif|webp));base64,(.+)$/s;
@@ -14,6 +15,27 @@ function imageBlock(url: string): ImageBlockParam {
   }
   return { type: 'image', source: { type: 'url', url } };
 }
+
+/** A content block or delta of any type; one of `textType` must carry its text. */
+const partWithText = (textType: 'text' | 'text_delta') =>
+  z
+    .object({ type: z.string(), text: z.unknown() })
+    .refine((part) => part.type !== textType || typeof part.text === 'string', { message: `a ${textType} part needs a text string`, path: ['text'] });
+const textOfPart = (part: { type: string; text: unknown }, textType: 'text' | 'text_delta') => (part.type === textType ? (part.text as string) : '');
+
+// The fields of an answer that the adapter reads (parseAnswer); wrong-shaped usage is dropped.
+const messageShape = z.object({
+  model: z.string().nullish().catch(undefined),
+  content: z.array(partWithText('text')),
+  usage: z.object({ input_tokens: z.number(), output_tokens: z.number() }).nullish().catch(undefined),
+});
+// message_delta has a delta too, of another shape: a content_block_delta's is checked on its own.
+const contentDeltaShape = z.object({ delta: partWithText('text_delta') });
+const streamEventShape = z.object({
+  type: z.string(),
+  message: z.object({ usage: z.object({ input_tokens: z.number(), output_tokens: z.number() }) }).optional().catch(undefined),
+  usage: z.object({ output_tokens: z.number() }).optional().catch(undefined),
+});
 
 function toAnthropicMessage(message: ChatMessage): MessageParam {
   const role = message.role === 'assistant' ? 'assistant' : 'user';
@@ -64,16 +86,17 @@ export class AnthropicModel implements ChatModel {
   private fail = (error: unknown, deadline: Deadline) => toModelError(error, deadline, Anthropic, this.descriptor, this.options.apiKey);
 
   async complete(request: CompletionRequest): Promise<CompletionResult> {
-    const message = await callWithDeadline(
+    const answer = await callWithDeadline(
       this.options.timeoutMs,
       request.signal,
       (signal) => this.client.messages.create(this.body(request), { signal }),
       this.fail,
     );
+    const message = parseAnswer(messageShape, answer, this.descriptor);
     return {
-      text: message.content.map((block) => (block.type === 'text' ? block.text : '')).join(''),
-      model: message.model,
-      usage: { promptTokens: message.usage.input_tokens, completionTokens: message.usage.output_tokens },
+      text: message.content.map((block) => textOfPart(block, 'text')).join(''),
+      model: message.model || this.options.name,
+      ...(message.usage ? { usage: { promptTokens: message.usage.input_tokens, completionTokens: message.usage.output_tokens } } : {}),
     };
   }
 
@@ -82,11 +105,14 @@ export class AnthropicModel implements ChatModel {
       this.options.timeoutMs,
       request.signal,
       (signal) => this.client.messages.create({ ...this.body(request), stream: true }, { signal }),
-      (event) => {
+      (answer) => {
+        const event = parseAnswer(streamEventShape, answer, this.descriptor);
         // message_start counts the prompt; message_delta carries the output count so far.
-        if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') return { text: event.delta.text };
-        if (event.type === 'message_start') return { usage: { promptTokens: event.message.usage.input_tokens, completionTokens: event.message.usage.output_tokens } };
-        if (event.type === 'message_delta') return { usage: { completionTokens: event.usage.output_tokens } };
+        if (event.type === 'content_block_delta') return { text: textOfPart(parseAnswer(contentDeltaShape, answer, this.descriptor).delta, 'text_delta') };
+        if (event.type === 'message_start' && event.message) {
+          return { usage: { promptTokens: event.message.usage.input_tokens, completionTokens: event.message.usage.output_tokens } };
+        }
+        if (event.type === 'message_delta' && event.usage) return { usage: { completionTokens: event.usage.output_tokens } };
         return {};
       },
       this.fail,

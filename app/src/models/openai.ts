@@ -1,7 +1,8 @@
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import { z } from 'zod';
 import type { Deadline } from '../lib/deadline';
-import { callWithDeadline, MODEL_MAX_RETRIES, readStream, toModelError } from './sdk';
+import { callWithDeadline, MODEL_MAX_RETRIES, parseAnswer, readStream, toModelError } from './sdk';
 import { textOf, type ChatMessage, type ChatModel, type CompletionRequest, type CompletionResult, type ModelDescriptor, type ModelStream, type TokenUsage } from './types';
 import { supportsVision } from './vision';
 
@@ -14,6 +15,21 @@ export interface RemoteModelOptions {
   apiSecret?: string;
   timeoutMs: number;
 }
+
+// The fields of an answer that the adapter reads (parseAnswer). Usage counts are optional:
+// a wrong-shaped usage is dropped rather than failing an answer that has its text.
+const usageShape = z.object({ prompt_tokens: z.number(), completion_tokens: z.number() }).nullish().catch(undefined);
+const completionShape = z.object({
+  model: z.string().nullish().catch(undefined),
+  // null content (a refusal) is an answer without text, which the conversation service refuses.
+  choices: z.array(z.object({ message: z.object({ content: z.string().nullable() }) })).min(1, 'has no choice'),
+  usage: usageShape,
+});
+// With include_usage, the last chunk has no choices and the usage.
+const chunkShape = z.object({
+  choices: z.array(z.object({ delta: z.object({ content: z.string().nullish() }).optional() })),
+  usage: usageShape,
+});
 
 function toOpenAIMessage(message: ChatMessage): ChatCompletionMessageParam {
   if (typeof message.content === 'string' || message.role !== 'user') {
@@ -64,12 +80,13 @@ export class OpenAIModel implements ChatModel {
   private fail = (error: unknown, deadline: Deadline) => toModelError(error, deadline, OpenAI, this.descriptor, this.bearer);
 
   async complete(request: CompletionRequest): Promise<CompletionResult> {
-    const completion = await callWithDeadline(
+    const answer = await callWithDeadline(
       this.options.timeoutMs,
       request.signal,
       (signal) => this.client.chat.completions.create(this.body(request), { signal }),
       this.fail,
     );
+    const completion = parseAnswer(completionShape, answer, this.descriptor);
     return {
       text: completion.choices[0]?.message?.content ?? '',
       model: completion.model || this.options.name,
@@ -86,13 +103,15 @@ export class OpenAIModel implements ChatModel {
           { ...this.body(request), stream: true, ...(request.streamUsage ? { stream_options: { include_usage: true } } : {}) },
           { signal },
         ),
-      // With include_usage, the last chunk has no choices and the usage.
-      (chunk) => ({ text: chunk.choices[0]?.delta?.content ?? undefined, ...(chunk.usage ? { usage: usageOf(chunk.usage) } : {}) }),
+      (answer) => {
+        const chunk = parseAnswer(chunkShape, answer, this.descriptor);
+        return { text: chunk.choices[0]?.delta?.content ?? undefined, ...(chunk.usage ? { usage: usageOf(chunk.usage) } : {}) };
+      },
       this.fail,
     );
   }
 }
 
-function usageOf(usage: OpenAI.CompletionUsage): TokenUsage {
+function usageOf(usage: NonNullable<z.infer<typeof usageShape>>): TokenUsage {
   return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens };
 }
