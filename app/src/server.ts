@@ -10,6 +10,7 @@ import { healthPlugin } from './http/health';
 import { metricsPlugin } from './http/metrics';
 import { openaiApiPlugin } from './http/openai-api';
 import { rateLimitPlugin } from './http/rate-limit';
+import { newRequestId, requestIdPlugin } from './http/request-id';
 import { webPlugin } from './web/plugin';
 
 /**
@@ -23,12 +24,14 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     loggerInstance: deps.logs.error as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
     clientErrorHandler,
+    genReqId: newRequestId,
     // Only the proxies named in TRUST_PROXY (Caddy) may say who the client is: trusting a
     // whole range would let any client on it pick its own per-IP rate-limit bucket.
     trustProxy: deps.settings.trustProxy.length > 0 ? deps.settings.trustProxy : false,
   });
 
   await app.register(errorsPlugin, deps);
+  await app.register(requestIdPlugin);
   await app.register(identifyClient, deps);
   await app.register(metricsPlugin, deps);
   await app.register(accessLogPlugin, deps);

@@ -54,7 +54,7 @@ describe.each([
     }
   });
 
-  it('passes the sampling parameters the provider has on to it, and accepts the harmless rest', async () => {
+  it('passes the sampling parameters and the end user the provider has on to it, and accepts the harmless rest', async () => {
     fake.enqueue({ text: 'sampled' });
     const response = await complete({
       top_p: 0.9,
@@ -69,11 +69,11 @@ describe.each([
     });
     expect(response.status).toBe(200);
     const sent = fake.completions().at(-1)!.body;
-    for (const field of ['user', 'n', 'response_format', 'stream_options']) expect(sent).not.toHaveProperty(field);
+    for (const field of ['n', 'response_format', 'stream_options']) expect(sent).not.toHaveProperty(field);
     if (provider === 'openai') {
-      expect(sent).toMatchObject({ top_p: 0.9, stop: ['END'], presence_penalty: 0.5, frequency_penalty: 0.25, seed: 7 });
+      expect(sent).toMatchObject({ top_p: 0.9, stop: ['END'], presence_penalty: 0.5, frequency_penalty: 0.25, seed: 7, user: 'end-user-1' });
     } else {
-      expect(sent).toMatchObject({ top_p: 0.9, stop_sequences: ['END'] });
+      expect(sent).toMatchObject({ top_p: 0.9, stop_sequences: ['END'], metadata: { user_id: 'end-user-1' } });
       for (const field of ['presence_penalty', 'frequency_penalty', 'seed']) expect(sent).not.toHaveProperty(field);
     }
   });

@@ -2,11 +2,11 @@ import { InputError } from '../errors';
 import type { GatewayMetrics } from '../metrics';
 import type { ModelManager } from '../models/manager';
 import type { RulesModel } from '../models/rules';
-import { relay, textOf, type ChatMessage, type ChatModel, type CompletionRequest, type ModelDescriptor, type TokenUsage } from '../models/types';
+import { NO_TOKENS, relay, textOf, usesTools, type AnswerEnding, type ChatMessage, type ChatModel, type CompletionRequest, type ModelDescriptor, type Tools } from '../models/types';
 import type { ActiveSessions } from './active-sessions';
 import type { ConversationLog, ExchangeRecord } from './conversation-log';
 import type { ResponseCache } from './response-cache';
-import type { ChatService, CompletionOptions, TextStream, Turn, TurnReply } from './service';
+import type { ChatService, CompletionAnswer, CompletionOptions, TextStream, Turn, TurnReply } from './service';
 import type { SessionHistory } from './sessions';
 
 export interface ConversationServiceOptions {
@@ -18,8 +18,10 @@ export interface ConversationServiceOptions {
   activeSessions: ActiveSessions;
   metrics: Pick<GatewayMetrics, 'modelCalls'>;
   routing: 'hybrid' | 'llm';
-  maxTokens: number;
-  temperature: number;
+  /** MAX_TOKENS: the answer length when the client sets none, and the most it may ask for. Unset: the client's, or the provider's default. */
+  maxTokens?: number;
+  /** TEMPERATURE: the temperature when the client sets none. Unset: the provider's default. */
+  temperature?: number;
 }
 
 /** Who answers a request, decided before any text is produced. */
@@ -27,12 +29,12 @@ type Plan = { source: 'rules'; text: string; model: ModelDescriptor } | { source
 
 type Source = ExchangeRecord['source'];
 
-interface Answer {
-  text: string;
-  model: ModelDescriptor;
+interface Answer extends CompletionAnswer {
   source: Source;
-  usage?: TokenUsage;
 }
+
+/** How an answer no provider was asked for ends (rules, cache): a whole answer, no tokens. */
+const NO_MODEL_CALL: AnswerEnding = { finishReason: 'stop', usage: NO_TOKENS };
 
 const hasImages = (message: ChatMessage) => typeof message.content !== 'string' && message.content.some((p) => p.type === 'image');
 
@@ -62,7 +64,7 @@ export class ConversationService implements ChatService {
       this.log(turn, user, answer, startedAt);
       return { sessionId: turn.sessionId, reply: answer.text, model: answer.model };
     } catch (error) {
-      this.log(turn, user, { text: '', model: modelOf(plan), source: plan.source }, startedAt, error);
+      this.log(turn, user, unanswered(plan), startedAt, error);
       throw error;
     }
   }
@@ -77,12 +79,12 @@ export class ConversationService implements ChatService {
   }
 
   logNotice(turn: Omit<Turn, 'signal'>, reply: string): void {
-    const answer: Answer = { text: reply, model: this.options.models.current().descriptor, source: 'gateway' };
+    const answer: Answer = { text: reply, model: this.options.models.current().descriptor, source: 'gateway', ...NO_MODEL_CALL };
     this.log(turn, { role: 'user', content: turn.message }, answer, performance.now());
   }
 
   async complete(messages: ChatMessage[], options: CompletionOptions = {}): Promise<Answer> {
-    const plan = this.plan(messages);
+    const plan = this.plan(messages, options.tools);
     const startedAt = performance.now();
     const last = lastUserMessage(messages);
     try {
@@ -90,13 +92,13 @@ export class ConversationService implements ChatService {
       this.log({ channel: 'api' }, last, answer, startedAt);
       return answer;
     } catch (error) {
-      this.log({ channel: 'api' }, last, { text: '', model: modelOf(plan), source: plan.source }, startedAt, error);
+      this.log({ channel: 'api' }, last, unanswered(plan), startedAt, error);
       throw error;
     }
   }
 
   completeStream(messages: ChatMessage[], options: CompletionOptions = {}): TextStream {
-    return this.streamAnswer(this.plan(messages), { channel: 'api' }, lastUserMessage(messages), {
+    return this.streamAnswer(this.plan(messages, options.tools), { channel: 'api' }, lastUserMessage(messages), {
       conversation: async () => messages,
       options,
       finish: async () => undefined,
@@ -115,17 +117,18 @@ export class ConversationService implements ChatService {
     steps: { conversation: () => Promise<ChatMessage[]>; options: CompletionOptions; finish: (text: string) => Promise<void> },
   ): TextStream {
     const service = this;
-    const stream: TextStream & { usage?: TokenUsage } = Object.assign(run(), { model: modelOf(plan) });
+    const stream: TextStream & { ending?: AnswerEnding } = Object.assign(run(), { model: modelOf(plan) });
     async function* run(): AsyncGenerator<string> {
       const startedAt = performance.now();
-      const answer: Answer = { text: '', model: modelOf(plan), source: plan.source };
+      const answer: Answer = unanswered(plan);
       let failure: unknown = new Error('client disconnected');
       try {
         for await (const delta of service.deltas(plan, await steps.conversation(), steps.options, answer)) {
           answer.text += delta;
           yield delta;
         }
-        stream.usage = answer.usage;
+        const { finishReason, toolCalls, usage } = answer;
+        stream.ending = { finishReason, ...(toolCalls ? { toolCalls } : {}), ...(usage ? { usage } : {}) };
         await steps.finish(answer.text);
         failure = undefined;
       } catch (error) {
@@ -140,12 +143,20 @@ export class ConversationService implements ChatService {
 
   /**
    * Hybrid routing looks at the newest user message only: a greeting, a help or time request,
-   * or an FAQ match is answered by the rules engine; everything else (and anything with a
-   * picture) goes to the current model.
+   * or an FAQ match is answered by the rules engine; everything else (anything with a picture
+   * or tools) goes to the current model. The rules engine cannot call tools: a conversation
+   * with tools, when it is the current model, is refused.
    */
-  private plan(messages: ChatMessage[]): Plan {
+  private plan(messages: ChatMessage[], tools?: Tools): Plan {
     const { models, rules, routing, metrics } = this.options;
     const model = models.current();
+    if (usesTools(messages, tools)) {
+      const { provider, name } = model.descriptor;
+      if (provider === 'rules') {
+        throw new InputError(`the current model (${provider}/${name}) cannot call tools; send a conversation without tools`, tools ? 'tools' : 'messages', 'tools_not_supported');
+      }
+      return { source: 'model', model };
+    }
     if (messages.some(hasImages)) {
       if (!model.supportsVision) {
         const { provider, name } = model.descriptor;
@@ -164,38 +175,48 @@ export class ConversationService implements ChatService {
   }
 
   private request(messages: ChatMessage[], options: CompletionOptions): CompletionRequest {
-    const { maxTokens, temperature } = this.options;
+    const { maxTokens: limit, temperature: operatorTemperature } = this.options;
+    const asked = options.maxTokens ?? limit;
+    const maxTokens = asked !== undefined && limit !== undefined ? Math.min(asked, limit) : asked;
+    const temperature = options.temperature ?? operatorTemperature;
     return {
       messages,
-      maxTokens: Math.min(options.maxTokens ?? maxTokens, maxTokens),
-      temperature: options.temperature ?? temperature,
+      ...(maxTokens !== undefined ? { maxTokens } : {}),
+      ...(temperature !== undefined ? { temperature } : {}),
       ...(options.sampling ? { sampling: options.sampling } : {}),
+      ...(options.tools ? { tools: options.tools } : {}),
+      ...(options.endUser ? { endUser: options.endUser } : {}),
       ...(options.streamUsage ? { streamUsage: true } : {}),
       signal: options.signal,
     };
   }
 
-  /** The cache key, or undefined when the answer must not be cached (rules: the time changes). */
+  /**
+   * The cache key, or undefined when the answer must not be cached: rules (the time changes),
+   * and tool conversations (the cache keeps text, not tool calls, and tool results are live).
+   */
   private cacheKey(model: ChatModel, request: CompletionRequest): string | undefined {
     const { cache } = this.options;
-    if (!cache.enabled || model.descriptor.provider === 'rules') return undefined;
+    if (!cache.enabled || model.descriptor.provider === 'rules' || usesTools(request.messages, request.tools)) return undefined;
     return cache.key({ model: model.descriptor, ...request });
   }
 
   private async answer(plan: Plan, messages: ChatMessage[], options: CompletionOptions): Promise<Answer> {
-    if (plan.source === 'rules') return { text: plan.text, model: plan.model, source: 'rules' };
+    if (plan.source === 'rules') return { text: plan.text, model: plan.model, source: 'rules', ...NO_MODEL_CALL };
     const request = this.request(messages, options);
     const key = this.cacheKey(plan.model, request);
     const cached = key ? await this.options.cache.lookup(key) : undefined;
-    if (cached !== undefined) return { text: cached, model: plan.model.descriptor, source: 'cache' };
-    const result = await plan.model.complete(request);
-    if (key) await this.options.cache.save(key, result.text);
-    return { text: result.text, model: plan.model.descriptor, source: 'model', ...(result.usage ? { usage: result.usage } : {}) };
+    if (cached !== undefined) return { text: cached, model: plan.model.descriptor, source: 'cache', ...NO_MODEL_CALL };
+    const { text, finishReason, toolCalls, usage } = await plan.model.complete(request);
+    // Only whole answers: a cut one would come back from the cache as complete.
+    if (key && finishReason === 'stop') await this.options.cache.save(key, text);
+    return { text, model: plan.model.descriptor, source: 'model', finishReason, ...(toolCalls ? { toolCalls } : {}), ...(usage ? { usage } : {}) };
   }
 
   /** As answer(), streaming; sets answer.source to who actually answered. */
   private async *deltas(plan: Plan, messages: ChatMessage[], options: CompletionOptions, answer: Answer): AsyncGenerator<string> {
     if (plan.source === 'rules') {
+      Object.assign(answer, NO_MODEL_CALL);
       yield plan.text;
       return;
     }
@@ -203,15 +224,16 @@ export class ConversationService implements ChatService {
     const key = this.cacheKey(plan.model, request);
     const cached = key ? await this.options.cache.lookup(key) : undefined;
     if (cached !== undefined) {
-      answer.source = 'cache';
+      Object.assign(answer, { source: 'cache' }, NO_MODEL_CALL);
       yield cached;
       return;
     }
     let text = '';
-    answer.usage = yield* relay(plan.model.stream(request), (delta) => {
+    const ending = yield* relay(plan.model.stream(request), (delta) => {
       text += delta;
     });
-    if (key) await this.options.cache.save(key, text);
+    Object.assign(answer, ending);
+    if (key && ending.finishReason === 'stop') await this.options.cache.save(key, text);
   }
 
   private async remember(sessionId: string, user: ChatMessage, reply: string): Promise<void> {
@@ -232,6 +254,11 @@ export class ConversationService implements ChatService {
       ...(error !== undefined ? { error: error instanceof Error ? error.message : String(error) } : {}),
     });
   }
+}
+
+/** The answer before any text: who was to answer. */
+function unanswered(plan: Plan): Answer {
+  return { text: '', model: modelOf(plan), source: plan.source, finishReason: 'stop' };
 }
 
 function modelOf(plan: Plan): ModelDescriptor {

@@ -1,8 +1,19 @@
 import OpenAI from 'openai';
-import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { ChatCompletionMessageParam, ChatCompletionToolChoiceOption } from 'openai/resources/chat/completions';
 import type { Deadline } from '../deadline';
 import { callWithDeadline, MODEL_MAX_RETRIES, readStream, toModelError } from './sdk';
-import { textOf, type ChatMessage, type ChatModel, type CompletionRequest, type CompletionResult, type ModelDescriptor, type ModelStream, type TokenUsage } from './types';
+import {
+  textOf,
+  type ChatMessage,
+  type ChatModel,
+  type CompletionRequest,
+  type CompletionResult,
+  type FinishReason,
+  type ModelDescriptor,
+  type ModelStream,
+  type TokenUsage,
+  type ToolChoice,
+} from './types';
 import { supportsVision } from './vision';
 
 export interface RemoteModelOptions {
@@ -16,6 +27,14 @@ export interface RemoteModelOptions {
 }
 
 function toOpenAIMessage(message: ChatMessage): ChatCompletionMessageParam {
+  if (message.role === 'tool') return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
+  if (message.role === 'assistant' && message.toolCalls?.length) {
+    return {
+      role: 'assistant',
+      content: textOf(message.content) || null,
+      tool_calls: message.toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } })),
+    };
+  }
   if (typeof message.content === 'string' || message.role !== 'user') {
     return { role: message.role, content: textOf(message.content) };
   }
@@ -26,6 +45,21 @@ function toOpenAIMessage(message: ChatMessage): ChatCompletionMessageParam {
     ),
   };
 }
+
+const toOpenAIToolChoice = (choice: ToolChoice): ChatCompletionToolChoiceOption =>
+  typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } };
+
+/** OpenAI's finish reasons; the deprecated `function_call` is a tool call. */
+function finishReasonOf(reason: string | null | undefined): FinishReason {
+  if (reason === 'length' || reason === 'tool_calls' || reason === 'content_filter') return reason;
+  return reason === 'function_call' ? 'tool_calls' : 'stop';
+}
+
+/**
+ * OpenAI itself takes the answer length as max_completion_tokens (its reasoning models refuse
+ * max_tokens); the other OpenAI-compatible providers know max_tokens.
+ */
+const isOpenAIItself = (endpoint?: string) => !endpoint || new URL(endpoint).hostname === 'api.openai.com';
 
 /** Any OpenAI-compatible endpoint (OpenAI, DeepSeek, Qwen, MiniMax, Moonshot ...) via the official SDK. */
 export class OpenAIModel implements ChatModel {
@@ -48,16 +82,25 @@ export class OpenAIModel implements ChatModel {
 
   private body(request: CompletionRequest) {
     const sampling = request.sampling ?? {};
+    const tools = request.tools;
     return {
       model: this.options.name,
       messages: request.messages.map(toOpenAIMessage),
-      max_tokens: request.maxTokens,
+      [isOpenAIItself(this.options.endpoint) ? 'max_completion_tokens' : 'max_tokens']: request.maxTokens,
       temperature: request.temperature,
       top_p: sampling.topP,
       stop: sampling.stop,
       presence_penalty: sampling.presencePenalty,
       frequency_penalty: sampling.frequencyPenalty,
       seed: sampling.seed,
+      user: request.endUser,
+      ...(tools
+        ? {
+            tools: tools.definitions.map(({ name, description, parameters, strict }) => ({ type: 'function' as const, function: { name, description, parameters, strict } })),
+            tool_choice: tools.choice && toOpenAIToolChoice(tools.choice),
+            parallel_tool_calls: tools.parallel,
+          }
+        : {}),
     };
   }
 
@@ -70,9 +113,15 @@ export class OpenAIModel implements ChatModel {
       (signal) => this.client.chat.completions.create(this.body(request), { signal }),
       this.fail,
     );
+    const choice = completion.choices[0];
+    const toolCalls = (choice?.message?.tool_calls ?? []).flatMap((call) =>
+      call.type === 'function' ? [{ id: call.id, name: call.function.name, arguments: call.function.arguments }] : [],
+    );
     return {
-      text: completion.choices[0]?.message?.content ?? '',
+      text: choice?.message?.content ?? '',
       model: completion.model || this.options.name,
+      finishReason: finishReasonOf(choice?.finish_reason),
+      ...(toolCalls.length ? { toolCalls } : {}),
       ...(completion.usage ? { usage: usageOf(completion.usage) } : {}),
     };
   }
@@ -87,7 +136,15 @@ export class OpenAIModel implements ChatModel {
           { signal },
         ),
       // With include_usage, the last chunk has no choices and the usage.
-      (chunk) => ({ text: chunk.choices[0]?.delta?.content ?? undefined, ...(chunk.usage ? { usage: usageOf(chunk.usage) } : {}) }),
+      (chunk) => {
+        const choice = chunk.choices[0];
+        return {
+          text: choice?.delta?.content ?? undefined,
+          toolCalls: choice?.delta?.tool_calls?.map((piece) => ({ index: piece.index, id: piece.id, name: piece.function?.name, arguments: piece.function?.arguments })),
+          finishReason: choice?.finish_reason ? finishReasonOf(choice.finish_reason) : undefined,
+          ...(chunk.usage ? { usage: usageOf(chunk.usage) } : {}),
+        };
+      },
       this.fail,
     );
   }
