@@ -233,6 +233,18 @@ describe('response cache', () => {
     expect(model.requests).toHaveLength(2);
   });
 
+  it('applies MAX_TOKENS (100 here) as the default and the ceiling of a request\'s length, TEMPERATURE (0.5) as its default', async () => {
+    const { service, model } = setup({ routing: 'llm' });
+    await service.complete([{ role: 'user', content: 'a' }]);
+    await service.complete([{ role: 'user', content: 'b' }], { maxTokens: 500, temperature: 0 });
+    await service.complete([{ role: 'user', content: 'c' }], { maxTokens: 20 });
+    expect(model.requests.map(({ maxTokens, temperature }) => ({ maxTokens, temperature }))).toEqual([
+      { maxTokens: 100, temperature: 0.5 },
+      { maxTokens: 100, temperature: 0 },
+      { maxTokens: 20, temperature: 0.5 },
+    ]);
+  });
+
   it('also serves streams', async () => {
     const { service, model } = setup({ routing: 'llm', cacheTtlSeconds: 60 });
     const collect = async () => {

@@ -78,6 +78,26 @@ describe.each([
     }
   });
 
+  it('leaves the answer length and temperature to the provider when the client sets none, and forwards max_completion_tokens', async () => {
+    fake.enqueue({ text: 'defaults' }, { text: 'limited' });
+    // null is "not set", as in OpenAI's API.
+    expect((await complete({ max_tokens: null, temperature: null, stop: null, seed: null, stream_options: null })).status).toBe(200);
+    const defaults = fake.completions().at(-1)!.body;
+    expect((await complete({ max_completion_tokens: 7, temperature: 0.2 })).status).toBe(200);
+    const limited = fake.completions().at(-1)!.body;
+    expect(defaults).not.toHaveProperty('temperature');
+    if (provider === 'openai') {
+      expect(defaults).not.toHaveProperty('max_tokens');
+      expect(defaults).not.toHaveProperty('max_completion_tokens');
+      // Not OpenAI itself (MODEL_ENDPOINT is the fake): compatible providers know max_tokens.
+      expect(limited).toMatchObject({ max_tokens: 7, temperature: 0.2 });
+    } else {
+      // Anthropic requires a length: its default applies.
+      expect(defaults.max_tokens).toBe(4096);
+      expect(limited).toMatchObject({ max_tokens: 7, temperature: 0.2 });
+    }
+  });
+
   it('streams the provider deltas through', async () => {
     fake.enqueue({ text: 'one two three' });
     const events = await readEvents(await complete({ stream: true }));
