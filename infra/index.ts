@@ -1,7 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
-import { Deployment } from '../components/deployment';
-import { Secrets } from '../components/secrets';
+import { Deployment } from '../components/single-host/deployment';
+import { Secrets } from '../components/shared/secrets';
 import { loadConfig } from './config';
 import { onAws, onMachine } from './site';
 

@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { LocalWorkspace } from '@pulumi/pulumi/automation';
-import type { RollbackTarget } from '../components/deployment';
-import { DEFAULT_HOST_STEP_SETTINGS, rollbackCommand } from '../components/scripts/render';
+import type { RollbackTarget } from '../components/single-host/deployment';
+import { rollbackCommand } from '../components/scripts/release';
+import { DEFAULT_HOST_STEP_SETTINGS } from '../components/scripts/render';
 import { runOverSsh, StepFailed } from '../components/scripts/ssh';
 
 // `npm run rollback -- <stack> [release]`: returns the stack's host to a release it keeps (the

@@ -35,16 +35,20 @@ export const DATA_LAYOUT = {
   conversations: 'conversations',
   /** FAQ served by the rules engine. */
   faq: 'faq.json',
-  /** The selected model (provider, name, endpoint), kept across restarts. Never holds a key. */
-  modelState: 'model.json',
   /** Secrets kept by the gateway itself (mode 0700). Backups must exclude this directory. */
   secrets: 'secrets',
+  /**
+   * The switched model and the key given with it, in one file (0600) so that a switch is one
+   * rename: a crash leaves the old pair or the new one, never a model with another's key.
+   */
+  modelSwitch: 'secrets/model.json',
   /** Generated gateway API key, when CLAWDBOT_API_KEYS is unset. Not backed up. */
   generatedApiKey: 'secrets/api-key',
   /** Generated admin token, when CLAWDBOT_ADMIN_TOKEN is unset. Not backed up. */
   generatedAdminToken: 'secrets/admin-token',
-  /** The model key given at the last switch (`modelctl switch --api-key`). Not backed up. */
-  switchedModelKey: 'secrets/model-api-key',
+  /** Before modelSwitch: the switched model without its key, and the key. Read once, migrated, removed. */
+  legacyModelState: 'model.json',
+  legacyModelKey: 'secrets/model-api-key',
 } as const;
 
 /** Log files under `<data dir>/logs/`; the host's logrotate rotates exactly these. */

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ChatService } from './chat/service';
-import type { Settings } from './config';
-import type { GatewayMetrics } from './metrics';
+import type { Settings } from './lib/config';
+import type { GatewayMetrics } from './observability/metrics';
 import type { ModelManager } from './models/manager';
-import type { ReadinessChecks } from './readiness';
+import type { ReadinessChecks } from './observability/readiness';
 import type { Store } from './store/store';
 
 /** The four log streams under `<data dir>/logs/`. */

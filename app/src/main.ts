@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { ConfigError, loadSettings, type Settings } from './config';
-import { startMetricsServer } from './metrics-server';
+import { ConfigError, loadSettings, type Settings } from './lib/config';
+import { startMetricsServer } from './observability/metrics-server';
 import { buildGateway } from './server';
 import { createDeps } from './startup';
 import { openWebPageIfAsked } from './web/open';

@@ -5,6 +5,7 @@ import { accessLogPlugin } from './http/access-log';
 import { adminPlugin } from './http/admin';
 import { identifyClient, requireApiKey } from './http/auth';
 import { chatApiPlugin } from './http/chat-api';
+import { serverTimeouts } from './http/connections';
 import { BODY_LIMIT_BYTES, clientErrorHandler, errorsPlugin } from './http/errors';
 import { healthPlugin } from './http/health';
 import { metricsPlugin } from './http/metrics';
@@ -23,6 +24,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     // error.log takes warnings and up, so Fastify's per-request info lines never reach it.
     loggerInstance: deps.logs.error as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
+    ...serverTimeouts(deps.settings),
     clientErrorHandler,
     genReqId: newRequestId,
     // Only the proxies named in TRUST_PROXY (Caddy) may say who the client is: trusting a

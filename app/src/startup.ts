@@ -7,16 +7,16 @@ import { ConversationLog } from './chat/conversation-log';
 import { ConversationService } from './chat/conversation';
 import { ResponseCache } from './chat/response-cache';
 import { SessionHistory } from './chat/sessions';
-import type { Settings } from './config';
+import type { Settings } from './lib/config';
 import { DATA_LAYOUT } from './contract';
 import type { GatewayDeps } from './deps';
-import { keepSecret } from './data-dir';
-import { writeFileAtomic } from './files';
-import { createLogs, type FileLogs } from './logs';
-import { createMetrics } from './metrics';
+import { keepSecret } from './lib/data-dir';
+import { removeTemporaryFiles, writeFileAtomic } from './lib/files';
+import { createLogs, type FileLogs } from './observability/logs';
+import { createMetrics } from './observability/metrics';
 import { HotSwapModelManager } from './models/hot-swap';
 import { RulesModel, STARTER_FAQ } from './models/rules';
-import { ReadinessChecks } from './readiness';
+import { ReadinessChecks } from './observability/readiness';
 import { createStore } from './store';
 
 export interface RunningDeps extends GatewayDeps {
@@ -45,6 +45,8 @@ export async function createDeps(settings: Settings, console?: Logger): Promise<
   const { dataDir } = settings;
   fs.mkdirSync(dataDir, { recursive: true });
   fs.mkdirSync(path.join(dataDir, DATA_LAYOUT.secrets), { recursive: true, mode: 0o700 });
+  // Before anything writes: a crash mid-write leaves a temporary sibling, of a secret maybe.
+  const stale = [dataDir, path.join(dataDir, DATA_LAYOUT.secrets)].flatMap(removeTemporaryFiles);
 
   const apiKeys = settings.apiKeys ?? [keptSecret(dataDir, DATA_LAYOUT.generatedApiKey, 'API key', 'CLAWDBOT_API_KEYS', console)];
   const adminToken = settings.adminToken ?? keptSecret(dataDir, DATA_LAYOUT.generatedAdminToken, 'admin token', 'CLAWDBOT_ADMIN_TOKEN', console);
@@ -54,7 +56,8 @@ export async function createDeps(settings: Settings, console?: Logger): Promise<
   const rules = new RulesModel(faqFile);
 
   const logs = createLogs(path.join(dataDir, DATA_LAYOUT.logs), settings.logLevel as LevelWithSilent);
-  const store = createStore(settings.redisUrl, logs.error);
+  if (stale.length > 0) logs.error.warn({ files: stale }, 'removed temporary files left by a crash');
+  const store = createStore(settings.redisUrl, settings.memoryStore, logs.error);
   const registry = new Registry();
   const activeSessions = new ActiveSessions();
   const metrics = createMetrics(registry, { activeSessions: () => activeSessions.count(), modelKeyExpiresAt: settings.modelKeyExpiresAt });
@@ -64,13 +67,16 @@ export async function createDeps(settings: Settings, console?: Logger): Promise<
     rules,
     timeoutMs: settings.modelTimeoutMs,
     keyExpiresAt: settings.modelKeyExpiresAt,
-    stateFile: path.join(dataDir, DATA_LAYOUT.modelState),
-    keyFile: path.join(dataDir, DATA_LAYOUT.switchedModelKey),
+    stateFile: path.join(dataDir, DATA_LAYOUT.modelSwitch),
+    legacy: { stateFile: path.join(dataDir, DATA_LAYOUT.legacyModelState), keyFile: path.join(dataDir, DATA_LAYOUT.legacyModelKey) },
     metrics,
     modelApiLog: logs.modelApi,
     auditLog: logs.audit,
   });
-  const conversationLog = new ConversationLog(path.join(dataDir, DATA_LAYOUT.conversations), logs.error);
+  const conversationLog = new ConversationLog(path.join(dataDir, DATA_LAYOUT.conversations), logs.error, {
+    retentionDays: settings.conversationRetentionDays,
+    maxBytes: settings.conversationLogMaxBytes,
+  });
   const chat = new ConversationService({
     models,
     rules,
@@ -82,6 +88,7 @@ export async function createDeps(settings: Settings, console?: Logger): Promise<
     routing: settings.routing,
     maxTokens: settings.maxTokens,
     temperature: settings.temperature,
+    limits: settings.limits,
   });
 
   let closing: Promise<void> | undefined;

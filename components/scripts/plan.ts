@@ -1,17 +1,9 @@
 import * as path from 'node:path';
 import { HOST_PATHS } from '../../app/src/contract';
-import {
-  activateCommand,
-  loadImageCommand,
-  probeImageCommand,
-  RELEASE_FILES,
-  releaseId,
-  REPO_ROOT,
-  saveImageCommand,
-  writeEnvCommand,
-  type HostStepSettings,
-  type ReleaseProxySettings,
-} from './render';
+import { loadImageCommand, probeImageCommand, saveImageCommand } from './image';
+import { activateCommand, RELEASE_FILES, releaseId, type ReleaseProxySettings } from './release';
+import { REPO_ROOT, type HostStepSettings } from './render';
+import { writeEnvCommand } from './write-env';
 
 // One release's steps, in order, as the Deployment component wires them and the e2e suite runs
 // them: probe the host for the image, save it locally (or an empty file), copy the archive and

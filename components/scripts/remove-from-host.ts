@@ -1,4 +1,4 @@
-import { removeCommand } from './render';
+import { removeCommand } from './release';
 import { runOverSsh } from './ssh';
 
 // The deletion step of a deployment, run by Pulumi where it runs (a local command): stops the

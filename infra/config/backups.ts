@@ -1,5 +1,5 @@
-import type { RestoreSource } from '../../components/backups';
-import { isOnCalendar } from '../../components/scripts/render';
+import type { RestoreSource } from '../../components/shared/backupAccess';
+import { isOnCalendar } from '../../components/scripts/on-calendar';
 import type { ConfigReader, Environment } from './reader';
 import type { Target } from './target';
 

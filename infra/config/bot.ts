@@ -1,4 +1,4 @@
-import type { DingtalkArgs, FeishuArgs, ModelProvider, SecretsArgs } from '../../components/secrets';
+import type { DingtalkArgs, FeishuArgs, ModelProvider, SecretsArgs } from '../../components/shared/secrets';
 import type { ConfigReader } from './reader';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;

@@ -1,6 +1,6 @@
 import type * as pulumi from '@pulumi/pulumi';
 import { utils as sshUtils } from 'ssh2';
-import type { RestoreOnBoot } from '../../components/scripts/render';
+import type { RestoreOnBoot } from '../../components/scripts/restore-on-boot';
 import type { ConfigReader } from './reader';
 import type { Target } from './target';
 

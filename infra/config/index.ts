@@ -1,5 +1,5 @@
 import * as pulumi from '@pulumi/pulumi';
-import type { SecretsArgs } from '../../components/secrets';
+import type { SecretsArgs } from '../../components/shared/secrets';
 import { readAws, type AwsConfig } from './aws';
 import { readBackups, type BackupsConfig } from './backups';
 import { readBot } from './bot';

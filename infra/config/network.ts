@@ -1,5 +1,5 @@
 import { PORTS } from '../../app/src/contract';
-import type { CidrsByFamily } from '../../components/network';
+import type { CidrsByFamily } from '../../components/single-host/network';
 import { byFamily, parseCidr } from './cidr';
 import type { ConfigReader, Environment } from './reader';
 

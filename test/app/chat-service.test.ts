@@ -8,8 +8,8 @@ import { ConversationLog, type ExchangeRecord } from '../../app/src/chat/convers
 import { ConversationService } from '../../app/src/chat/conversation';
 import { ResponseCache } from '../../app/src/chat/response-cache';
 import { SESSION_MAX_MESSAGES, SESSION_TTL_SECONDS, SessionHistory } from '../../app/src/chat/sessions';
-import { InputError } from '../../app/src/errors';
-import { createMetrics } from '../../app/src/metrics';
+import { InputError } from '../../app/src/lib/errors';
+import { createMetrics } from '../../app/src/observability/metrics';
 import type { ModelManager } from '../../app/src/models/manager';
 import { RulesModel } from '../../app/src/models/rules';
 import { ModelError, textOf, type ChatModel, type CompletionRequest, type CompletionResult, type ModelStream } from '../../app/src/models/types';
@@ -71,7 +71,7 @@ function setup(options: { routing?: 'hybrid' | 'llm'; cacheTtlSeconds?: number; 
     },
     status: () => ({ model: current.descriptor }),
   };
-  const conversationLog = new ConversationLog(path.join(dir, 'conversations'), pino({ level: 'silent' }));
+  const conversationLog = new ConversationLog(path.join(dir, 'conversations'), pino({ level: 'silent' }), { retentionDays: 90, maxBytes: 1e9 });
   const service = new ConversationService({
     models,
     rules: new RulesModel(path.join(dir, 'faq.json')),
@@ -83,6 +83,7 @@ function setup(options: { routing?: 'hybrid' | 'llm'; cacheTtlSeconds?: number; 
     routing: options.routing ?? 'hybrid',
     maxTokens: 100,
     temperature: 0.5,
+    limits: { maxMessageChars: 10_000, maxHistoryChars: 100_000 },
   });
   return {
     service,
@@ -175,7 +176,7 @@ describe('session history', () => {
     const { store } = setup();
     const sessions = new SessionHistory(store);
     await Promise.all(
-      [1, 2, 3].map((i) => sessions.append('busy', { role: 'user', content: `question ${i}` }, { role: 'assistant', content: `answer ${i}` })),
+      [1, 2, 3].map((i) => sessions.append({ sessionId: 'busy' }, { role: 'user', content: `question ${i}` }, { role: 'assistant', content: `answer ${i}` })),
     );
     const history = (await store.readList('session:busy')).map((item) => JSON.parse(item).content);
     expect(history).toEqual(['question 1', 'answer 1', 'question 2', 'answer 2', 'question 3', 'answer 3']);

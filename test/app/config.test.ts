@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ConfigError, loadSettings } from '../../app/src/config';
+import { ConfigError, loadSettings } from '../../app/src/lib/config';
 
 describe('settings from the environment', () => {
   it('has embedded defaults: rules model, memory store, ./data', () => {
@@ -16,6 +16,7 @@ describe('settings from the environment', () => {
       cacheTtlSeconds: 3600,
       logLevel: 'info',
       modelTimeoutMs: 120_000,
+      requestTimeoutMs: 30_000,
     });
     expect(settings.apiKeys).toBeUndefined();
     // No answer length or temperature of ours: the client's, or else the provider's defaults.
@@ -40,6 +41,7 @@ describe('settings from the environment', () => {
       ROUTING: 'llm',
       RATE_LIMIT_QPS: '0.5',
       MODEL_TIMEOUT_SECONDS: '2.5',
+      REQUEST_TIMEOUT_SECONDS: '2',
       TRUST_PROXY: '172.30.0.1, 10.89.0.0/24,fd00::/8',
     });
     expect(settings).toMatchObject({
@@ -50,6 +52,7 @@ describe('settings from the environment', () => {
       routing: 'llm',
       rateLimitQps: 0.5,
       modelTimeoutMs: 2500,
+      requestTimeoutMs: 2000,
       trustProxy: ['172.30.0.1', '10.89.0.0/24', 'fd00::/8'],
     });
     expect(settings.modelKeyExpiresAt?.toISOString()).toBe('2027-01-31T00:00:00.000Z');
@@ -70,6 +73,7 @@ describe('settings from the environment', () => {
     [{ REDIS_URL: 'http://redis' }, 'REDIS_URL'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ MODEL_TIMEOUT_SECONDS: '-1' }, 'MODEL_TIMEOUT_SECONDS'],
+    [{ REQUEST_TIMEOUT_SECONDS: '0' }, 'REQUEST_TIMEOUT_SECONDS'],
     [{ TRUST_PROXY: '172.30.0.1,caddy' }, 'TRUST_PROXY'],
     [{ TRUST_PROXY: '10.0.0.0/33' }, 'TRUST_PROXY'],
   ])('refuses %j naming %s', (env, variable) => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DATA_LAYOUT } from '../../app/src/contract';
-import { dataDirFrom, keepSecret, readKeptSecret } from '../../app/src/data-dir';
+import { dataDirFrom, keepSecret, readKeptSecret } from '../../app/src/lib/data-dir';
 
 describe('the data dir and the secrets kept in it', () => {
   let dir: string;

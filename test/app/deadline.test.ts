@@ -1,4 +1,4 @@
-import { Deadline, withDeadline } from '../../app/src/deadline';
+import { Deadline, withDeadline } from '../../app/src/lib/deadline';
 
 describe('Deadline', () => {
   it('aborts when the caller aborts, and says it did not expire', () => {

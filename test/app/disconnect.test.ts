@@ -1,4 +1,6 @@
 import { startFakeOpenAI, type FakeLLM } from '../helpers/fake-llm';
+import { sessionKey } from '../../app/src/chat/sessions';
+import { apiKeyId } from '../../app/src/http/auth';
 import { startGateway, type TestGateway } from '../helpers/gateway';
 import { postJson } from '../helpers/http';
 
@@ -32,7 +34,7 @@ describe('a client that hangs up', () => {
     controller.abort();
 
     await waitFor(async () => (await gw.readLog('model_api.log')).includes('"outcome":"abandoned"'));
-    expect(await gw.deps.store.readList('session:gone')).toEqual([]);
+    expect(await gw.deps.store.readList(sessionKey({ sessionId: 'gone', principal: apiKeyId(gw.apiKey) }))).toEqual([]);
     expect((await postJson(`${gw.url}/api/chat`, { message: 'still there?' }, gw.apiKey)).status).toBe(200);
   });
 

@@ -1,4 +1,6 @@
 import net from 'node:net';
+import { sessionKey } from '../../app/src/chat/sessions';
+import { apiKeyId } from '../../app/src/http/auth';
 import { startGateway, type TestGateway } from '../helpers/gateway';
 import { postJson, readEvents } from '../helpers/http';
 
@@ -50,7 +52,7 @@ describe('gateway HTTP API (rules model, memory store)', () => {
     expect(answer.model).toEqual({ provider: 'rules', name: 'rules' });
 
     await chat({ sessionId: answer.sessionId, message: 'help' });
-    const history = await gw.deps.store.readList(`session:${answer.sessionId}`);
+    const history = await gw.deps.store.readList(sessionKey({ sessionId: answer.sessionId, principal: apiKeyId(gw.apiKey) }));
     expect(history.map((item) => JSON.parse(item).role)).toEqual(['user', 'assistant', 'user', 'assistant']);
     expect(JSON.parse(history[2]).content).toBe('help');
   });

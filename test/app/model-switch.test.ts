@@ -66,13 +66,11 @@ describe('admin model API and hot switch', () => {
       expect(answer.body).toMatchObject({ reply: 'fake answers: tell me a story', model: { provider: 'openai', name: 'deepseek-chat' } });
       expect(fake.completions().at(-1)!.headers.authorization).toBe(`Bearer ${SWITCH_KEY}`);
 
-      // The key lives in secrets/ (0600, left out of backups); model.json never holds it.
-      const state = fs.readFileSync(path.join(dataDir, DATA_LAYOUT.modelState), 'utf8');
-      expect(JSON.parse(state)).toMatchObject({ provider: 'openai', name: 'deepseek-chat', keySource: 'switch' });
-      expect(state).not.toContain(SWITCH_KEY);
-      const keyFile = path.join(dataDir, DATA_LAYOUT.switchedModelKey);
-      expect(fs.readFileSync(keyFile, 'utf8').trim()).toBe(SWITCH_KEY);
-      expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
+      // The model and its key are one file in secrets/ (0600, left out of backups).
+      const stateFile = path.join(dataDir, DATA_LAYOUT.modelSwitch);
+      const state = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+      expect(state).toMatchObject({ provider: 'openai', name: 'deepseek-chat', keySource: 'switch', apiKey: SWITCH_KEY });
+      expect(fs.statSync(stateFile).mode & 0o777).toBe(0o600);
 
       const audit = (await gw.readLog('audit.log')).trim().split('\n').map((line) => JSON.parse(line));
       expect(audit.find((e) => e.event === 'model_switch')).toMatchObject({
@@ -118,17 +116,41 @@ describe('admin model API and hot switch', () => {
     const second = await startGateway({ CLAWDBOT_DATA_DIR: dataDir, MODEL_PROVIDER: 'openai', MODEL_NAME: 'gpt-4o-mini', MODEL_ENDPOINT: fake.url, MODEL_API_KEY: CONFIGURED_KEY });
     try {
       expect((await (await admin(second, 'GET')).json()).model.name).toBe('gpt-4o-mini');
-      expect(fs.existsSync(path.join(dataDir, DATA_LAYOUT.switchedModelKey))).toBe(false);
+      expect(fs.existsSync(path.join(dataDir, DATA_LAYOUT.modelSwitch))).toBe(false);
     } finally {
       await second.close();
     }
   });
 
-  it('starts on the configured model when a restored data dir lacks the switch-time key', async () => {
+  it('migrates a switch kept in the earlier two-file format into one 0600 file, and removes the old files', async () => {
+    const legacyState = { provider: 'openai', name: 'qwen-plus', endpoint: fake.url, keySource: 'switch', switchedAt: '2025-01-01T00:00:00.000Z', switchedBy: 'admin@127.0.0.1', configured: { provider: 'rules', name: 'rules' } };
+    fs.writeFileSync(path.join(dataDir, DATA_LAYOUT.legacyModelState), JSON.stringify(legacyState));
+    fs.mkdirSync(path.join(dataDir, DATA_LAYOUT.secrets), { mode: 0o700 });
+    fs.writeFileSync(path.join(dataDir, DATA_LAYOUT.legacyModelKey), `${SWITCH_KEY}\n`, { mode: 0o600 });
+
+    const gw = await startGateway({ CLAWDBOT_DATA_DIR: dataDir });
+    try {
+      expect((await ask(gw, 'migrated?')).body.model).toEqual({ provider: 'openai', name: 'qwen-plus' });
+      expect(fake.completions().at(-1)!.headers.authorization).toBe(`Bearer ${SWITCH_KEY}`);
+      const stateFile = path.join(dataDir, DATA_LAYOUT.modelSwitch);
+      expect(JSON.parse(fs.readFileSync(stateFile, 'utf8'))).toMatchObject({ ...legacyState, apiKey: SWITCH_KEY });
+      expect(fs.statSync(stateFile).mode & 0o777).toBe(0o600);
+      expect(fs.existsSync(path.join(dataDir, DATA_LAYOUT.legacyModelState))).toBe(false);
+      expect(fs.existsSync(path.join(dataDir, DATA_LAYOUT.legacyModelKey))).toBe(false);
+      expect(await gw.readLog('audit.log')).not.toContain(SWITCH_KEY);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('starts on the configured model when a data dir restored from an old backup lacks the switch-time key', async () => {
     const first = await startGateway({ CLAWDBOT_DATA_DIR: dataDir });
     expect((await admin(first, 'PUT', { name: 'qwen-plus', endpoint: fake.url, apiKey: SWITCH_KEY })).status).toBe(200);
     await first.close();
-    fs.rmSync(path.join(dataDir, DATA_LAYOUT.secrets, 'model-api-key'));
+    // An old backup: model.json without its key (secrets/ is never backed up).
+    const { apiKey: _key, ...withoutKey } = JSON.parse(fs.readFileSync(path.join(dataDir, DATA_LAYOUT.modelSwitch), 'utf8'));
+    fs.rmSync(path.join(dataDir, DATA_LAYOUT.secrets), { recursive: true });
+    fs.writeFileSync(path.join(dataDir, DATA_LAYOUT.legacyModelState), JSON.stringify(withoutKey));
 
     const second = await startGateway({ CLAWDBOT_DATA_DIR: dataDir });
     try {
@@ -146,7 +168,7 @@ describe('admin model API and hot switch', () => {
       const last = fake.completions().at(-1)!;
       expect(last.body.model).toBe('gpt-4.1');
       expect(last.headers.authorization).toBe(`Bearer ${CONFIGURED_KEY}`);
-      expect(fs.existsSync(path.join(dataDir, DATA_LAYOUT.switchedModelKey))).toBe(false);
+      expect(JSON.parse(fs.readFileSync(path.join(dataDir, DATA_LAYOUT.modelSwitch), 'utf8'))).not.toHaveProperty('apiKey');
     } finally {
       await gw.close();
     }
@@ -164,7 +186,7 @@ describe('admin model API and hot switch', () => {
       await ask(first, 'and now?');
       expect(fake.completions().at(-1)!.body.model).toBe('qwen-max');
       expect(fake.completions().at(-1)!.headers.authorization).toBe(`Bearer ${CONFIGURED_KEY}`);
-      expect(fs.existsSync(path.join(dataDir, DATA_LAYOUT.switchedModelKey))).toBe(false);
+      expect(JSON.parse(fs.readFileSync(path.join(dataDir, DATA_LAYOUT.modelSwitch), 'utf8'))).not.toHaveProperty('apiKey');
     } finally {
       await first.close();
     }
@@ -204,7 +226,7 @@ describe('admin model API and hot switch', () => {
       expect(response.status).toBe(502);
       expect((await response.json()).error.message).toMatch(/still serving rules\/rules/);
       expect((await ask(gw, 'hello')).body.model).toEqual({ provider: 'rules', name: 'rules' });
-      expect(fs.existsSync(path.join(dataDir, DATA_LAYOUT.modelState))).toBe(false);
+      expect(fs.existsSync(path.join(dataDir, DATA_LAYOUT.modelSwitch))).toBe(false);
       const audit = await gw.readLog('audit.log');
       expect(audit).toContain('"outcome":"refused"');
     } finally {

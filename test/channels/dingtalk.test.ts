@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { NO_VISION_REPLY, UNSUPPORTED_REPLY } from '../../app/src/channels/answer';
 import { DingtalkApi } from '../../app/src/channels/dingtalk/api';
-import { loadSettings } from '../../app/src/config';
+import { loadSettings } from '../../app/src/lib/config';
 import { MemoryStore } from '../../app/src/store/memory';
 import {
   DINGTALK_AES_KEY,

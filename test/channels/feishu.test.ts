@@ -1,7 +1,7 @@
 import { NO_VISION_REPLY } from '../../app/src/channels/answer';
-import { FeishuApi } from '../../app/src/channels/feishu/api';
+import { FeishuApi, replyUuid } from '../../app/src/channels/feishu/api';
 import { waitForSlot } from '../../app/src/channels/limits';
-import { loadSettings } from '../../app/src/config';
+import { loadSettings } from '../../app/src/lib/config';
 import { MemoryStore } from '../../app/src/store/memory';
 import {
   FEISHU_APP_SECRET,
@@ -75,7 +75,10 @@ describe('Feishu webhook', () => {
     const [reply] = fake.delivered;
     expect(reply.path).toBe('/open-apis/im/v1/messages/om_first/reply');
     expect(reply.headers.authorization).toBe('Bearer t-1');
-    expect(reply.body).toEqual({ msg_type: 'text', content: JSON.stringify({ text: 'echo: hello bot' }) });
+    // The uuid is Feishu's idempotency key: the same for every attempt at this part of this reply.
+    expect(reply.body).toEqual({ msg_type: 'text', content: JSON.stringify({ text: 'echo: hello bot' }), uuid: replyUuid('om_first', 0) });
+    expect(replyUuid('om_first', 0)).toMatch(/^[0-9a-f]{32}$/);
+    expect(replyUuid('om_first', 1)).not.toBe(replyUuid('om_first', 0));
     expect(fake.tokenRequests[0].body).toEqual({ app_id: 'cli_0123456789abcdef', app_secret: FEISHU_APP_SECRET });
     expect(gw.chat.turns[0]).toMatchObject({ sessionId: 'feishu:oc_p2p_1:ou_user_1', channel: 'feishu', message: 'hello bot' });
   });
@@ -278,11 +281,11 @@ describe('FeishuApi tenant_access_token', () => {
     const settings = loadSettings(feishuEnv(fake), '/tmp').channels.feishu!;
     const api = new FeishuApi(settings, captureLogs().logs.error, () => Date.now() + offset);
     try {
-      await api.reply('om_1', 'a');
+      await api.reply('om_1', 'a', 'uuid-1');
       offset = (7200 - 200) * 1000; // 200 s before expiry: cached
-      await api.reply('om_2', 'b');
+      await api.reply('om_2', 'b', 'uuid-2');
       offset = (7200 - 170) * 1000; // 170 s before expiry: refreshed
-      await api.reply('om_3', 'c');
+      await api.reply('om_3', 'c', 'uuid-3');
       expect(fake.delivered.map((reply) => reply.headers.authorization)).toEqual(['Bearer t-1', 'Bearer t-1', 'Bearer t-2']);
     } finally {
       await fake.close();

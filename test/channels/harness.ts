@@ -3,12 +3,12 @@ import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { channelsPlugin } from '../../app/src/channels';
 import type { ChatService, TextStream, Turn, TurnReply } from '../../app/src/chat/service';
-import { loadSettings } from '../../app/src/config';
+import { loadSettings } from '../../app/src/lib/config';
 import type { GatewayDeps, Logs } from '../../app/src/deps';
-import { createMetrics } from '../../app/src/metrics';
+import { createMetrics } from '../../app/src/observability/metrics';
 import type { ModelManager } from '../../app/src/models/manager';
 import { type ChatModel, textOf } from '../../app/src/models/types';
-import { ReadinessChecks } from '../../app/src/readiness';
+import { ReadinessChecks } from '../../app/src/observability/readiness';
 import { MemoryStore } from '../../app/src/store/memory';
 import type { Store } from '../../app/src/store/store';
 

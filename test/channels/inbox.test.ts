@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { PlatformError } from '../../app/src/channels/http';
-import { APOLOGY, type ChannelAdapter, DEDUP_TTL_SECONDS, Inbox, LEASE_TTL_SECONDS } from '../../app/src/channels/inbox';
+import { APOLOGY, type ChannelAdapter, DEDUP_TTL_SECONDS, Inbox, LEASE_TTL_SECONDS, RETRY_DELAY_SECONDS } from '../../app/src/channels/inbox';
 import { channelMetrics } from '../../app/src/channels/metrics';
 import { MemoryStore } from '../../app/src/store/memory';
 import type { Store } from '../../app/src/store/store';
@@ -153,8 +153,9 @@ describe('Inbox: exactly-once handling', () => {
     expect(restarted.adapter.sent).toHaveLength(1);
   });
 
-  it('after a failed part, resends only what is missing and does not ask the model again', async () => {
-    const { inbox, adapter, metric } = setup();
+  it('after a failed part, waits the retry delay, then resends only what is missing and does not ask the model again', async () => {
+    const { store, advance } = clockedStore();
+    const { inbox, adapter, metric } = setup(store);
     adapter.answerWith = async () => `${'a'.repeat(900)}\n\n${'b'.repeat(900)}\n\n${'c'.repeat(900)}`;
     let failures = 1;
     adapter.beforeSend = async (part) => {
@@ -165,6 +166,10 @@ describe('Inbox: exactly-once handling', () => {
     expect(adapter.sent.map((s) => s.part)).toEqual([0]);
 
     await inbox.recover(); // what the periodic sweep does
+    await inbox.idle();
+    expect(adapter.sent.map((s) => s.part)).toEqual([0]);
+    advance((RETRY_DELAY_SECONDS + 1) * 1000);
+    await inbox.recover();
     await inbox.idle();
     expect(adapter.sent.map((s) => s.part)).toEqual([0, 1, 2]);
     expect(adapter.answered).toEqual(['long']);
@@ -264,5 +269,23 @@ describe('Inbox: exactly-once handling', () => {
     const { inbox, adapter } = setup(store);
     await expect(inbox.accept('m1', 'chat', { text: 'hi' })).rejects.toThrow('store down');
     expect(adapter.answered).toEqual([]);
+  });
+});
+
+describe('on a full bounded memory store', () => {
+  it('still refuses a redelivered message and lets no second worker take an in-flight one', async () => {
+    const store = new MemoryStore(Date.now, { maxEntries: 100, maxBytes: 100_000 });
+    const { inbox, adapter } = setup(store);
+    // Still answering when the other process looks: until the shutdown aborts it.
+    adapter.answerWith = (_message, signal) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+    expect(await inbox.accept('m1', 'chat', { text: 'hello' })).toBe('accepted');
+    // Far more sessions than the store holds: every evictable entry before them is gone.
+    for (let i = 0; i < 1000; i++) await store.appendToList(`session:feishu:chat:${i}`, ['question', 'answer'], 20, 3600);
+    const other = setup(store);
+    expect(await other.inbox.accept('m1', 'chat', { text: 'hello' })).toBe('duplicate');
+    await other.inbox.recover();
+    expect(other.adapter.answered).toEqual([]);
+    await inbox.close(0);
+    await store.close();
   });
 });

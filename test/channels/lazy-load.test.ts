@@ -13,7 +13,7 @@ const REPO_ROOT = path.resolve(__dirname, '../..');
 function sdkPackagesLoaded(env: Record<string, string>): string[] {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'clawdbot-lazy-'));
   const script = `
-    const { loadSettings } = require('./app/dist/config.js');
+    const { loadSettings } = require('./app/dist/lib/config.js');
     const { createDeps } = require('./app/dist/startup.js');
     const { buildGateway } = require('./app/dist/server.js');
     (async () => {

@@ -1,4 +1,4 @@
-import { ConfigError, loadSettings } from '../../app/src/config';
+import { ConfigError, loadSettings } from '../../app/src/lib/config';
 
 const dingtalk = { DINGTALK_APP_KEY: 'dingkey', DINGTALK_APP_SECRET: 'dingsecret' };
 const feishu = { FEISHU_APP_ID: 'cli_0123456789abcdef', FEISHU_APP_SECRET: 'fs-secret', FEISHU_VERIFICATION_TOKEN: 'fs-token' };

@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import { HOST_PATHS } from '../../app/src/contract';
-import { Deployment, type DeploymentArgs } from '../../components/deployment';
+import { Deployment, type DeploymentArgs } from '../../components/single-host/deployment';
 import { isSecretValue, simulate, type SimulatedResource, type Simulation } from '../../infra/simulate';
 import { inputs, named, only, strings, waitsFor } from '../infra/graph';
 

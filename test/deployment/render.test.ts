@@ -5,25 +5,14 @@ import * as path from 'node:path';
 import { parse } from 'yaml';
 import { CONTAINER_DATA_DIR, DATA_LAYOUT, HOST_PATHS, PORTS } from '../../app/src/contract';
 import { planRelease } from '../../components/scripts/plan';
-import {
-  abbreviateSteps,
-  activateCommand,
-  asCommand,
-  backupSettings,
-  DEFAULT_HOST_STEP_SETTINGS,
-  EDGE_NETWORK,
-  installToolsCommand,
-  isOnCalendar,
-  RELEASE_FILES,
-  releaseId,
-  renderBackupUnits,
-  renderEnvFile,
-  renderScript,
-  REPO_ROOT,
-  shellQuote,
-  SLOT_PORTS,
-  waitForHostCommand,
-} from '../../components/scripts/render';
+import { backupSettings } from '../../components/scripts/backup-settings';
+import { renderBackupUnits } from '../../components/scripts/install-backup-timer';
+import { installToolsCommand } from '../../components/scripts/install-tools';
+import { isOnCalendar } from '../../components/scripts/on-calendar';
+import { activateCommand, RELEASE_FILES, releaseId } from '../../components/scripts/release';
+import { abbreviateSteps, asCommand, DEFAULT_HOST_STEP_SETTINGS, EDGE_NETWORK, renderScript, REPO_ROOT, shellQuote, SLOT_PORTS } from '../../components/scripts/render';
+import { waitForHostCommand } from '../../components/scripts/wait-for-host';
+import { renderEnvFile } from '../../components/scripts/write-env';
 
 // The renderers of the host steps and the host's compose file and Caddyfile they ship.
 

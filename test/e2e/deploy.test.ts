@@ -5,19 +5,12 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { DATA_LAYOUT, HOST_PATHS, LOG_FILES, PORTS, ROUTES } from '../../app/src/contract';
-import {
-  DEFAULT_HOST_STEP_SETTINGS,
-  installToolsCommand,
-  RELEASE_FILES,
-  renderEnvFile,
-  restoreOnBootCommand,
-  rollbackCommand,
-  SLOT_PORTS,
-  waitForHostCommand,
-  writeEnvCommand,
-  type HostStepSettings,
-  type Platform,
-} from '../../components/scripts/render';
+import { installToolsCommand } from '../../components/scripts/install-tools';
+import { RELEASE_FILES, rollbackCommand } from '../../components/scripts/release';
+import { DEFAULT_HOST_STEP_SETTINGS, SLOT_PORTS, type HostStepSettings } from '../../components/scripts/render';
+import { restoreOnBootCommand } from '../../components/scripts/restore-on-boot';
+import { waitForHostCommand, type Platform } from '../../components/scripts/wait-for-host';
+import { renderEnvFile, writeEnvCommand } from '../../components/scripts/write-env';
 import { runOverSsh, StepFailed } from '../../components/scripts/ssh';
 import { deployRelease, type ReleaseInput, type ShippedRelease } from './harness/deploy';
 import { BACKUP_BUCKET, NETWORK, PhaseTimer, startEnvironment, type E2eEnvironment } from './harness/environment';

@@ -125,6 +125,8 @@ const frames = protobuf.Root.fromJSON({
 const CONTROL_FRAME = 0;
 const DATA_FRAME = 1;
 const WS_SERVICE_ID = 7;
+/** Feishu sends at most one message per reply uuid within an hour. */
+const UUID_DEDUP_MS = 60 * 60 * 1000;
 
 interface Frame {
   method: number;
@@ -140,8 +142,9 @@ interface Frame {
 export class FakeFeishu extends FakePlatform {
   private issued = 0;
   private readonly valid = new Set<string>();
-  /** Replies Feishu accepted (failed attempts are in `requests` only). */
+  /** Replies Feishu accepted and sent (failed attempts and repeated uuids are in `requests` only). */
   readonly delivered: RecordedRequest[] = [];
+  private readonly sentByUuid = new Map<string, { messageId: string; at: number }>();
   /** What the token endpoint says about lifetime, in seconds. */
   tokenLifetimeSeconds = 7200;
   /** The long connection's answers to pushed events: the push's message_id and the handler's code. */
@@ -184,10 +187,7 @@ export class FakeFeishu extends FakePlatform {
       return { body: { code: 0, msg: 'ok', tenant_access_token: token, expire: this.tokenLifetimeSeconds } };
     });
     this.route('POST', /^\/open-apis\/im\/v1\/messages\/[^/]+\/reply$/, (request) =>
-      this.authorized(request, () => {
-        this.delivered.push(request);
-        return { body: { code: 0, msg: 'success', data: { message_id: `om_reply_${crypto.randomUUID()}` } } };
-      }),
+      this.authorized(request, () => ({ body: { code: 0, msg: 'success', data: { message_id: this.deliver(request) } } })),
     );
     this.route('GET', /^\/open-apis\/bot\/v3\/info$/, (request) =>
       this.authorized(request, () => ({ body: { code: 0, msg: 'ok', bot: { open_id: FEISHU_BOT_OPEN_ID, app_name: 'clawdbot' } } })),
@@ -195,6 +195,20 @@ export class FakeFeishu extends FakePlatform {
     this.route('GET', /^\/open-apis\/im\/v1\/messages\/[^/]+\/resources\/[^/]+$/, (request) =>
       this.authorized(request, () => ({ headers: { 'content-type': 'image/png' }, body: PNG_PIXEL })),
     );
+  }
+
+  /**
+   * Delivers a reply unless one with the same uuid was delivered within the hour, as Feishu
+   * does; either way the answer names the message that carries it.
+   */
+  private deliver(request: RecordedRequest): string {
+    const uuid = typeof request.body?.uuid === 'string' && request.body.uuid ? request.body.uuid : undefined;
+    const earlier = uuid === undefined ? undefined : this.sentByUuid.get(uuid);
+    if (earlier && Date.now() - earlier.at < UUID_DEDUP_MS) return earlier.messageId;
+    const messageId = `om_reply_${crypto.randomUUID()}`;
+    this.delivered.push(request);
+    if (uuid !== undefined) this.sentByUuid.set(uuid, { messageId, at: Date.now() });
+    return messageId;
   }
 
   private authorized(request: RecordedRequest, answer: () => FakeResponse): FakeResponse {

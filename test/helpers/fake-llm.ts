@@ -29,6 +29,11 @@ export interface FakeStep {
   delayMs?: number;
   /** Never answers (until close): for timeouts. */
   hang?: boolean;
+  /**
+   * Answers 200 with this JSON instead of a well-formed answer (a misbehaving provider); a
+   * stream gets it as its one event (then `[DONE]` for OpenAI).
+   */
+  body?: unknown;
   /** Streams only: sends this many chunks, then goes silent. */
   stallAfterChunks?: number;
   /** The model asks for these tool calls (after the text, if any); it stops for tool use. */
@@ -231,10 +236,13 @@ async function startFake(protocol: Protocol, options: FakeLLMOptions): Promise<F
     }
     const model = String(request.body?.model ?? 'fake-model');
     if (!request.body?.stream) {
-      res.writeHead(200, { 'content-type': 'application/json', ...step.headers }).end(JSON.stringify(successBody(protocol, model, step)));
+      const body = 'body' in step ? step.body : successBody(protocol, model, step);
+      res.writeHead(200, { 'content-type': 'application/json', ...step.headers }).end(JSON.stringify(body));
       return;
     }
-    const events = streamEvents(protocol, model, step, request.body?.stream_options?.include_usage === true);
+    const events = 'body' in step
+      ? { start: [], deltas: [`data: ${JSON.stringify(step.body)}\n\n`], end: protocol === 'openai' ? ['data: [DONE]\n\n'] : [] }
+      : streamEvents(protocol, model, step, request.body?.stream_options?.include_usage === true);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...step.headers });
     for (const event of events.start) res.write(event);
     for (const [index, event] of events.deltas.entries()) {

@@ -18,9 +18,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { loadSettings } from '../../app/src/config';
+import { loadSettings } from '../../app/src/lib/config';
 import { DATA_LAYOUT } from '../../app/src/contract';
-import { startMetricsServer } from '../../app/src/metrics-server';
+import { startMetricsServer } from '../../app/src/observability/metrics-server';
 import { buildGateway } from '../../app/src/server';
 import { createDeps, type RunningDeps } from '../../app/src/startup';
 

@@ -116,6 +116,21 @@ export function describeStoreContract(name: string, create: () => Promise<StoreU
       expect(await store.readList(key('session'))).toEqual([]);
     });
 
+    it('expires and deletes the IM inbox records (never evicted) like any other key', async () => {
+      const [record, lease] = [`dedup:${key('m')}`, `lease:dedup:${key('m')}`];
+      expect(await store.setIfAbsent(record, 'pending', 1)).toBe(true);
+      await store.set(lease, 'owner', 1);
+      expect(await store.setIfAbsent(lease, 'other', 1)).toBe(false);
+      await advance(1100);
+      expect(await store.get(record)).toBeNull();
+      expect(await store.setIfAbsent(lease, 'other', 60)).toBe(true);
+      await store.set(record, 'done', 60);
+      await store.delete(lease);
+      await store.delete(record);
+      expect(await store.get(lease)).toBeNull();
+      expect(await store.get(record)).toBeNull();
+    });
+
     it('answers ping while usable', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });

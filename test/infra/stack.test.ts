@@ -1,11 +1,11 @@
 import * as pulumi from '@pulumi/pulumi';
 import { parse } from 'yaml';
-import { loadSettings } from '../../app/src/config';
+import { loadSettings } from '../../app/src/lib/config';
 import { CLOUDWATCH_NAMESPACE, HOST_PATHS, METRICS, PORTS } from '../../app/src/contract';
 import { parseCidr } from '../../infra/config/cidr';
 import { PROD_SSH_MIN_PREFIX } from '../../infra/config/network';
 import { isSecretValue, reveal, simulate, type SimulatedResource, type Simulation } from '../../infra/simulate';
-import { SSH_USER, ubuntuAmiParameter } from '../../components/host';
+import { SSH_USER, ubuntuAmiParameter } from '../../components/single-host/host';
 import { ancestors, bashArray, inputs, named, ofType, only, strings, userDataOf, waitsFor, writtenFile } from './graph';
 
 // The whole program (infra/index.ts), evaluated under Pulumi's mocks for the committed dev and

@@ -4,11 +4,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { HOST_PATHS, LOG_FILES, PORTS, ROUTES } from '../../app/src/contract';
-import { renderTemplate, shellQuote } from '../../components/template';
-import { AGENT_FILES, PUBLIC_PORTS, USER_DATA_LIMIT_BYTES, renderUserData, type UserDataArgs } from '../../components/userData';
+import { renderTemplate, shellQuote } from '../../components/single-host/template';
+import { AGENT_FILES, PUBLIC_PORTS, USER_DATA_LIMIT_BYTES, renderUserData, type UserDataArgs } from '../../components/single-host/userData';
 import { bashArray, parseCloudConfig, writtenFile, type CloudConfig } from './graph';
 
-// The host's cloud-init user data, rendered from components/templates/ and read back as the
+// The host's cloud-init user data, rendered from components/single-host/templates/ and read back as the
 // host would read it. test/system/shellcheck-infra.test.ts lints the shell in it.
 
 const args: UserDataArgs = {

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
+import { sessionKey } from '../../app/src/chat/sessions';
+import { apiKeyId } from '../../app/src/http/auth';
 import { RedisStore } from '../../app/src/store/redis';
 import { buildApp, startGateway } from '../helpers/gateway';
 import { postJson } from '../helpers/http';
@@ -39,13 +41,13 @@ describe('redis store', () => {
 
 describe('two gateway replicas sharing one Redis', () => {
   it('share sessions and one rate limit per API key', async () => {
-    const [sessionKey, limitedKey] = ['session-key-0123456789abcdef', 'limited-key-0123456789abcdef'];
+    const [sessionApiKey, limitedKey] = ['session-key-0123456789abcdef', 'limited-key-0123456789abcdef'];
     // 0.1 QPS: one request per key per 10 s window, across both replicas.
-    const env = { REDIS_URL: redis.url, CLAWDBOT_API_KEYS: `${sessionKey},${limitedKey}`, RATE_LIMIT_QPS: '0.1' };
+    const env = { REDIS_URL: redis.url, CLAWDBOT_API_KEYS: `${sessionApiKey},${limitedKey}`, RATE_LIMIT_QPS: '0.1' };
     const [a, b] = [await startGateway(env), await startGateway(env)];
     try {
-      const first = await (await postJson(`${a.url}/api/chat`, { sessionId: 'replicated', message: 'hello' }, sessionKey)).json();
-      const seenByB = await b.deps.store.readList('session:replicated');
+      const first = await (await postJson(`${a.url}/api/chat`, { sessionId: 'replicated', message: 'hello' }, sessionApiKey)).json();
+      const seenByB = await b.deps.store.readList(sessionKey({ sessionId: 'replicated', principal: apiKeyId(sessionApiKey) }));
       expect(seenByB.map((item) => JSON.parse(item).content)).toEqual(['hello', first.reply]);
 
       const models = (gw: typeof a) => fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${limitedKey}` } });

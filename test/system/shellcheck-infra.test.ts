@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { renderUserData } from '../../components/userData';
+import { renderUserData } from '../../components/single-host/userData';
 import { simulate } from '../../infra/simulate';
 import { parseCloudConfig, userDataOf, type CloudConfig } from '../infra/graph';
 

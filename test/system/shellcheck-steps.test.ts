@@ -2,19 +2,14 @@ import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { planRelease } from '../../components/scripts/plan';
-import {
-  DEFAULT_HOST_STEP_SETTINGS,
-  installBackupTimerCommand,
-  installToolsCommand,
-  isOnCalendar,
-  pullImageCommand,
-  removeCommand,
-  renderBackupTool,
-  renderRestoreTool,
-  restoreOnBootCommand,
-  rollbackCommand,
-  waitForHostCommand,
-} from '../../components/scripts/render';
+import { pullImageCommand } from '../../components/scripts/image';
+import { installBackupTimerCommand } from '../../components/scripts/install-backup-timer';
+import { installToolsCommand, renderBackupTool, renderRestoreTool } from '../../components/scripts/install-tools';
+import { isOnCalendar } from '../../components/scripts/on-calendar';
+import { removeCommand, rollbackCommand } from '../../components/scripts/release';
+import { DEFAULT_HOST_STEP_SETTINGS } from '../../components/scripts/render';
+import { restoreOnBootCommand } from '../../components/scripts/restore-on-boot';
+import { waitForHostCommand } from '../../components/scripts/wait-for-host';
 
 // Every host step as it is rendered (its parameters, lib.sh and its body) passes shellcheck, and
 // so do the host tools the steps install. Debian's shellcheck (.ci/apt/system.txt).

@@ -1,6 +1,6 @@
 import type { ImPlatform } from '../chat/service';
 import type { GatewayDeps } from '../deps';
-import { errorBody } from '../errors';
+import { errorBody } from '../lib/errors';
 import type { ChannelMetrics } from './metrics';
 
 /** A callback request as the channels see it: the body exactly as received. */

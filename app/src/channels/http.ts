@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { withDeadline } from '../deadline';
+import { withDeadline } from '../lib/deadline';
 
 /** A platform call that failed; `retryable` for rate limits, 5xx and network trouble. */
 export class PlatformError extends Error {

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ImPlatform } from '../chat/service';
 import type { Store } from '../store/store';
+import { ConversationQueues } from './conversation-queues';
 import type { ChannelMetrics } from './metrics';
 import { PlatformError } from './http';
 import { splitMessage } from './split';
@@ -35,8 +36,20 @@ interface JobRecord<P> {
 
 /** Both platforms retry for up to about 7 h (Feishu: 15 s, 5 min, 1 h, 6 h); dedup outlives that. */
 export const DEDUP_TTL_SECONDS = 8 * 60 * 60;
-/** A worker holds a lease while it handles a message, renewed every third of this. */
-export const LEASE_TTL_SECONDS = 60;
+/**
+ * A worker holds a lease while it handles a message, renewed every third of this (so two missed
+ * renewals, e.g. a Redis hiccup, do not lose it). With the sweep below, a message whose worker
+ * died is resumed within 15 s: no later than Feishu's first redelivery of an unacknowledged
+ * event, and long before the platforms' later retries.
+ */
+export const LEASE_TTL_SECONDS = 10;
+/** How often every replica looks for unfinished messages whose lease has lapsed. */
+export const SWEEP_INTERVAL_SECONDS = 5;
+/**
+ * After a failed attempt the worker keeps the lease this long, unrenewed, so that the
+ * MAX_ATTEMPTS attempts span about five minutes of a platform outage, not one sweep's worth.
+ */
+export const RETRY_DELAY_SECONDS = 60;
 /** Attempts at delivering before a message is given up (each attempt retries internally). */
 export const MAX_ATTEMPTS = 5;
 
@@ -55,10 +68,7 @@ export const APOLOGY = 'Sorry, I could not answer that just now. Please try agai
 export class Inbox<P> {
   private readonly owner = crypto.randomUUID();
   /** Jobs this process holds, by dedup key. */
-  private readonly active = new Map<string, AbortController>();
-  /** The tail of each conversation's queue. */
-  private readonly queues = new Map<string, Promise<void>>();
-  private readonly runs = new Set<Promise<void>>();
+  private readonly queues = new ConversationQueues();
   private timers: NodeJS.Timeout[] = [];
 
   constructor(
@@ -114,7 +124,7 @@ export class Inbox<P> {
   }
 
   private async takeOver(key: string): Promise<boolean> {
-    if (this.active.has(key)) return false;
+    if (this.queues.has(key)) return false;
     const record = await this.read(key);
     if (record?.state !== 'pending') return false;
     if (!(await this.store.setIfAbsent(this.leaseKey(key), this.owner, LEASE_TTL_SECONDS))) return false;
@@ -126,7 +136,7 @@ export class Inbox<P> {
   /** Resumes every unfinished message whose worker is gone. */
   async recover(): Promise<void> {
     for (const key of await this.store.setMembers(this.unfinished)) {
-      if (this.active.has(key)) continue;
+      if (this.queues.has(key)) continue;
       // Its record expired unanswered (8 h of failures): nothing is left to resume.
       if ((await this.read(key)) === undefined) await this.store.removeFromSet(this.unfinished, key);
       else await this.takeOver(key);
@@ -137,13 +147,13 @@ export class Inbox<P> {
   start(): void {
     const sweep = () => this.recover().catch((error) => this.logs.error.error({ err: error, channel: this.channel }, 'channel recovery sweep failed'));
     const renew = () => {
-      for (const key of this.active.keys()) {
+      for (const key of this.queues.keys()) {
         this.store.set(this.leaseKey(key), this.owner, LEASE_TTL_SECONDS).catch((error) => {
           this.logs.error.error({ err: error, channel: this.channel }, 'channel lease renewal failed');
         });
       }
     };
-    this.timers = [setInterval(renew, (LEASE_TTL_SECONDS * 1000) / 3).unref(), setInterval(sweep, LEASE_TTL_SECONDS * 1000).unref()];
+    this.timers = [setInterval(renew, (LEASE_TTL_SECONDS * 1000) / 3).unref(), setInterval(sweep, SWEEP_INTERVAL_SECONDS * 1000).unref()];
     void sweep();
   }
 
@@ -154,33 +164,21 @@ export class Inbox<P> {
   async close(graceMs: number): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
-    const settled = Promise.allSettled([...this.runs]);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([settled, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-    clearTimeout(timer);
-    for (const controller of this.active.values()) controller.abort();
-    await Promise.allSettled([...this.runs]);
+    await this.queues.close(graceMs);
   }
 
   /** Resolves when everything queued so far has been handled (tests, shutdown). */
-  async idle(): Promise<void> {
-    while (this.runs.size > 0) await Promise.allSettled([...this.runs]);
+  idle(): Promise<void> {
+    return this.queues.idle();
   }
 
   private enqueue(key: string, record: JobRecord<P>): void {
-    const controller = new AbortController();
-    this.active.set(key, controller);
-    const previous = this.queues.get(record.conversation) ?? Promise.resolve();
-    const run = previous
-      .then(() => this.process(key, record, controller.signal))
-      .catch((error) => this.logs.error.error({ err: error, channel: this.channel, key }, 'channel message handling failed'))
-      .finally(() => {
-        this.active.delete(key);
-        this.runs.delete(run);
-        if (this.queues.get(record.conversation) === run) this.queues.delete(record.conversation);
-      });
-    this.queues.set(record.conversation, run);
-    this.runs.add(run);
+    this.queues.add(
+      key,
+      record.conversation,
+      (signal) => this.process(key, record, signal),
+      (error) => this.logs.error.error({ err: error, channel: this.channel, key }, 'channel message handling failed'),
+    );
   }
 
   private async read(key: string): Promise<JobRecord<P> | undefined> {
@@ -225,9 +223,9 @@ export class Inbox<P> {
         this.logs.audit.warn({ channel: this.channel, key, attempts: record.attempts }, 'channel message given up');
         return;
       }
-      // Left pending: the recovery sweep tries again once the lease is released.
+      // Left pending: the recovery sweep tries again once this lease lapses.
       await this.save(key, record);
-      await this.release(key);
+      await this.store.set(this.leaseKey(key), this.owner, RETRY_DELAY_SECONDS);
     }
   }
 

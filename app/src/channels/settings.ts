@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { emptyAsUndefined, optionalString } from '../validation';
+import { emptyAsUndefined, optionalString } from '../lib/validation';
 
 // DingTalk and Feishu settings (DINGTALK_*, FEISHU_*). Keys are environment variable names so
 // that a validation error names the variable. A channel is on when its credentials are set.

@@ -1,13 +1,14 @@
-import { InputError } from '../errors';
-import type { GatewayMetrics } from '../metrics';
+import { InputError } from '../lib/errors';
+import type { GatewayMetrics } from '../observability/metrics';
 import type { ModelManager } from '../models/manager';
 import type { RulesModel } from '../models/rules';
-import { NO_TOKENS, relay, textOf, usesTools, type AnswerEnding, type ChatMessage, type ChatModel, type CompletionRequest, type ModelDescriptor, type Tools } from '../models/types';
+import { ModelError, NO_TOKENS, relay, textOf, usesTools, type AnswerEnding, type ChatMessage, type ChatModel, type CompletionRequest, type ModelDescriptor, type ToolCall, type Tools } from '../models/types';
 import type { ActiveSessions } from './active-sessions';
 import type { ConversationLog, ExchangeRecord } from './conversation-log';
+import { checkMessageSize, trimHistory, type MessageLimits } from './limits';
 import type { ResponseCache } from './response-cache';
 import type { ChatService, CompletionAnswer, CompletionOptions, TextStream, Turn, TurnReply } from './service';
-import type { SessionHistory } from './sessions';
+import { sessionKey, type SessionHistory, type SessionRef } from './sessions';
 
 export interface ConversationServiceOptions {
   models: ModelManager;
@@ -22,12 +23,16 @@ export interface ConversationServiceOptions {
   maxTokens?: number;
   /** TEMPERATURE: the temperature when the client sets none. Unset: the provider's default. */
   temperature?: number;
+  limits: MessageLimits;
 }
 
 /** Who answers a request, decided before any text is produced. */
 type Plan = { source: 'rules'; text: string; model: ModelDescriptor } | { source: 'model'; model: ChatModel };
 
 type Source = ExchangeRecord['source'];
+
+/** What the conversation log records of a turn; stateless completions have no session. */
+type LoggedTurn = Pick<Turn, 'channel'> & Partial<Pick<Turn, 'sessionId' | 'principal'>>;
 
 interface Answer extends CompletionAnswer {
   source: Source;
@@ -46,6 +51,19 @@ function describeUserText(message: ChatMessage | undefined): string {
 const lastUserMessage = (messages: ChatMessage[]) => [...messages].reverse().find((m) => m.role === 'user');
 
 /**
+ * A model's answer with neither text nor tool calls is a failed call (502), so that nothing
+ * empty is cached, stored in a session or sent as a reply. The adapters check the answer's
+ * shape; this checks that it says or asks for something, which only matters for answers to
+ * people (the switch's one-token check call may well come back empty).
+ */
+function requireAnswer(text: string, toolCalls: ToolCall[] | undefined, model: ChatModel): void {
+  if (text.trim() === '' && !toolCalls?.length) {
+    const { provider, name } = model.descriptor;
+    throw new ModelError(`${provider} model ${name} answered with no text`, 502, 'model_invalid_response');
+  }
+}
+
+/**
  * The ChatService behind every entry point: hybrid routing (the rules engine answers simple
  * messages, the current model the rest), the response cache, session history, and the
  * conversation log. A request takes the current model once, so a hot switch never affects it.
@@ -54,13 +72,13 @@ export class ConversationService implements ChatService {
   constructor(private readonly options: ConversationServiceOptions) {}
 
   async reply(turn: Turn): Promise<TurnReply> {
-    const user: ChatMessage = { role: 'user', content: turn.message };
+    const user = this.userMessage(turn);
     const plan = this.plan([user]);
     const startedAt = performance.now();
     try {
-      const history = await this.options.sessions.load(turn.sessionId);
+      const history = await this.options.sessions.load(turn);
       const answer = await this.answer(plan, [...history, user], { signal: turn.signal });
-      await this.remember(turn.sessionId, user, answer.text);
+      await this.remember(turn, user, answer.text);
       this.log(turn, user, answer, startedAt);
       return { sessionId: turn.sessionId, reply: answer.text, model: answer.model };
     } catch (error) {
@@ -70,11 +88,11 @@ export class ConversationService implements ChatService {
   }
 
   replyStream(turn: Turn): TextStream {
-    const user: ChatMessage = { role: 'user', content: turn.message };
+    const user = this.userMessage(turn);
     return this.streamAnswer(this.plan([user]), turn, user, {
-      conversation: async () => [...(await this.options.sessions.load(turn.sessionId)), user],
+      conversation: async () => [...(await this.options.sessions.load(turn)), user],
       options: { signal: turn.signal },
-      finish: (text) => this.remember(turn.sessionId, user, text),
+      finish: (text) => this.remember(turn, user, text),
     });
   }
 
@@ -84,6 +102,7 @@ export class ConversationService implements ChatService {
   }
 
   async complete(messages: ChatMessage[], options: CompletionOptions = {}): Promise<Answer> {
+    this.checkSizes(messages);
     const plan = this.plan(messages, options.tools);
     const startedAt = performance.now();
     const last = lastUserMessage(messages);
@@ -98,11 +117,23 @@ export class ConversationService implements ChatService {
   }
 
   completeStream(messages: ChatMessage[], options: CompletionOptions = {}): TextStream {
+    this.checkSizes(messages);
     return this.streamAnswer(this.plan(messages, options.tools), { channel: 'api' }, lastUserMessage(messages), {
       conversation: async () => messages,
       options,
       finish: async () => undefined,
     });
+  }
+
+  private userMessage(turn: Turn): ChatMessage {
+    const user: ChatMessage = { role: 'user', content: turn.message };
+    checkMessageSize(user, this.options.limits.maxMessageChars, 'message');
+    return user;
+  }
+
+  /** Each message of a stateless completion, named as the OpenAI API names it. */
+  private checkSizes(messages: ChatMessage[]): void {
+    messages.forEach((message, index) => checkMessageSize(message, this.options.limits.maxMessageChars, `messages[${index}].content`));
   }
 
   /**
@@ -112,7 +143,7 @@ export class ConversationService implements ChatService {
    */
   private streamAnswer(
     plan: Plan,
-    turn: Pick<Turn, 'channel'> & { sessionId?: string },
+    turn: LoggedTurn,
     user: ChatMessage | undefined,
     steps: { conversation: () => Promise<ChatMessage[]>; options: CompletionOptions; finish: (text: string) => Promise<void> },
   ): TextStream {
@@ -180,7 +211,7 @@ export class ConversationService implements ChatService {
     const maxTokens = asked !== undefined && limit !== undefined ? Math.min(asked, limit) : asked;
     const temperature = options.temperature ?? operatorTemperature;
     return {
-      messages,
+      messages: trimHistory(messages, this.options.limits.maxHistoryChars),
       ...(maxTokens !== undefined ? { maxTokens } : {}),
       ...(temperature !== undefined ? { temperature } : {}),
       ...(options.sampling ? { sampling: options.sampling } : {}),
@@ -208,6 +239,7 @@ export class ConversationService implements ChatService {
     const cached = key ? await this.options.cache.lookup(key) : undefined;
     if (cached !== undefined) return { text: cached, model: plan.model.descriptor, source: 'cache', ...NO_MODEL_CALL };
     const { text, finishReason, toolCalls, usage } = await plan.model.complete(request);
+    requireAnswer(text, toolCalls, plan.model);
     // Only whole answers: a cut one would come back from the cache as complete.
     if (key && finishReason === 'stop') await this.options.cache.save(key, text);
     return { text, model: plan.model.descriptor, source: 'model', finishReason, ...(toolCalls ? { toolCalls } : {}), ...(usage ? { usage } : {}) };
@@ -233,19 +265,21 @@ export class ConversationService implements ChatService {
       text += delta;
     });
     Object.assign(answer, ending);
+    requireAnswer(text, ending.toolCalls, plan.model);
     if (key && ending.finishReason === 'stop') await this.options.cache.save(key, text);
   }
 
-  private async remember(sessionId: string, user: ChatMessage, reply: string): Promise<void> {
-    await this.options.sessions.append(sessionId, user, { role: 'assistant', content: reply });
-    this.options.activeSessions.touch(sessionId);
+  private async remember(session: SessionRef, user: ChatMessage, reply: string): Promise<void> {
+    await this.options.sessions.append(session, user, { role: 'assistant', content: reply });
+    this.options.activeSessions.touch(sessionKey(session));
   }
 
-  private log(turn: Pick<Turn, 'channel'> & { sessionId?: string }, user: ChatMessage | undefined, answer: Answer, startedAt: number, error?: unknown): void {
+  private log(turn: LoggedTurn, user: ChatMessage | undefined, answer: Answer, startedAt: number, error?: unknown): void {
     this.options.conversationLog.write({
       time: new Date().toISOString(),
       channel: turn.channel,
       ...(turn.sessionId ? { sessionId: turn.sessionId } : {}),
+      ...(turn.principal ? { principal: turn.principal } : {}),
       model: answer.model,
       source: answer.source,
       user: describeUserText(user),

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { GatewayMetrics } from '../metrics';
+import type { GatewayMetrics } from '../observability/metrics';
 import { normalizeText } from '../models/rules';
 import type { ChatMessage, ModelDescriptor, Sampling } from '../models/types';
 import type { Store } from '../store/store';

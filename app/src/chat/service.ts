@@ -18,8 +18,14 @@ export function isImSessionId(sessionId: string): boolean {
 }
 
 export interface Turn {
-  /** Session key. IM channels use imSessionId(). */
+  /** The session's id as its client names it. IM channels use imSessionId(). */
   sessionId: string;
+  /**
+   * Whose session it is: the API key's id (a digest, never the key) for /api/chat turns, so that
+   * another key naming the same sessionId gets a session of its own. Absent for IM turns, whose
+   * session id already names the person.
+   */
+  principal?: string;
   channel: Channel;
   message: MessageContent;
   signal?: AbortSignal;

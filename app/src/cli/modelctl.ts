@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DATA_LAYOUT, PORTS, ROUTES } from '../contract';
-import { dataDirFrom, readKeptSecret } from '../data-dir';
+import { dataDirFrom, readKeptSecret } from '../lib/data-dir';
 
 const USAGE = `usage:
   modelctl status

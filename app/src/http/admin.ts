@@ -1,15 +1,16 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ROUTES } from '../contract';
 import type { GatewayDeps } from '../deps';
-import { InputError } from '../errors';
+import { InputError } from '../lib/errors';
 import { switchRequestSchema } from '../models/manager';
-import { sameSecret } from '../constant-time';
+import { sameSecret } from '../lib/constant-time';
 import { bearerToken } from './auth';
 import { parseBody } from './errors';
 
 /**
  * GET /admin/model (what is serving) and PUT /admin/model (hot switch), behind the admin
- * token. Refused attempts go to the audit log with the caller's address.
+ * token. Every admin call goes to the audit log with the caller's address before it is
+ * handled (refused ones too); a switch adds its outcome.
  */
 export const adminPlugin: FastifyPluginAsync<GatewayDeps> = async (app, { settings, models, logs }) => {
   const adminToken = settings.adminToken as string;
@@ -18,6 +19,7 @@ export const adminPlugin: FastifyPluginAsync<GatewayDeps> = async (app, { settin
       logs.audit.warn({ event: 'admin_denied', ip: request.ip, method: request.method, path: request.url.split('?')[0] }, 'admin request refused');
       throw new InputError('missing or invalid admin token: send Authorization: Bearer <CLAWDBOT_ADMIN_TOKEN>', undefined, 'invalid_admin_token', 401);
     }
+    logs.audit.info({ event: 'admin_call', ip: request.ip, method: request.method, path: request.url.split('?')[0] }, 'admin request');
   });
 
   app.get(ROUTES.adminModel, async () => models.status());

@@ -2,16 +2,22 @@ import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { GatewayDeps } from '../deps';
-import { InputError } from '../errors';
+import { InputError } from '../lib/errors';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** A short fingerprint of the caller's valid API key; undefined without one. */
+    /** apiKeyId() of the caller's valid API key; undefined without one. */
     apiKeyId?: string;
   }
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest();
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/**
+ * The id of an API key: a 12-hex-digit prefix of its SHA-256. It names the key in the access log
+ * and owns the key's /api/chat sessions; the key itself is never stored or logged.
+ */
+export const apiKeyId = (key: string) => sha256(key).slice(0, 12);
 
 export function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
@@ -26,14 +32,11 @@ export function bearerToken(request: FastifyRequest): string | undefined {
 export const identifyClient = fp<GatewayDeps>(
   async (app, deps) => {
     // Keyed by digest: the lookup compares digests, never the keys themselves.
-    const keyIds = new Map((deps.settings.apiKeys ?? []).map((key) => {
-      const digest = sha256(key).toString('hex');
-      return [digest, digest.slice(0, 12)] as const;
-    }));
+    const keyIds = new Map((deps.settings.apiKeys ?? []).map((key) => [sha256(key), apiKeyId(key)] as const));
     app.decorateRequest('apiKeyId', undefined);
     app.addHook('onRequest', async (request) => {
       const token = bearerToken(request);
-      if (token) request.apiKeyId = keyIds.get(sha256(token).toString('hex'));
+      if (token) request.apiKeyId = keyIds.get(sha256(token));
     });
   },
   { name: 'clawdbot-identify-client' },

@@ -24,13 +24,16 @@ const chatRequest = z.object({
 
 /**
  * POST /api/chat: one turn of a session whose history the gateway keeps. Without a
- * sessionId a new session (UUID) starts; the reply says which.
+ * sessionId a new session (UUID) starts; the reply says which. Sessions belong to the API key
+ * that made them: another key naming the same sessionId gets a new, empty session of its own.
  */
 export const chatApiPlugin: FastifyPluginAsync<GatewayDeps> = async (app, { chat }) => {
   app.post(ROUTES.chat, async (request, reply) => {
     const body = parseBody(chatRequest, request.body);
     const turn = {
       sessionId: body.sessionId ?? randomUUID(),
+      // requireApiKey has refused requests without a valid key.
+      principal: request.apiKeyId as string,
       channel: body.channel ?? 'api',
       message: body.message,
       signal: abortOnDisconnect(reply),

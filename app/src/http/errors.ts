@@ -4,10 +4,11 @@ import type { FastifyError } from 'fastify';
 import fp from 'fastify-plugin';
 import type { z } from 'zod';
 import type { GatewayDeps } from '../deps';
-import { errorBody, InputError, type ErrorBody } from '../errors';
+import { drainUnreadBody } from './connections';
+import { errorBody, InputError, type ErrorBody } from '../lib/errors';
 import { ModelError } from '../models/types';
 import { StoreUnavailableError } from '../store/store';
-import { firstProblem } from '../validation';
+import { firstProblem } from '../lib/validation';
 
 /** The body limit: larger requests get 413. */
 export const BODY_LIMIT_BYTES = 1_048_576;
@@ -108,6 +109,7 @@ export const errorsPlugin = fp<GatewayDeps>(
       const { status, body, unexpected, retryAfterSeconds } = describeError(error);
       if (unexpected) deps.logs.error.error({ err: error, reqId: request.id, method: request.method, url: request.url }, 'request failed');
       if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
+      if (status === 413) drainUnreadBody(request, reply);
       return reply.status(status).send(body);
     });
     app.setNotFoundHandler((request, reply) => {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { GatewayDeps } from '../deps';
-import { CLIENT_CLOSED_STATUS } from '../errors';
+import { CLIENT_CLOSED_STATUS } from '../lib/errors';
 
 /** The route pattern, so labels stay few; requests that matched no route share one label. */
 export const routeLabel = (request: FastifyRequest) => request.routeOptions.url ?? 'unmatched';

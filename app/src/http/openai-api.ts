@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { ROUTES } from '../contract';
 import type { GatewayDeps } from '../deps';
-import { InputError } from '../errors';
+import { InputError } from '../lib/errors';
 import type { AnswerEnding, ChatMessage, Sampling, TokenUsage, ToolCall, Tools } from '../models/types';
 import { parseBody } from './errors';
 import { abortOnDisconnect, sendEventStream } from './sse';

@@ -3,14 +3,14 @@ import type {
   ContentBlockParam,
   ImageBlockParam,
   MessageParam,
-  StopReason,
   TextBlockParam,
   Tool,
   ToolChoice as AnthropicToolChoice,
 } from '@anthropic-ai/sdk/resources/messages/messages';
+import { z } from 'zod';
 import type { RemoteModelOptions } from './openai';
-import type { Deadline } from '../deadline';
-import { callWithDeadline, MODEL_MAX_RETRIES, readStream, toModelError } from './sdk';
+import type { Deadline } from '../lib/deadline';
+import { callWithDeadline, MODEL_MAX_RETRIES, parseAnswer, readStream, toModelError } from './sdk';
 import { textOf, type ChatMessage, type ChatModel, type CompletionRequest, type CompletionResult, type FinishReason, type ModelDescriptor, type ModelStream, type Tools, type ToolCall } from './types';
 
 /** Anthropic requires an answer length; this one applies when neither the client nor MAX_TOKENS set one. */
@@ -25,6 +25,36 @@ function imageBlock(url: string): ImageBlockParam {
   }
   return { type: 'image', source: { type: 'url', url } };
 }
+
+/**
+ * A content block or delta of any type; one of a type the adapter reads must carry that type's
+ * fields as strings (a text block its text, a tool_use block its id and name).
+ */
+const partWith = (fieldsByType: Record<string, string[]>) =>
+  z.looseObject({ type: z.string() }).superRefine((part, context) => {
+    for (const field of fieldsByType[part.type] ?? []) {
+      if (typeof part[field] !== 'string') context.addIssue({ code: 'custom', message: `a ${part.type} part needs a ${field} string`, path: [field] });
+    }
+  });
+type Part = z.infer<ReturnType<typeof partWith>>;
+const textOfPart = (part: Part, textType: 'text' | 'text_delta') => (part.type === textType ? (part.text as string) : '');
+
+// The fields of an answer that the adapter reads (parseAnswer); wrong-shaped usage is dropped.
+const messageShape = z.object({
+  model: z.string().nullish().catch(undefined),
+  content: z.array(partWith({ text: ['text'], tool_use: ['id', 'name'] })),
+  stop_reason: z.string().nullish(),
+  usage: z.object({ input_tokens: z.number(), output_tokens: z.number() }).nullish().catch(undefined),
+});
+// message_delta and content_block_delta both have a delta, of different shapes: each is checked on its own.
+const contentDeltaShape = z.object({ index: z.number(), delta: partWith({ text_delta: ['text'], input_json_delta: ['partial_json'] }) });
+const contentStartShape = z.object({ index: z.number(), content_block: partWith({ tool_use: ['id', 'name'] }) });
+const messageDeltaShape = z.object({ delta: z.object({ stop_reason: z.string().nullish() }) });
+const streamEventShape = z.object({
+  type: z.string(),
+  message: z.object({ usage: z.object({ input_tokens: z.number(), output_tokens: z.number() }) }).optional().catch(undefined),
+  usage: z.object({ output_tokens: z.number() }).optional().catch(undefined),
+});
 
 /** Arguments as the model wrote them; text that is not a JSON object goes as an empty input. */
 function toolInput(call: ToolCall): Record<string, unknown> {
@@ -91,7 +121,7 @@ function toAnthropicTools(tools: Tools): { tools: Tool[]; tool_choice?: Anthropi
 }
 
 /** Anthropic's stop reasons in OpenAI's words. */
-function finishReasonOf(reason: StopReason | null | undefined): FinishReason {
+function finishReasonOf(reason: string | null | undefined): FinishReason {
   if (reason === 'max_tokens' || reason === 'model_context_window_exceeded') return 'length';
   if (reason === 'tool_use') return 'tool_calls';
   if (reason === 'refusal') return 'content_filter';
@@ -140,21 +170,22 @@ export class AnthropicModel implements ChatModel {
   private fail = (error: unknown, deadline: Deadline) => toModelError(error, deadline, Anthropic, this.descriptor, this.options.apiKey);
 
   async complete(request: CompletionRequest): Promise<CompletionResult> {
-    const message = await callWithDeadline(
+    const answer = await callWithDeadline(
       this.options.timeoutMs,
       request.signal,
       (signal) => this.client.messages.create(this.body(request), { signal }),
       this.fail,
     );
+    const message = parseAnswer(messageShape, answer, this.descriptor);
     const toolCalls = message.content.flatMap((block) =>
-      block.type === 'tool_use' ? [{ id: block.id, name: block.name, arguments: JSON.stringify(block.input) }] : [],
+      block.type === 'tool_use' ? [{ id: block.id as string, name: block.name as string, arguments: JSON.stringify(block.input ?? {}) }] : [],
     );
     return {
-      text: message.content.map((block) => (block.type === 'text' ? block.text : '')).join(''),
-      model: message.model,
+      text: message.content.map((block) => textOfPart(block, 'text')).join(''),
+      model: message.model || this.options.name,
       finishReason: finishReasonOf(message.stop_reason),
       ...(toolCalls.length ? { toolCalls } : {}),
-      usage: { promptTokens: message.usage.input_tokens, completionTokens: message.usage.output_tokens },
+      ...(message.usage ? { usage: { promptTokens: message.usage.input_tokens, completionTokens: message.usage.output_tokens } } : {}),
     };
   }
 
@@ -163,19 +194,25 @@ export class AnthropicModel implements ChatModel {
       this.options.timeoutMs,
       request.signal,
       (signal) => this.client.messages.create({ ...this.body(request), stream: true }, { signal }),
-      (event) => {
+      (answer) => {
+        const event = parseAnswer(streamEventShape, answer, this.descriptor);
         // message_start counts the prompt; message_delta carries the output count so far and the
         // stop reason. A tool_use block starts with its id and name, its input arrives as JSON text.
-        if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') return { text: event.delta.text };
-        if (event.type === 'content_block_delta' && event.delta.type === 'input_json_delta') {
-          return { toolCalls: [{ index: event.index, arguments: event.delta.partial_json }] };
+        if (event.type === 'content_block_delta') {
+          const { index, delta } = parseAnswer(contentDeltaShape, answer, this.descriptor);
+          if (delta.type === 'input_json_delta') return { toolCalls: [{ index, arguments: delta.partial_json as string }] };
+          return { text: textOfPart(delta, 'text_delta') };
         }
-        if (event.type === 'content_block_start' && event.content_block.type === 'tool_use') {
-          return { toolCalls: [{ index: event.index, id: event.content_block.id, name: event.content_block.name }] };
+        if (event.type === 'content_block_start') {
+          const { index, content_block: block } = parseAnswer(contentStartShape, answer, this.descriptor);
+          return block.type === 'tool_use' ? { toolCalls: [{ index, id: block.id as string, name: block.name as string }] } : {};
         }
-        if (event.type === 'message_start') return { usage: { promptTokens: event.message.usage.input_tokens, completionTokens: event.message.usage.output_tokens } };
+        if (event.type === 'message_start' && event.message) {
+          return { usage: { promptTokens: event.message.usage.input_tokens, completionTokens: event.message.usage.output_tokens } };
+        }
         if (event.type === 'message_delta') {
-          return { usage: { completionTokens: event.usage.output_tokens }, ...(event.delta.stop_reason ? { finishReason: finishReasonOf(event.delta.stop_reason) } : {}) };
+          const { stop_reason: reason } = parseAnswer(messageDeltaShape, answer, this.descriptor).delta;
+          return { ...(event.usage ? { usage: { completionTokens: event.usage.output_tokens } } : {}), ...(reason ? { finishReason: finishReasonOf(reason) } : {}) };
         }
         return {};
       },

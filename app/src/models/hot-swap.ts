@@ -1,17 +1,17 @@
 import fs from 'node:fs';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { ModelProvider, ModelSettings } from '../config';
-import { InputError } from '../errors';
-import { readFileIfExists, writeFileAtomic } from '../files';
-import type { GatewayMetrics } from '../metrics';
+import type { ModelProvider, ModelSettings } from '../lib/config';
+import { InputError } from '../lib/errors';
+import { readFileIfExists, writeFileAtomic } from '../lib/files';
+import type { GatewayMetrics } from '../observability/metrics';
 import { instrument } from './instrumented';
 import type { ModelManager, ModelSwitch } from './manager';
 import type { RemoteModelOptions } from './openai';
 import type { RulesModel } from './rules';
 import { ModelError, type ChatModel, type ModelDescriptor } from './types';
 
-/** Where the key in use came from. A key given at switch time lives in `secrets/`, never in model.json. */
+/** Where the key in use came from. A key given at switch time is kept with the switched model, in `secrets/`. */
 type KeySource = 'configured' | 'switch' | 'none';
 
 interface ActiveModel {
@@ -28,9 +28,13 @@ const descriptorSchema = z.object({
   endpoint: z.string().optional(),
 });
 
-/** model.json: the selected model and the configured one it replaced. No key, ever. */
+/**
+ * secrets/model.json (0600): the selected model, the key given with it (keySource `switch`),
+ * and the configured model it replaced. One file, so one rename replaces model and key together.
+ */
 const stateSchema = descriptorSchema.extend({
   keySource: z.enum(['configured', 'switch', 'none']),
+  apiKey: z.string().min(1).optional(),
   switchedAt: z.string(),
   switchedBy: z.string(),
   /** The MODEL_* model at the time of the switch; when the environment changes, it wins. */
@@ -44,10 +48,10 @@ export interface HotSwapOptions {
   rules: RulesModel;
   timeoutMs: number;
   keyExpiresAt?: Date;
-  /** `<data dir>/model.json` */
+  /** `<data dir>/secrets/model.json` (DATA_LAYOUT.modelSwitch) */
   stateFile: string;
-  /** `<data dir>/secrets/model-api-key` */
-  keyFile: string;
+  /** The two files of the format before stateFile: migrated at start, then removed. */
+  legacy: { stateFile: string; keyFile: string };
   metrics: Pick<GatewayMetrics, 'modelCallDuration' | 'modelCalls' | 'modelFailures' | 'modelSwitchDuration'>;
   modelApiLog: Logger;
   auditLog: Logger;
@@ -68,6 +72,20 @@ function remoteModel(provider: 'openai' | 'anthropic', options: RemoteModelOptio
 
 function describe(settings: ModelSettings): ModelDescriptor {
   return { provider: settings.provider, name: settings.name, ...(settings.endpoint ? { endpoint: settings.endpoint } : {}) };
+}
+
+/**
+ * A state of the earlier format with its switch-time key added: that key lived in its own file.
+ * Unreadable JSON stays as it was, for restore() to report.
+ */
+function withLegacyKey(legacyState: string, legacyKey: string | undefined): string {
+  try {
+    const state = JSON.parse(legacyState) as Record<string, unknown>;
+    const apiKey = state.keySource === 'switch' && legacyKey ? { apiKey: legacyKey } : {};
+    return `${JSON.stringify({ ...state, ...apiKey }, null, 2)}\n`;
+  } catch {
+    return legacyState;
+  }
 }
 
 function sameModel(a: z.infer<typeof descriptorSchema>, b: ModelDescriptor): boolean {
@@ -170,18 +188,38 @@ export class HotSwapModelManager implements ModelManager {
     };
   }
 
+  /** One write and one rename: a crash at any point leaves the old model and key, or the new ones. */
   private persist(next: ActiveModel, newKey: string | undefined): void {
-    const { stateFile, keyFile, configured } = this.options;
-    if (newKey) writeFileAtomic(keyFile, `${newKey}\n`, 0o600);
-    else fs.rmSync(keyFile, { force: true });
+    const { stateFile, configured } = this.options;
     const state: PersistedState = {
       ...describe(next.settings),
       keySource: next.keySource,
+      ...(newKey ? { apiKey: newKey } : {}),
       switchedAt: next.switchedAt ?? new Date().toISOString(),
       switchedBy: next.switchedBy ?? 'unknown',
       configured: describe(configured),
     };
-    writeFileAtomic(stateFile, `${JSON.stringify(state, null, 2)}\n`);
+    writeFileAtomic(stateFile, `${JSON.stringify(state, null, 2)}\n`, 0o600);
+  }
+
+  /**
+   * The state file's content, after moving a state of the earlier format (model.json and
+   * secrets/model-api-key) into it in one write. The old files go only once the new one is in
+   * place, so a crash here leaves one format or the other complete.
+   */
+  private readState(): string | undefined {
+    const { stateFile, legacy } = this.options;
+    let raw = readFileIfExists(stateFile);
+    if (raw === undefined) {
+      const legacyState = readFileIfExists(legacy.stateFile);
+      if (legacyState === undefined) return undefined;
+      raw = withLegacyKey(legacyState, readFileIfExists(legacy.keyFile));
+      writeFileAtomic(stateFile, raw, 0o600);
+      this.options.auditLog.info({ event: 'model_restore', outcome: 'migrated', from: [legacy.stateFile, legacy.keyFile], to: stateFile }, 'model state migrated');
+    }
+    fs.rmSync(legacy.stateFile, { force: true });
+    fs.rmSync(legacy.keyFile, { force: true });
+    return raw;
   }
 
   /**
@@ -189,8 +227,8 @@ export class HotSwapModelManager implements ModelManager {
    * wins and the old state is dropped) or its switch-time key is gone (a restore from backup).
    */
   private restore(): ActiveModel | undefined {
-    const { stateFile, keyFile, configured, auditLog } = this.options;
-    const raw = readFileIfExists(stateFile);
+    const { stateFile, configured, auditLog } = this.options;
+    const raw = this.readState();
     if (raw === undefined) return undefined;
     let state: PersistedState;
     try {
@@ -202,12 +240,11 @@ export class HotSwapModelManager implements ModelManager {
     if (!sameModel(state.configured, describe(configured))) {
       auditLog.info({ event: 'model_restore', outcome: 'ignored', reason: 'MODEL_* changed since the last switch', state: describe(state as ModelSettings) }, 'model state ignored');
       fs.rmSync(stateFile, { force: true });
-      fs.rmSync(keyFile, { force: true });
       return undefined;
     }
-    const apiKey = state.keySource === 'switch' ? readFileIfExists(keyFile) : state.keySource === 'configured' ? configured.apiKey : undefined;
+    const apiKey = state.keySource === 'switch' ? state.apiKey : state.keySource === 'configured' ? configured.apiKey : undefined;
     if (state.provider !== 'rules' && !apiKey) {
-      auditLog.warn({ event: 'model_restore', outcome: 'ignored', reason: `no key for the switched model (${keyFile} missing)` }, 'model state ignored');
+      auditLog.warn({ event: 'model_restore', outcome: 'ignored', reason: `no key for the switched model in ${stateFile}` }, 'model state ignored');
       return undefined;
     }
     const apiSecret = state.keySource === 'configured' && state.provider === configured.provider ? configured.apiSecret : undefined;

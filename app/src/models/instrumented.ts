@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { InputError } from '../errors';
-import type { GatewayMetrics } from '../metrics';
+import { InputError } from '../lib/errors';
+import type { GatewayMetrics } from '../observability/metrics';
 import { ModelError, relay, textOf, type AnswerEnding, type ChatModel, type CompletionRequest } from './types';
 
 type ModelMetrics = Pick<GatewayMetrics, 'modelCallDuration' | 'modelCalls' | 'modelFailures'>;

@@ -1,7 +1,8 @@
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionToolChoiceOption } from 'openai/resources/chat/completions';
-import type { Deadline } from '../deadline';
-import { callWithDeadline, MODEL_MAX_RETRIES, readStream, toModelError } from './sdk';
+import { z } from 'zod';
+import type { Deadline } from '../lib/deadline';
+import { callWithDeadline, MODEL_MAX_RETRIES, parseAnswer, readStream, toModelError } from './sdk';
 import {
   textOf,
   type ChatMessage,
@@ -25,6 +26,46 @@ export interface RemoteModelOptions {
   apiSecret?: string;
   timeoutMs: number;
 }
+
+// The fields of an answer that the adapter reads (parseAnswer). Usage counts are optional:
+// a wrong-shaped usage is dropped rather than failing an answer that has its text.
+const usageShape = z.object({ prompt_tokens: z.number(), completion_tokens: z.number() }).nullish().catch(undefined);
+// Calls of other types than `function` (custom tools) carry no function and are left out.
+const toolCallShape = z.object({
+  id: z.string(),
+  type: z.string(),
+  function: z.object({ name: z.string(), arguments: z.string() }).optional(),
+});
+const completionShape = z.object({
+  model: z.string().nullish().catch(undefined),
+  choices: z
+    .array(
+      z.object({
+        // null content without tool calls (a refusal) is an answer without text, which the
+        // conversation service refuses; with tool calls it is a complete answer.
+        message: z.object({ content: z.string().nullable(), tool_calls: z.array(toolCallShape).nullish() }),
+        finish_reason: z.string().nullish(),
+      }),
+    )
+    .min(1, 'has no choice'),
+  usage: usageShape,
+});
+// A tool call arrives in pieces: the first of call `index` has its id and name, the rest argument text.
+const toolCallPieceShape = z.object({
+  index: z.number().int().min(0),
+  id: z.string().nullish(),
+  function: z.object({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
+});
+// With include_usage, the last chunk has no choices and the usage.
+const chunkShape = z.object({
+  choices: z.array(
+    z.object({
+      delta: z.object({ content: z.string().nullish(), tool_calls: z.array(toolCallPieceShape).nullish() }).optional(),
+      finish_reason: z.string().nullish(),
+    }),
+  ),
+  usage: usageShape,
+});
 
 function toOpenAIMessage(message: ChatMessage): ChatCompletionMessageParam {
   if (message.role === 'tool') return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
@@ -107,15 +148,16 @@ export class OpenAIModel implements ChatModel {
   private fail = (error: unknown, deadline: Deadline) => toModelError(error, deadline, OpenAI, this.descriptor, this.bearer);
 
   async complete(request: CompletionRequest): Promise<CompletionResult> {
-    const completion = await callWithDeadline(
+    const answer = await callWithDeadline(
       this.options.timeoutMs,
       request.signal,
       (signal) => this.client.chat.completions.create(this.body(request), { signal }),
       this.fail,
     );
+    const completion = parseAnswer(completionShape, answer, this.descriptor);
     const choice = completion.choices[0];
-    const toolCalls = (choice?.message?.tool_calls ?? []).flatMap((call) =>
-      call.type === 'function' ? [{ id: call.id, name: call.function.name, arguments: call.function.arguments }] : [],
+    const toolCalls = (choice.message.tool_calls ?? []).flatMap((call) =>
+      call.type === 'function' && call.function ? [{ id: call.id, name: call.function.name, arguments: call.function.arguments }] : [],
     );
     return {
       text: choice?.message?.content ?? '',
@@ -135,12 +177,17 @@ export class OpenAIModel implements ChatModel {
           { ...this.body(request), stream: true, ...(request.streamUsage ? { stream_options: { include_usage: true } } : {}) },
           { signal },
         ),
-      // With include_usage, the last chunk has no choices and the usage.
-      (chunk) => {
+      (answer) => {
+        const chunk = parseAnswer(chunkShape, answer, this.descriptor);
         const choice = chunk.choices[0];
         return {
           text: choice?.delta?.content ?? undefined,
-          toolCalls: choice?.delta?.tool_calls?.map((piece) => ({ index: piece.index, id: piece.id, name: piece.function?.name, arguments: piece.function?.arguments })),
+          toolCalls: choice?.delta?.tool_calls?.map((piece) => ({
+            index: piece.index,
+            id: piece.id ?? undefined,
+            name: piece.function?.name ?? undefined,
+            arguments: piece.function?.arguments ?? undefined,
+          })),
           finishReason: choice?.finish_reason ? finishReasonOf(choice.finish_reason) : undefined,
           ...(chunk.usage ? { usage: usageOf(chunk.usage) } : {}),
         };
@@ -150,6 +197,6 @@ export class OpenAIModel implements ChatModel {
   }
 }
 
-function usageOf(usage: OpenAI.CompletionUsage): TokenUsage {
+function usageOf(usage: NonNullable<z.infer<typeof usageShape>>): TokenUsage {
   return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens };
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { z } from 'zod';
 import type { ChatModel, CompletionRequest, CompletionResult, ModelDescriptor, ModelStream } from './types';
 import { NO_TOKENS, textOf } from './types';
-import { firstProblem } from '../validation';
+import { firstProblem } from '../lib/validation';
 
 /**
  * `<data dir>/faq.json`: a list of questions with their answers. An entry answers a message

@@ -1,5 +1,7 @@
-import { ClientClosedRequest, InputError } from '../errors';
-import { Deadline, withDeadline } from '../deadline';
+import type { z } from 'zod';
+import { ClientClosedRequest, InputError } from '../lib/errors';
+import { Deadline, withDeadline } from '../lib/deadline';
+import { firstProblem } from '../lib/validation';
 import { ModelError, type AnswerEnding, type FinishReason, type ModelDescriptor, type ModelStream, type TokenUsage } from './types';
 
 /** Retries of a failed call (429, 5xx, connection errors), with the SDKs' backoff. */
@@ -30,8 +32,10 @@ const PROVIDER_ERROR_CODE = /^[a-z][a-z0-9_]{0,63}$/;
  * malformed; the client going away becomes ClientClosedRequest. The key is scrubbed from the
  * message in case a provider echoes it.
  */
+const describeModel = (model: ModelDescriptor) => `${model.provider} model ${model.name}`;
+
 export function toModelError(error: unknown, deadline: Deadline, sdk: SdkErrors, model: ModelDescriptor, apiKey: string): unknown {
-  const who = `${model.provider} model ${model.name}`;
+  const who = describeModel(model);
   if (deadline.expired) return new ModelError(`${who} did not answer in time`, 504, 'model_timeout');
   if (error instanceof ModelError) return error;
   if (deadline.signal.aborted) return new ClientClosedRequest();
@@ -46,6 +50,18 @@ export function toModelError(error: unknown, deadline: Deadline, sdk: SdkErrors,
     return new ModelError(`${who} failed${status}: ${scrub(error.message)}`, 502, 'model_unavailable');
   }
   return new ModelError(`${who} failed: ${scrub(String((error as Error)?.message ?? error))}`, 502, 'model_unavailable');
+}
+
+/**
+ * Checks what a provider answered (a completion, or one stream chunk) against the fields the
+ * adapter reads: the SDKs type their answers but do not check them, and an endpoint that
+ * answers 200 with another shape must be a 502 naming the provider, not a TypeError.
+ */
+export function parseAnswer<Schema extends z.ZodType>(schema: Schema, answer: unknown, model: ModelDescriptor): z.infer<Schema> {
+  const parsed = schema.safeParse(answer);
+  if (parsed.success) return parsed.data;
+  const { field, message } = firstProblem(parsed.error);
+  throw new ModelError(`${describeModel(model)} answered with a malformed response: ${field || 'body'}: ${message}`, 502, 'model_invalid_response');
 }
 
 /** A call's deadline-bound SDK request; failures come out as ModelErrors. */

@@ -1,4 +1,4 @@
-import type { ModelProvider } from '../config';
+import type { ModelProvider } from '../lib/config';
 
 export interface TextPart {
   type: 'text';
@@ -122,13 +122,14 @@ export interface ChatModel {
 
 /**
  * A model call that failed upstream. Clients see it as an OpenAI-style error body with
- * 502 (the provider failed) or 504 (the provider timed out).
+ * 502 (the provider failed, or answered with a body of the wrong shape or without text) or 504
+ * (the provider timed out).
  */
 export class ModelError extends Error {
   constructor(
     message: string,
     readonly status: 502 | 504,
-    readonly code: 'model_unavailable' | 'model_timeout',
+    readonly code: 'model_unavailable' | 'model_timeout' | 'model_invalid_response',
   ) {
     super(message);
     this.name = 'ModelError';

@@ -1,4 +1,4 @@
-import type { ModelProvider } from '../config';
+import type { ModelProvider } from '../lib/config';
 
 // Model families that accept pictures. OpenAI-compatible endpoints do not say whether a model
 // reads images, so the name decides; every Claude model since Claude 3 does.

@@ -1,4 +1,5 @@
-import type { Store } from './store';
+import { LRUCache } from 'lru-cache';
+import { isPinnedKey, type Store } from './store';
 
 interface Entry {
   value: string | string[] | Set<string>;
@@ -7,24 +8,64 @@ interface Entry {
   expiresAt?: number;
 }
 
+/** Past either bound, the least recently used entries are evicted (pinned keys never are). */
+export interface MemoryStoreLimits {
+  maxEntries: number;
+  /** Estimated as two bytes per character of key and value, plus ENTRY_OVERHEAD_BYTES. */
+  maxBytes: number;
+}
+
+export const DEFAULT_MEMORY_STORE_LIMITS: MemoryStoreLimits = { maxEntries: 100_000, maxBytes: 256 * 1024 * 1024 };
+
+/** What the Map, the entry object and the strings' headers cost beside the characters, roughly. */
+const ENTRY_OVERHEAD_BYTES = 200;
+
 const SWEEP_INTERVAL_MS = 60_000;
 
-/** In-process store for one gateway: the embedded default when REDIS_URL is unset. */
+function sizeOf(entry: Entry, key: string): number {
+  const { value } = entry;
+  const chars = typeof value === 'string' ? value.length : [...value].reduce((sum, item) => sum + item.length, 0);
+  return ENTRY_OVERHEAD_BYTES + 2 * (key.length + chars);
+}
+
+/**
+ * In-process store for one gateway: the embedded default when REDIS_URL is unset. Bounded in
+ * entries and bytes: past either bound the least recently used entry is evicted, which costs a
+ * session its history or a cached answer, never correctness. The IM inbox's records
+ * (isPinnedKey) live beside the bounded part and are never evicted; the platforms' traffic over
+ * their 8 h dedup window bounds them.
+ *
+ * An entry is replaced, never changed in place, so the LRU recounts its size.
+ */
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
-  private readonly entries = new Map<string, Entry>();
-  // Expired keys are also dropped on read; the sweep bounds memory for keys never read again.
+  private readonly evictable: LRUCache<string, Entry>;
+  private readonly pinned = new Map<string, Entry>();
+  // Expired keys are also dropped on read; the sweep frees the ones never read again.
   private readonly sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    limits: MemoryStoreLimits = DEFAULT_MEMORY_STORE_LIMITS,
+  ) {
+    this.evictable = new LRUCache({ max: limits.maxEntries, maxSize: limits.maxBytes, sizeCalculation: sizeOf });
+  }
+
+  private table(key: string): LRUCache<string, Entry> | Map<string, Entry> {
+    return isPinnedKey(key) ? this.pinned : this.evictable;
+  }
 
   private live(key: string): Entry | undefined {
-    const entry = this.entries.get(key);
+    const entry = this.table(key).get(key);
     if (entry?.expiresAt !== undefined && entry.expiresAt <= this.now()) {
-      this.entries.delete(key);
+      this.table(key).delete(key);
       return undefined;
     }
     return entry;
+  }
+
+  private put(key: string, entry: Entry): void {
+    this.table(key).set(key, entry);
   }
 
   private expiry(ttlSeconds?: number): number | undefined {
@@ -37,35 +78,30 @@ export class MemoryStore implements Store {
   }
 
   async set(key: string, value: string, ttlSeconds?: number): Promise<void> {
-    this.entries.set(key, { value, expiresAt: this.expiry(ttlSeconds) });
+    this.put(key, { value, expiresAt: this.expiry(ttlSeconds) });
   }
 
   async setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean> {
     if (this.live(key)) return false;
-    this.entries.set(key, { value, expiresAt: this.expiry(ttlSeconds) });
+    this.put(key, { value, expiresAt: this.expiry(ttlSeconds) });
     return true;
   }
 
   async delete(key: string): Promise<void> {
-    this.entries.delete(key);
+    this.table(key).delete(key);
   }
 
   async increment(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }> {
-    let entry = this.live(key);
-    if (!entry) {
-      entry = { value: '', count: 0, expiresAt: this.now() + windowMs };
-      this.entries.set(key, entry);
-    }
-    entry.count = (entry.count ?? 0) + 1;
-    return { count: entry.count, ttlMs: (entry.expiresAt ?? this.now()) - this.now() };
+    const entry = this.live(key) ?? { value: '', count: 0, expiresAt: this.now() + windowMs };
+    const count = (entry.count ?? 0) + 1;
+    this.put(key, { ...entry, count });
+    return { count, ttlMs: (entry.expiresAt ?? this.now()) - this.now() };
   }
 
   async appendToList(key: string, values: string | readonly string[], maxLength: number, ttlSeconds: number): Promise<void> {
     const current = this.live(key)?.value;
-    const list = Array.isArray(current) ? current : [];
-    list.push(...(typeof values === 'string' ? [values] : values));
-    if (list.length > maxLength) list.splice(0, list.length - maxLength);
-    this.entries.set(key, { value: list, expiresAt: this.expiry(ttlSeconds) });
+    const list = [...(Array.isArray(current) ? current : []), ...(typeof values === 'string' ? [values] : values)];
+    this.put(key, { value: list.slice(-maxLength), expiresAt: this.expiry(ttlSeconds) });
   }
 
   async readList(key: string): Promise<string[]> {
@@ -75,13 +111,12 @@ export class MemoryStore implements Store {
 
   async addToSet(key: string, member: string): Promise<void> {
     const current = this.live(key)?.value;
-    if (current instanceof Set) current.add(member);
-    else this.entries.set(key, { value: new Set([member]) });
+    this.put(key, { value: new Set(current instanceof Set ? [...current, member] : [member]) });
   }
 
   async removeFromSet(key: string, member: string): Promise<void> {
     const current = this.live(key)?.value;
-    if (current instanceof Set) current.delete(member);
+    if (current instanceof Set) this.put(key, { value: new Set([...current].filter((item) => item !== member)) });
   }
 
   async setMembers(key: string): Promise<string[]> {
@@ -93,10 +128,14 @@ export class MemoryStore implements Store {
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
-    this.entries.clear();
+    this.evictable.clear();
+    this.pinned.clear();
   }
 
   private sweep(): void {
-    for (const key of this.entries.keys()) this.live(key);
+    const now = this.now();
+    for (const table of [this.evictable, this.pinned]) {
+      for (const [key, entry] of [...table.entries()]) if (entry.expiresAt !== undefined && entry.expiresAt <= now) table.delete(key);
+    }
   }
 }

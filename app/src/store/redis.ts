@@ -1,6 +1,6 @@
 import Redis, { ReplyError } from 'ioredis';
 import type { Logger } from 'pino';
-import { StoreUnavailableError, type Store } from './store';
+import { isPinnedKey, StoreUnavailableError, type Store } from './store';
 
 // Starts a fixed window on the first hit; also repairs a counter that somehow lost its TTL.
 const INCREMENT_SCRIPT = `
@@ -11,6 +11,40 @@ if ttl < 0 then
   ttl = tonumber(ARGV[1])
 end
 return {count, ttl}`;
+
+/*
+ * Pinned keys (isPinnedKey) carry no Redis TTL, so that a volatile-* maxmemory policy can never
+ * evict them: their deadlines (epoch ms, Redis's clock) are the scores of the sorted set
+ * PINNED_DEADLINES_KEY instead. A pinned key past its deadline reads as absent and is deleted
+ * by the next read or write of it, or by the sweep.
+ */
+const PINNED_DEADLINES_KEY = 'pinned-deadlines';
+const NOW_MS = `local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)`;
+// KEYS[1] the key, KEYS[2] the deadlines; drops the key if its deadline has passed.
+const EXPIRE_PINNED = `${NOW_MS}
+local deadline = redis.call('ZSCORE', KEYS[2], KEYS[1])
+if deadline and tonumber(deadline) <= now then
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], KEYS[1])
+end`;
+const GET_PINNED = `${EXPIRE_PINNED}
+return redis.call('GET', KEYS[1])`;
+// ARGV[1] the value, ARGV[2] the TTL in ms (0: none), ARGV[3] 'NX' to set only an absent key.
+const SET_PINNED = `${EXPIRE_PINNED}
+if ARGV[3] == 'NX' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+if tonumber(ARGV[2]) > 0 then redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), KEYS[1])
+else redis.call('ZREM', KEYS[2], KEYS[1]) end
+return 1`;
+// KEYS[1] the deadlines; deletes up to ARGV[1] pinned keys past theirs.
+const SWEEP_PINNED = `${NOW_MS}
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+for _, key in ipairs(expired) do redis.call('DEL', key) end
+if #expired > 0 then redis.call('ZREM', KEYS[1], unpack(expired)) end
+return #expired`;
+const SWEEP_INTERVAL_MS = 60_000;
+const SWEEP_BATCH = 1000;
 
 /** Every key the gateway writes starts with this, so a shared Redis stays readable. */
 export const REDIS_KEY_PREFIX = 'clawdbot:';
@@ -26,6 +60,8 @@ const CONNECT_TIMEOUT_MS = 5000;
 
 // ioredis reports a command timeout with a plain Error carrying this message.
 const COMMAND_TIMED_OUT = 'Command timed out';
+// Redis refuses writes with this once maxmemory is reached and nothing is left to evict.
+const OUT_OF_MEMORY = /^OOM /;
 
 /**
  * Redis-backed store (REDIS_URL): sessions, cache, rate limits and dedup shared by every
@@ -36,6 +72,10 @@ const COMMAND_TIMED_OUT = 'Command timed out';
  * connection is down a command fails at once. A command that times out (a Redis that accepts
  * connections but does not answer) drops the connection too, so the next commands fail at once
  * until a fresh connection is ready, instead of each waiting out its own timeout.
+ *
+ * Under maxmemory with a volatile-* policy Redis may evict anything with a TTL (sessions, cached
+ * answers, rate-limit windows), never the IM inbox's records: see PINNED_DEADLINES_KEY. A
+ * write Redis refuses for want of memory fails like an outage (503), not as a bug.
  */
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
@@ -45,6 +85,7 @@ export class RedisStore implements Store {
   private closing = false;
   /** Settles once the first connection is ready or has failed (or after the connect timeout). */
   private readonly firstConnection: Promise<void>;
+  private readonly sweeper = setInterval(() => this.sweepPinned(), SWEEP_INTERVAL_MS).unref();
 
   /** `log` (error.log) hears when the connection is lost and when it is back. */
   constructor(url: string, private readonly log?: Logger) {
@@ -92,8 +133,8 @@ export class RedisStore implements Store {
       await this.firstConnection;
       return await command();
     } catch (error) {
-      // Redis answered with an error: the command is wrong, Redis is fine.
-      if (error instanceof ReplyError) throw error;
+      // Redis answered with an error: the command is wrong, Redis is fine (unless it is full).
+      if (error instanceof ReplyError && !OUT_OF_MEMORY.test((error as Error).message)) throw error;
       if ((error as Error).message === COMMAND_TIMED_OUT) {
         this.log?.error({ timeoutMs: REDIS_COMMAND_TIMEOUT_MS }, 'Redis did not answer in time: reconnecting');
         this.redis.disconnect(true);
@@ -103,19 +144,38 @@ export class RedisStore implements Store {
   }
 
   async get(key: string): Promise<string | null> {
+    if (isPinnedKey(key)) return (await this.run(() => this.redis.eval(GET_PINNED, 2, key, PINNED_DEADLINES_KEY))) as string | null;
     return this.run(() => this.redis.get(key));
   }
 
+  private async setPinned(key: string, value: string, ttlSeconds: number, mode: 'NX' | 'always'): Promise<boolean> {
+    return (await this.run(() => this.redis.eval(SET_PINNED, 2, key, PINNED_DEADLINES_KEY, value, ttlSeconds * 1000, mode))) === 1;
+  }
+
   async set(key: string, value: string, ttlSeconds?: number): Promise<void> {
-    await this.run(() => (ttlSeconds ? this.redis.set(key, value, 'EX', ttlSeconds) : this.redis.set(key, value)));
+    if (isPinnedKey(key)) await this.setPinned(key, value, ttlSeconds ?? 0, 'always');
+    else await this.run(() => (ttlSeconds ? this.redis.set(key, value, 'EX', ttlSeconds) : this.redis.set(key, value)));
   }
 
   async setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean> {
+    if (isPinnedKey(key)) return this.setPinned(key, value, ttlSeconds, 'NX');
     return (await this.run(() => this.redis.set(key, value, 'EX', ttlSeconds, 'NX'))) === 'OK';
   }
 
   async delete(key: string): Promise<void> {
-    await this.run(() => this.redis.del(key));
+    // The deadlines name keys as Redis does, prefix included (scripts see them so).
+    if (isPinnedKey(key)) await this.run(() => this.redis.multi().del(key).zrem(PINNED_DEADLINES_KEY, REDIS_KEY_PREFIX + key).exec());
+    else await this.run(() => this.redis.del(key));
+  }
+
+  /** Deletes the pinned keys past their deadlines, a batch per round until none is left. */
+  private async sweepPinned(): Promise<void> {
+    try {
+      let swept = SWEEP_BATCH;
+      while (swept === SWEEP_BATCH) swept = (await this.run(() => this.redis.eval(SWEEP_PINNED, 1, PINNED_DEADLINES_KEY, SWEEP_BATCH))) as number;
+    } catch (error) {
+      this.log?.error({ err: error }, 'sweeping expired IM records from Redis failed');
+    }
   }
 
   async increment(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }> {
@@ -153,6 +213,7 @@ export class RedisStore implements Store {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.sweeper);
     this.closing = true;
     await this.redis.quit().catch(() => this.redis.disconnect());
   }

@@ -33,6 +33,16 @@ export interface Store {
 }
 
 /**
+ * Keys that are never evicted, by the bounded memory store or by Redis under maxmemory: the IM
+ * inbox's dedup records, leases and unfinished index (channels/inbox.ts). Evicting one could
+ * answer a message twice or never. Every other key may be evicted: a session loses its
+ * history, a cached answer is asked again, a rate-limit window starts over.
+ */
+export function isPinnedKey(key: string): boolean {
+  return /^(dedup|lease|unfinished):/.test(key);
+}
+
+/**
  * The store could not be reached, or did not answer in time. Requests that needed it answer
  * 503 `store_unavailable` with Retry-After; nothing waits for the store to come back.
  */

@@ -1,6 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import { DATA_LAYOUT, PORTS } from '../contract';
-import { dataDirFrom, readKeptSecret } from '../data-dir';
+import { dataDirFrom, readKeptSecret } from '../lib/data-dir';
 
 /** A client setting that cannot work; the message starts with the environment variable to fix. */
 export class ClientConfigError extends Error {

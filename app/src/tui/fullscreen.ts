@@ -1,6 +1,7 @@
 import type { Key } from 'node:readline';
 import { describeError, modelLabel, type GatewayClient, type ModelInfo } from './client';
 import { HELP_TEXT, parseInput } from './commands';
+import { applyEditingKey } from './editing-keys';
 import { LineEditor } from './editor';
 import { inputWidth, layout, maxScrollBack, type Entry, type Screen } from './layout';
 import type { Display } from './terminal';
@@ -55,8 +56,10 @@ export class FullScreenChat {
       this.paint();
       return;
     }
-    if (key.ctrl) this.handleControlKey(key.name);
-    else this.handleKeyName(text, key);
+    if (!applyEditingKey(this.editor, key)) {
+      if (key.ctrl) this.handleControlKey(key.name);
+      else this.handleKeyName(text, key);
+    }
     this.paint();
   }
 
@@ -70,24 +73,6 @@ export class FullScreenChat {
         if (this.editor.isEmpty) this.leave();
         else this.editor.deleteForward();
         return;
-      case 'a':
-        return this.editor.home();
-      case 'e':
-        return this.editor.end();
-      case 'u':
-        return this.editor.deleteToStart();
-      case 'k':
-        return this.editor.deleteToEnd();
-      case 'w':
-        return this.editor.deleteWordBack();
-      case 'b':
-        return this.editor.left();
-      case 'f':
-        return this.editor.right();
-      case 'p':
-        return this.editor.historyPrevious();
-      case 'n':
-        return this.editor.historyNext();
     }
   }
 
@@ -107,22 +92,6 @@ export class FullScreenChat {
         if (this.inFlight) this.inFlight.abort();
         this.scrollBack = 0;
         return;
-      case 'backspace':
-        return this.editor.backspace();
-      case 'delete':
-        return this.editor.deleteForward();
-      case 'left':
-        return this.editor.left();
-      case 'right':
-        return this.editor.right();
-      case 'home':
-        return this.editor.home();
-      case 'end':
-        return this.editor.end();
-      case 'up':
-        return this.editor.historyPrevious();
-      case 'down':
-        return this.editor.historyNext();
       case 'pageup':
         this.scrollBack = Math.min(this.scrollBack + page, this.maxScrollBack());
         return;

@@ -1,6 +1,8 @@
 import { rmSync } from 'node:fs';
 import { planRelease, type ReleasePlan } from '../../../components/scripts/plan';
-import { renderEnvFile, type HostStepSettings, type ReleaseProxySettings } from '../../../components/scripts/render';
+import type { ReleaseProxySettings } from '../../../components/scripts/release';
+import type { HostStepSettings } from '../../../components/scripts/render';
+import { renderEnvFile } from '../../../components/scripts/write-env';
 import { copyOverSsh, runOverSsh, type SshTarget } from '../../../components/scripts/ssh';
 import { runBash } from './exec';
 

@@ -41,10 +41,13 @@ function answersPing(port: number): Promise<boolean> {
   });
 }
 
-/** Starts redis-server on `port` (a free one by default) and waits until it answers PING. */
-export async function startRedis(port?: number): Promise<TestRedis> {
+/**
+ * Starts redis-server on `port` (a free one by default) and waits until it answers PING.
+ * `settings` are more command-line settings (`['--maxmemory', '2mb']`).
+ */
+export async function startRedis(port?: number, settings: string[] = []): Promise<TestRedis> {
   port ??= await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...settings], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,7 +1,7 @@
 import { imSessionId } from '../../chat/service';
 import type { GatewayDeps } from '../../deps';
 import { answerInbound } from '../answer';
-import { sameSecret } from '../../constant-time';
+import { sameSecret } from '../../lib/constant-time';
 import { type CallbackRequest, Door, type DoorResult, isFresh } from '../door';
 import { PlatformError } from '../http';
 import { type ChannelAdapter, Inbox } from '../inbox';

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { sameSecret } from '../../constant-time';
+import { sameSecret } from '../../lib/constant-time';
 
 // DingTalk's two HTTP schemes. No Node SDK covers them (dingtalk-stream only speaks the
 // long connection), so they are written here from the platform's documentation.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { firstProblem } from '../../validation';
+import { firstProblem } from '../../lib/validation';
 import type { InboundContent } from '../answer';
 
 // The robot message, as the HTTP callback and the Stream push both deliver it.

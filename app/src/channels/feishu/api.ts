@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import * as lark from '@larksuiteoapi/node-sdk';
 import axios, { type AxiosResponse } from 'axios';
 import type { Logger } from 'pino';
@@ -77,6 +78,14 @@ export function sdkHttpInstance(): lark.HttpInstance {
   return http as unknown as lark.HttpInstance;
 }
 
+/**
+ * The idempotency key of one part of the reply to a message: the same for every attempt at that
+ * part, from any process. Hashed to a fixed 32 characters (Feishu takes at most 50).
+ */
+export function replyUuid(messageId: string, part: number): string {
+  return crypto.createHash('sha256').update(`${messageId}:${part}`).digest('hex').slice(0, 32);
+}
+
 interface FeishuReply {
   code?: number;
   msg?: string;
@@ -136,12 +145,16 @@ export class FeishuApi {
     }
   }
 
-  /** Replies to a message with text (POST /open-apis/im/v1/messages/{message_id}/reply). */
-  async reply(messageId: string, text: string, signal?: AbortSignal): Promise<void> {
+  /**
+   * Replies to a message with text (POST /open-apis/im/v1/messages/{message_id}/reply). Feishu
+   * sends at most one message per `uuid` within an hour, so a resend after a timeout or a crash
+   * with the same uuid is dropped by Feishu.
+   */
+  async reply(messageId: string, text: string, uuid: string, signal?: AbortSignal): Promise<void> {
     await withRetries(
       () =>
         this.call('reply', () =>
-          this.client.im.v1.message.reply({ path: { message_id: messageId }, data: { msg_type: 'text', content: JSON.stringify({ text }) } }),
+          this.client.im.v1.message.reply({ path: { message_id: messageId }, data: { msg_type: 'text', content: JSON.stringify({ text }), uuid } }),
         ),
       signal,
     );

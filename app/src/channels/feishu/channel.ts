@@ -1,15 +1,15 @@
 import * as lark from '@larksuiteoapi/node-sdk';
 import { imSessionId } from '../../chat/service';
 import type { GatewayDeps } from '../../deps';
-import { firstProblem } from '../../validation';
+import { firstProblem } from '../../lib/validation';
 import { type InboundContent, answerInbound } from '../answer';
-import { sameSecret } from '../../constant-time';
+import { sameSecret } from '../../lib/constant-time';
 import { type CallbackRequest, Door, type DoorResult, isFresh } from '../door';
 import { type ChannelAdapter, Inbox } from '../inbox';
 import { waitForSlot } from '../limits';
 import type { ChannelMetrics } from '../metrics';
 import type { FeishuSettings } from '../settings';
-import { FeishuApi } from './api';
+import { FeishuApi, replyUuid } from './api';
 import { type FeishuJob, type ReceiveEvent, contentOf, mentionedOpenIds, receiveEventSchema } from './message';
 import { feishuSignature } from './signature';
 
@@ -170,10 +170,10 @@ export class FeishuChannel implements ChannelAdapter<FeishuJob> {
     );
   }
 
-  async send(job: FeishuJob, text: string, _part: number, signal: AbortSignal): Promise<string> {
+  async send(job: FeishuJob, text: string, part: number, signal: AbortSignal): Promise<string> {
     await waitForSlot(this.deps.store, 'feishu:app', APP_REQUESTS_PER_SECOND, 1000, signal);
     await waitForSlot(this.deps.store, `feishu:chat:${job.chatId}`, CHAT_MESSAGES_PER_SECOND, 1000, signal);
-    await this.api.reply(job.messageId, text, signal);
+    await this.api.reply(job.messageId, text, replyUuid(job.messageId, part), signal);
     return 'reply';
   }
 }

@@ -1,27 +1,17 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
-import * as aws from '@pulumi/aws';
-import * as docker from '@pulumi/docker';
 import { local, remote } from '@pulumi/command';
-import { HOST_PATHS } from '../app/src/contract';
-import { planRelease, type ReleasePlan } from './scripts/plan';
-import {
-  DEFAULT_HOST_STEP_SETTINGS,
-  installBackupTimerCommand,
-  installToolsCommand,
-  pullImageCommand,
-  RELEASE_FILES,
-  renderEnvFile,
-  restoreOnBootCommand,
-  waitForHostCommand,
-  writeEnvCommand,
-  type HostStepSettings,
-  type Platform,
-  type ReleaseProxySettings,
-  type RestoreOnBoot,
-} from './scripts/render';
+import { HOST_PATHS } from '../../app/src/contract';
+import { installBackupTimerCommand } from '../scripts/install-backup-timer';
+import { installToolsCommand } from '../scripts/install-tools';
+import { planRelease, type ReleasePlan } from '../scripts/plan';
+import { RELEASE_FILES, type ReleaseProxySettings } from '../scripts/release';
+import { DEFAULT_HOST_STEP_SETTINGS, type HostStepSettings } from '../scripts/render';
+import { restoreOnBootCommand, type RestoreOnBoot } from '../scripts/restore-on-boot';
+import { waitForHostCommand, type Platform } from '../scripts/wait-for-host';
+import { renderEnvFile, writeEnvCommand } from '../scripts/write-env';
+import { buildImage, imageOntoHost, localArchivePath } from './deploymentImage';
 
 /** Where the host is and how Pulumi logs in: an EC2 host of this stack, or a machine of yours. */
 export interface SshConnectionArgs {
@@ -54,7 +44,7 @@ export interface DeploymentArgs {
   imageTransport: 'ssh' | 'ecr';
   /** ECR transport: the role of the host, which gets pull rights on the repository. */
   hostRoleName?: pulumi.Input<string>;
-  /** The bot's environment (app/src/config.ts names), secrets included; it reaches the host only through stdin. */
+  /** The bot's environment (app/src/lib/config.ts names), secrets included; it reaches the host only through stdin. */
   environment: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** The name Caddy gets a certificate for; unset: the bot is served on http://<host>:18789 only. */
   domain?: pulumi.Input<string>;
@@ -79,9 +69,6 @@ export interface RollbackTarget {
   keepReleases: number;
   healthTimeoutSeconds: number;
 }
-
-/** Where the save step writes the image archive, relative to the directory Pulumi runs in; npm keeps caches there. */
-const IMAGE_ARCHIVE_DIR = path.join('node_modules', '.cache', 'clawdbot-images');
 
 /**
  * Builds the bot's image and ships it to the host over SSH, then makes it the live release
@@ -118,43 +105,14 @@ export class Deployment extends pulumi.ComponentResource {
       .apply(([domain, caddyImage, redisImage]) => ({ domain: domain || undefined, caddyImage, redisImage }));
 
     // --- image ---------------------------------------------------------------------------------
-    const buildArgs = args.build.baseImage ? { BASE_IMAGE: args.build.baseImage } : undefined;
-    const build = { context: args.build.context, dockerfile: args.build.dockerfile, platform: args.platform, args: buildArgs };
-    let image: docker.Image;
-    let repository: aws.ecr.Repository | undefined;
-    if (args.imageTransport === 'ecr') {
-      if (!args.hostRoleName) throw new Error('deployment: imageTransport "ecr" needs hostRoleName (the role that pulls)');
-      repository = new aws.ecr.Repository(`${name}-image`, { imageTagMutability: 'MUTABLE', forceDelete: true, imageScanningConfiguration: { scanOnPush: true } }, child);
-      new aws.ecr.LifecyclePolicy(
-        `${name}-image`,
-        {
-          repository: repository.name,
-          policy: JSON.stringify({
-            rules: [{ rulePriority: 1, description: 'keep what the host keeps for rollback', selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: settings.keepReleases }, action: { type: 'expire' } }],
-          }),
-        },
-        child,
-      );
-      new aws.iam.RolePolicyAttachment(`${name}-image-pull`, { role: args.hostRoleName, policyArn: aws.iam.ManagedPolicy.AmazonEC2ContainerRegistryReadOnly }, child);
-      const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, child);
-      image = new docker.Image(
-        `${name}-image`,
-        {
-          build,
-          imageName: pulumi.interpolate`${repository.repositoryUrl}:latest`,
-          registry: { server: repository.repositoryUrl, username: token.userName, password: pulumi.secret(token.password) },
-        },
-        child,
-      );
-      this.repositoryUrl = repository.repositoryUrl;
-    } else {
-      // The tag follows the host, so a new host gets a fresh build: the save step needs the
-      // image in the local engine, which a fresh CI runner only has after building it.
-      const hostTag = hostId.apply((id) => createHash('sha256').update(id).digest('hex').slice(0, 12));
-      image = new docker.Image(`${name}-image`, { build, imageName: pulumi.interpolate`clawdbot-${name}:${hostTag}`, skipPush: true }, child);
-    }
+    const built = buildImage(
+      name,
+      { build: args.build, platform: args.platform, imageTransport: args.imageTransport, hostRoleName: args.hostRoleName, hostId, keepReleases: settings.keepReleases },
+      this,
+    );
+    this.repositoryUrl = built.repository?.repositoryUrl;
     // For a local image, repoDigest is the image ID; for a pushed one, repository@digest.
-    this.imageRef = image.repoDigest;
+    this.imageRef = built.image.repoDigest;
 
     // --- readiness: waits as long as a new instance takes to boot and run cloud-init ------------
     const readiness = new remote.Command(
@@ -214,7 +172,7 @@ export class Deployment extends pulumi.ComponentResource {
     );
 
     // --- ship: the image, the release's config files, the env file ------------------------------
-    const localArchive = path.join(IMAGE_ARCHIVE_DIR, `${name}.tar.gz`);
+    const localArchive = localArchivePath(name);
     const plan: pulumi.Output<ReleasePlan> = pulumi
       .all([this.imageRef, proxy])
       .apply(([imageRef, releaseProxy]) => planRelease({ imageId: imageRef, proxy: releaseProxy, settings, localArchive }));
@@ -229,49 +187,7 @@ export class Deployment extends pulumi.ComponentResource {
         ),
     );
 
-    let imageOnHost: pulumi.Resource;
-    if (args.imageTransport === 'ecr') {
-      imageOnHost = new remote.Command(
-        `${name}-pull-image`,
-        {
-          connection,
-          create: pulumi
-            .all([this.imageRef, repository!.repositoryUrl, plan.release, aws.getRegionOutput({}, child).region])
-            .apply(([imageRef, url, release, region]) => pullImageCommand({ imageRef, registry: url.split('/')[0], region, release })),
-          triggers: [this.imageRef, hostId],
-        },
-        { ...child, dependsOn: [image, readiness] },
-      );
-    } else {
-      const probe = new remote.Command(
-        `${name}-probe-image`,
-        { connection, create: plan.apply((p) => p.probeImage), triggers: [this.imageRef, hostId] },
-        { ...child, dependsOn: [image, readiness] },
-      );
-      const save = new local.Command(
-        `${name}-save-image`,
-        { create: pulumi.all([plan, probe.stdout]).apply(([p, hostHasImage]) => p.saveImage(hostHasImage)), triggers: [this.imageRef, hostId] },
-        { ...child, dependsOn: [probe] },
-      );
-      // The copy re-runs on its triggers (a new image or host), after the save step wrote the
-      // archive. Between those, the archive may be gone (another machine, a cleaned cache): an
-      // empty stand-in keeps the asset readable, and its content is not compared.
-      const shipImage = new remote.CopyToRemote(
-        `${name}-ship-image`,
-        {
-          connection,
-          source: save.stdout.apply(() => new pulumi.asset.FileAsset(ensureFile(localArchive))),
-          remotePath: plan.apply((p) => p.remoteArchive),
-          triggers: [this.imageRef, hostId],
-        },
-        { ...child, dependsOn: [save], ignoreChanges: ['source'] },
-      );
-      imageOnHost = new remote.Command(
-        `${name}-load-image`,
-        { connection, create: plan.apply((p) => p.loadImage), triggers: [this.imageRef, hostId] },
-        { ...child, dependsOn: [shipImage, ...configCopies] },
-      );
-    }
+    const imageOnHost = imageOntoHost(name, { built, imageRef: this.imageRef, plan, localArchive, connection, hostId, readiness, configCopies }, this);
 
     const environmentText = pulumi.secret(pulumi.output(args.environment).apply((environment) => renderEnvFile(environment as Record<string, string>)));
     const envFile = new remote.Command(
@@ -306,13 +222,4 @@ export class Deployment extends pulumi.ComponentResource {
     }));
     this.registerOutputs({ imageRef: this.imageRef, release: this.release, rollbackTarget: this.rollbackTarget, repositoryUrl: this.repositoryUrl });
   }
-}
-
-/** Creates an empty file at `file` unless there is one; returns the path. */
-function ensureFile(file: string): string {
-  if (!existsSync(file)) {
-    mkdirSync(path.dirname(file), { recursive: true });
-    closeSync(openSync(file, 'a'));
-  }
-  return file;
 }

@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
-import { PORTS } from '../app/src/contract';
+import { PORTS } from '../../app/src/contract';
 
 /** CIDRs by address family, as security group rules take them. */
 export interface CidrsByFamily {

@@ -1,4 +1,4 @@
-import { CLOUDWATCH_NAMESPACE, LOG_FILES, METRICS } from '../app/src/contract';
+import { CLOUDWATCH_NAMESPACE, LOG_FILES, METRICS } from '../../app/src/contract';
 
 // What the host's CloudWatch agent publishes, in one place: the agent config (rendered into
 // cloud-init by the Host) and the alarms (Monitoring) both read these names, so an alarm can

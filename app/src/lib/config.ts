@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import { PORTS } from './contract';
-import { channelSettingsSchema } from './channels/settings';
+import { PORTS } from '../contract';
+import { channelSettingsSchema } from '../channels/settings';
+import type { MessageLimits } from '../chat/limits';
+import { DEFAULT_MEMORY_STORE_LIMITS, type MemoryStoreLimits } from '../store/memory';
 import { dataDirFrom } from './data-dir';
 import { emptyAsUndefined, firstProblem, optionalString } from './validation';
 
@@ -11,6 +13,8 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+const MEBIBYTE = 1024 * 1024;
 
 // 0 picks a free port (tests; the listening line says which).
 const port = z.coerce.number().int().min(0).max(65535);
@@ -39,6 +43,7 @@ const envSchema = z.object({
   MODEL_API_SECRET: optionalString,
   MODEL_KEY_EXPIRES_AT: z.preprocess(emptyAsUndefined, z.iso.date().or(z.iso.datetime({ offset: true })).optional()),
   MODEL_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(120),
+  REQUEST_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(30),
   // Unset: the client's value, or else the provider's default, as with OpenAI's own API.
   MAX_TOKENS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(1_000_000).optional()),
   TEMPERATURE: z.preprocess(emptyAsUndefined, z.coerce.number().min(0).max(2).optional()),
@@ -47,6 +52,12 @@ const envSchema = z.object({
   TRUST_PROXY: proxyAddresses,
   REDIS_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^rediss?$/ }).optional()),
   CACHE_TTL_SECONDS: z.coerce.number().int().min(0).default(3600),
+  MAX_MESSAGE_CHARS: z.coerce.number().int().min(1).default(16_000),
+  MAX_HISTORY_CHARS: z.coerce.number().int().min(1).default(48_000),
+  CONVERSATION_RETENTION_DAYS: z.coerce.number().int().min(1).default(90),
+  CONVERSATION_LOG_MAX_MB: z.coerce.number().positive().default(1024),
+  MEMORY_STORE_MAX_ENTRIES: z.coerce.number().int().min(100).default(DEFAULT_MEMORY_STORE_LIMITS.maxEntries),
+  MEMORY_STORE_MAX_MB: z.coerce.number().positive().default(DEFAULT_MEMORY_STORE_LIMITS.maxBytes / MEBIBYTE),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -73,6 +84,8 @@ export interface Settings {
   modelKeyExpiresAt?: Date;
   /** One model call's budget, retries included; for a stream, until it opens and then between chunks. */
   modelTimeoutMs: number;
+  /** From a request's first byte to the last byte of its body; a slower client gets 408. */
+  requestTimeoutMs: number;
   /** The answer length when a request sets none, and the most one may ask for; unset: no limit of ours. */
   maxTokens?: number;
   /** The temperature when a request sets none; unset: the provider's default. */
@@ -86,6 +99,14 @@ export interface Settings {
   trustProxy: string[];
   redisUrl?: string;
   cacheTtlSeconds: number;
+  /** What one message may carry and one model call may see. */
+  limits: MessageLimits;
+  /** Conversation files older than this many days are deleted. */
+  conversationRetentionDays: number;
+  /** The conversation files together; over it the oldest days go first. */
+  conversationLogMaxBytes: number;
+  /** Bounds of the in-memory store (no REDIS_URL): past either, the least recently used entries go. */
+  memoryStore: MemoryStoreLimits;
   logLevel: string;
   channels: z.infer<typeof channelSettingsSchema>;
 }
@@ -110,6 +131,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
   if (!channels.success) throw configError(channels.error);
   const e = parsed.data;
 
+  if (e.MAX_HISTORY_CHARS < e.MAX_MESSAGE_CHARS) {
+    throw new ConfigError('MAX_HISTORY_CHARS', `must be at least MAX_MESSAGE_CHARS (${e.MAX_MESSAGE_CHARS}): the newest message is always sent whole`);
+  }
+
   const provider: ModelProvider = e.MODEL_PROVIDER ?? (e.MODEL_API_KEY ? 'openai' : 'rules');
   if (provider !== 'rules' && !e.MODEL_API_KEY) {
     throw new ConfigError('MODEL_API_KEY', `required when MODEL_PROVIDER is ${provider}`);
@@ -132,6 +157,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     },
     modelKeyExpiresAt: e.MODEL_KEY_EXPIRES_AT ? new Date(e.MODEL_KEY_EXPIRES_AT) : undefined,
     modelTimeoutMs: Math.round(e.MODEL_TIMEOUT_SECONDS * 1000),
+    requestTimeoutMs: Math.round(e.REQUEST_TIMEOUT_SECONDS * 1000),
     maxTokens: e.MAX_TOKENS,
     temperature: e.TEMPERATURE,
     routing: e.ROUTING,
@@ -139,6 +165,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     trustProxy: e.TRUST_PROXY,
     redisUrl: e.REDIS_URL,
     cacheTtlSeconds: e.CACHE_TTL_SECONDS,
+    limits: { maxMessageChars: e.MAX_MESSAGE_CHARS, maxHistoryChars: e.MAX_HISTORY_CHARS },
+    conversationRetentionDays: e.CONVERSATION_RETENTION_DAYS,
+    conversationLogMaxBytes: Math.round(e.CONVERSATION_LOG_MAX_MB * MEBIBYTE),
+    memoryStore: { maxEntries: e.MEMORY_STORE_MAX_ENTRIES, maxBytes: Math.round(e.MEMORY_STORE_MAX_MB * MEBIBYTE) },
     logLevel: e.LOG_LEVEL,
     channels: channels.data,
   };

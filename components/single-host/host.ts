@@ -1,7 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
-import { backupAccessStatements, type RestoreSource } from './backups';
-import { HOST_NAMESPACE } from './cloudwatchAgent';
+import type { RestoreSource } from '../shared/backupAccess';
+import { hostRoleStatements } from './hostRole';
 import type { CidrsByFamily } from './network';
 import { renderUserData } from './userData';
 
@@ -62,8 +62,8 @@ export function ubuntuAmiParameter(architecture: Architecture): string {
 
 /**
  * The EC2 host: Ubuntu 24.04 LTS, hardened and provisioned by cloud-init (see
- * components/templates/), with an Elastic IP, IMDSv2 only, an encrypted gp3 root volume and a
- * least-privilege instance role.
+ * components/single-host/templates/), with an Elastic IP, IMDSv2 only, an encrypted gp3 root
+ * volume and a least-privilege instance role.
  */
 export class Host extends pulumi.ComponentResource {
   public readonly instanceId: pulumi.Output<string>;
@@ -103,21 +103,9 @@ export class Host extends pulumi.ComponentResource {
         role: role.name,
         policy: {
           Version: '2012-10-17',
-          Statement: [
-            {
-              Sid: 'HostMetrics',
-              Effect: 'Allow',
-              Action: 'cloudwatch:PutMetricData',
-              Resource: '*',
-              Condition: { StringEquals: { 'cloudwatch:namespace': HOST_NAMESPACE } },
-            },
-            {
-              Sid: 'AgentLogs',
-              Effect: 'Allow',
-              Action: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
-              Resource: [appLogs.arn, pulumi.interpolate`${appLogs.arn}:*`, metricLogs.arn, pulumi.interpolate`${metricLogs.arn}:*`],
-            },
-            ...backupAccessStatements({
+          Statement: hostRoleStatements({
+            logGroupArns: [appLogs.arn, metricLogs.arn],
+            backup: {
               bucketArn: args.backup.bucketArn,
               prefix: args.backup.prefix,
               kmsKeyArn: args.backup.kmsKeyArn,
@@ -125,8 +113,8 @@ export class Host extends pulumi.ComponentResource {
               region: args.region,
               partition: args.partition,
               dnsSuffix: args.dnsSuffix,
-            }),
-          ],
+            },
+          }),
         },
       },
       { parent: this },

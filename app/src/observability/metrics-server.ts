@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { ROUTES } from './contract';
+import { ROUTES } from '../contract';
 
 /** Serves /metrics on its own port (METRICS_PORT, on 127.0.0.1 unless METRICS_HOST says otherwise). */
 export async function startMetricsServer(registry: Registry, host: string, port: number): Promise<{ url: string; close(): Promise<void> }> {

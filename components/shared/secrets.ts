@@ -56,7 +56,7 @@ export class Secrets extends pulumi.ComponentResource {
   public readonly dingtalkAesKey?: pulumi.Output<string>;
   /** Present when Feishu runs in webhook mode: paste into the Feishu console. */
   public readonly feishuEncryptKey?: pulumi.Output<string>;
-  /** Environment variables for the bot (app/src/config.ts and channels/settings.ts names), as one secret. */
+  /** Environment variables for the bot (app/src/lib/config.ts and app/src/channels/settings.ts names), as one secret. */
   public readonly botEnvironment: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: SecretsArgs, opts?: pulumi.ComponentResourceOptions) {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import pino, { type LevelWithSilent } from 'pino';
-import { LOG_FILES } from './contract';
-import type { Logs } from './deps';
+import { LOG_FILES } from '../contract';
+import type { Logs } from '../deps';
 
 /**
  * A safety net: code never passes secrets to a logger, and these paths are censored if one
@@ -40,20 +40,26 @@ export interface FileLogs extends Logs {
 /** Buffered lines of the busy logs are written at least this often. */
 const FLUSH_INTERVAL_MS = 1000;
 
+/** How a log reaches its file. */
+type Durability = 'buffered' | 'written' | 'synced';
+
 /**
  * The four pino JSON logs under `<data dir>/logs/`. access.log and model_api.log take a line
  * per request, so they are buffered (4 KiB or FLUSH_INTERVAL_MS, whichever comes first): a
- * synchronous write per line costs the gateway about 40% of its throughput. error.log and
- * audit.log are rare and must survive a crash, so they are written synchronously.
+ * synchronous write per line costs the gateway about 40% of its throughput. error.log is rare
+ * and must survive a crash of the process, so it is written synchronously. audit.log records
+ * what the gateway acknowledges (switches, admin calls, channel decisions): each line is
+ * written and fsynced before the call that logs it returns, so it survives a crash of the host
+ * too, and is on disk before the action it records is acknowledged.
  */
 export function createLogs(dir: string, level: LevelWithSilent): FileLogs {
   const destinations: ReturnType<typeof pino.destination>[] = [];
   let closed = false;
-  const open = (file: string, fileLevel: LevelWithSilent, buffered: boolean, redacted = true) => {
+  const open = (file: string, fileLevel: LevelWithSilent, durability: Durability, redacted = true) => {
     const destination = pino.destination({
       dest: path.join(dir, file),
       mkdir: true,
-      ...(buffered ? { sync: false, minLength: 4096 } : { sync: true }),
+      ...(durability === 'buffered' ? { sync: false, minLength: 4096 } : { sync: true, fsync: durability === 'synced' }),
     });
     destinations.push(destination);
     // Work that a forced shutdown cut short may still log after close(): its lines are
@@ -64,10 +70,10 @@ export function createLogs(dir: string, level: LevelWithSilent): FileLogs {
   const logs = {
     // Its fields are fixed (access-log.ts) and never hold a header or a body; redaction
     // would cost a tenth of the gateway's time per request.
-    access: open(LOG_FILES.access, level, true, false),
-    error: open(LOG_FILES.error, errorLogLevel(level), false),
-    modelApi: open(LOG_FILES.modelApi, level, true),
-    audit: open(LOG_FILES.audit, level === 'silent' ? level : 'info', false),
+    access: open(LOG_FILES.access, level, 'buffered', false),
+    error: open(LOG_FILES.error, errorLogLevel(level), 'written'),
+    modelApi: open(LOG_FILES.modelApi, level, 'buffered'),
+    audit: open(LOG_FILES.audit, level === 'silent' ? level : 'info', 'synced'),
   };
   const flusher = setInterval(() => destinations.forEach((destination) => destination.flush()), FLUSH_INTERVAL_MS).unref();
   return {

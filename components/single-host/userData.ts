@@ -1,6 +1,8 @@
-import { HOST_PATHS, PORTS, ROUTES } from '../app/src/contract';
-import { METRICS_JOB, STACK_DIMENSION, renderAgentConfig } from './cloudwatchAgent';
-import { backupSettings, renderBackupUnits, renderEnvFile, type BackupLocation } from './scripts/render';
+import { HOST_PATHS, PORTS, ROUTES } from '../../app/src/contract';
+import { METRICS_JOB, STACK_DIMENSION, renderAgentConfig } from '../shared/cloudwatchAgent';
+import { backupSettings, type BackupLocation } from '../scripts/backup-settings';
+import { renderBackupUnits } from '../scripts/install-backup-timer';
+import { renderEnvFile } from '../scripts/write-env';
 import { renderTemplate, shellQuote, shellWords } from './template';
 
 /** Files cloud-init writes for the CloudWatch agent. */
@@ -36,7 +38,13 @@ export interface UserDataArgs {
 /** The public ports, opened to publicCidrs by both the security group and ufw. */
 export const PUBLIC_PORTS = [PORTS.gateway, PORTS.https] as const;
 
-/** Renders the host's cloud-init user data from components/templates/cloud-init.yaml. */
+/**
+ * Renders the host's cloud-init user data from components/single-host/templates/cloud-init.yaml.
+ *
+ * The templates' first comments still name components/userData.ts, where this file was before
+ * components/ split into tiers: their text is the instance's user data, and any change to it
+ * replaces the host.
+ */
 export function renderUserData(args: UserDataArgs): string {
   const provisionScript = renderTemplate('provision.sh', {
     sshPort: shellQuote(args.sshPort),

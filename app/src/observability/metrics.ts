@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
-import { METRICS } from './contract';
+import { METRICS } from '../contract';
 
 /**
  * The gateway's Prometheus metrics, on their own registry (served on METRICS_PORT only).

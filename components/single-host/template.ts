@@ -5,7 +5,7 @@ const TEMPLATE_DIR = path.join(__dirname, 'templates');
 const PLACEHOLDER = /\{\{\s*([A-Za-z][A-Za-z0-9]*)\s*\}\}/g;
 
 /**
- * Renders components/templates/<file>, replacing `{{ name }}` with values[name]. A placeholder
+ * Renders components/single-host/templates/<file>, replacing `{{ name }}` with values[name]. A placeholder
  * alone on its line takes a multi-line value and indents every line like the placeholder, so
  * whole files can be embedded in YAML block scalars. Unknown or unused names are errors: a typo
  * must not ship a host with a literal `{{ sshPort }}` in its sshd config.
