@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { abbreviateSteps } from '../components/scripts/render';
-import { isSecretValue, simulate, type SimulatedResource, type Simulation } from './simulate';
+import { isSecretValue, listStacks, simulate, type SimulatedResource, type Simulation } from './simulate';
 
 // `npm run plan -- <stack>`: the resource tree the stack program declares for <stack>, with its
 // inputs (secrets redacted), computed under Pulumi's mocks from the committed config. Its jest
@@ -80,7 +80,7 @@ export function renderPlan(simulation: Simulation): string {
 if (require.main === module) {
   const stack = process.argv[2];
   if (!stack) {
-    console.error('usage: npm run plan -- <stack>   (a Pulumi.<stack>.yaml must exist)');
+    console.error(`usage: npm run plan -- <stack>   (the stacks are ${listStacks().join(', ')})`);
     process.exit(2);
   }
   simulate(stack)

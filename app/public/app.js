@@ -1,10 +1,12 @@
 // The chat page: wires the DOM to the gateway (gateway.js) and the stored chats (chats.js).
-// Model output only ever reaches the page as text nodes (textContent), never as markup.
+// Replies are rendered as Markdown by markdown.js, which lets no markup of the model's through;
+// everything else the page shows is set as text (textContent).
 import './gateway.js'; // sets globalThis.clawdbotGateway: it is shared with Node, see there
 import { createParser } from './vendor/eventsource-parser.js';
 import { loadApiKey, loadChats, loadCurrentChatId, newChat, saveApiKey, saveChat, saveCurrentChatId, titleFor } from './chats.js';
+import { renderMarkdown } from './markdown.js';
 
-const { GatewayClient, GatewayError, describeError: describeFor, modelLabel } = globalThis.clawdbotGateway;
+const { GatewayClient, GatewayError, describeError: describeFor, modelLabel, replyLabel } = globalThis.clawdbotGateway;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -38,6 +40,8 @@ let chats = loadChats();
 let current = chats.find((chat) => chat.localId === loadCurrentChatId()) ?? newChat();
 /** The reply being streamed, so that Stop and Escape can end it. */
 let inFlight = null;
+/** The model answering on the gateway, as /v1/models or the last reply from it said. */
+let currentModel;
 
 function connect(key) {
   // The page's own directory: the gateway's routes sit next to it, behind a path prefix too.
@@ -49,6 +53,7 @@ function describeError(error) {
 }
 
 function showModel(model) {
+  currentModel = model;
   ui.modelName.textContent = modelLabel(model);
 }
 
@@ -69,8 +74,22 @@ function scrollToBottom() {
   ui.transcript.scrollTop = ui.transcript.scrollHeight;
 }
 
+/** Sets a message's text: Markdown for the bot's replies, plain text for the rest. */
+function setText(body, text) {
+  if (body.classList.contains('markdown')) renderMarkdown(body, text);
+  else body.textContent = text;
+}
+
+/**
+ * The label above a reply: which model answered it, so that a reply the rules engine kept
+ * (hybrid routing) is told apart from one of the model the gateway was switched to.
+ */
+function labelReply(body, model) {
+  if (model) body.parentElement.querySelector('.who').textContent = `${ROLE_LABELS.assistant} · ${replyLabel(model, currentModel)}`;
+}
+
 /** Adds one message to the transcript and returns the element holding its text. */
-function appendMessage(role, text) {
+function appendMessage(role, text, model) {
   ui.emptyTranscript.hidden = true;
   const item = document.createElement('div');
   item.className = `message ${role}`;
@@ -78,17 +97,18 @@ function appendMessage(role, text) {
   who.className = 'who';
   who.textContent = ROLE_LABELS[role];
   const body = document.createElement('div');
-  body.className = 'text';
-  body.textContent = text;
+  body.className = role === 'assistant' ? 'text markdown' : 'text';
   item.append(who, body);
   ui.transcript.append(item);
+  setText(body, text);
+  labelReply(body, model);
   return body;
 }
 
 function renderTranscript() {
   ui.transcript.querySelectorAll('.message').forEach((node) => node.remove());
   ui.emptyTranscript.hidden = current.messages.length > 0;
-  for (const message of current.messages) appendMessage(message.role, message.text);
+  for (const message of current.messages) appendMessage(message.role, message.text, message.model);
   scrollToBottom();
 }
 
@@ -162,22 +182,32 @@ async function send(text) {
   setStreaming(controller);
 
   let received = '';
+  // Deltas can arrive faster than the screen refreshes: render once per frame.
+  let frame = 0;
+  const renderReceived = () => {
+    frame = 0;
+    const follow = isNearBottom();
+    setText(replyText, received);
+    if (follow) scrollToBottom();
+  };
   try {
     const final = await gateway.chat({ message: text, sessionId: chat.sessionId ?? undefined, signal: controller.signal }, (delta) => {
       received += delta;
-      const follow = isNearBottom();
-      replyText.textContent = received;
-      if (follow) scrollToBottom();
+      frame ||= requestAnimationFrame(renderReceived);
     });
+    cancelAnimationFrame(frame);
     chat.sessionId = final.sessionId;
-    replyText.textContent = final.reply;
-    chat.messages.push({ role: 'user', text }, { role: 'assistant', text: final.reply });
-    showModel(final.model);
+    // A reply of another model than the one shown (not the rules engine's hybrid answer) means a switch.
+    if (final.model.provider !== 'rules' || currentModel?.provider === 'rules') showModel(final.model);
+    setText(replyText, final.reply);
+    labelReply(replyText, final.model);
+    chat.messages.push({ role: 'user', text }, { role: 'assistant', text: final.reply, model: final.model });
   } catch (error) {
+    cancelAnimationFrame(frame);
     if (controller.signal.aborted) {
       const stopped = `${received.trimEnd()} [stopped]`;
       chat.messages.push({ role: 'user', text }, { role: 'assistant', text: stopped });
-      replyText.textContent = stopped;
+      setText(replyText, stopped);
     } else if (error instanceof GatewayError && REFUSED_STATUSES.has(error.status)) {
       userText.parentElement.remove();
       replyText.parentElement.remove();
@@ -188,8 +218,10 @@ async function send(text) {
     } else {
       const description = describeError(error);
       chat.messages.push({ role: 'user', text });
-      if (received) chat.messages.push({ role: 'assistant', text: received });
-      else replyText.parentElement.remove();
+      if (received) {
+        chat.messages.push({ role: 'assistant', text: received });
+        setText(replyText, received);
+      } else replyText.parentElement.remove();
       chat.messages.push({ role: 'error', text: description });
       appendMessage('error', description);
       showError(description);
@@ -228,6 +260,24 @@ ui.message.addEventListener('keydown', (event) => {
     inFlight.abort();
   }
 });
+
+// The copy button of a code block (markdown.js draws it).
+ui.transcript.addEventListener('click', (event) => {
+  const button = event.target.closest('.copy-code');
+  if (!button) return;
+  const code = button.closest('.code-block').querySelector('pre code').textContent;
+  // Browsers give the clipboard to https:// and localhost pages only, not to http://<LAN address>.
+  const copied = navigator.clipboard ? navigator.clipboard.writeText(code) : Promise.reject(new Error('no clipboard here'));
+  copied.then(
+    () => flashLabel(button, 'Copied'),
+    () => flashLabel(button, 'Copy failed: select the code instead'),
+  );
+});
+
+function flashLabel(button, text) {
+  button.textContent = text;
+  setTimeout(() => (button.textContent = 'Copy'), 2000);
+}
 
 ui.stop.addEventListener('click', () => {
   inFlight?.abort();

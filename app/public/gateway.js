@@ -99,6 +99,15 @@ function modelLabel(model) {
 }
 
 /**
+ * Who answered a reply, as people read it. With hybrid routing the rules engine keeps greetings,
+ * help, the time and the FAQ even after a switch to a model: said so, lest the switch look failed.
+ */
+function replyLabel(replyModel, currentModel) {
+  const hybrid = replyModel?.provider === 'rules' && currentModel !== undefined && currentModel.provider !== 'rules';
+  return hybrid ? `rules (hybrid routing; ${modelLabel(currentModel)} answers the rest)` : modelLabel(replyModel);
+}
+
+/**
  * What to tell the person about an error GatewayClient threw. `names` are how this client
  * refers to the gateway and to its key (the page: "the API key"; the terminal: the variables
  * CLAWDBOT_URL and CLAWDBOT_API_KEY), so that the message says what to fix.
@@ -120,7 +129,7 @@ function describeError(error, names) {
   return `The gateway could not answer${error.status ? ` (${error.status})` : ''}: ${error.message}`;
 }
 
-const gateway = { GatewayClient, GatewayError, describeError, modelLabel };
+const gateway = { GatewayClient, GatewayError, describeError, modelLabel, replyLabel };
 // module.exports checked too: in a page, an element with id="module" is a global `module`.
 if (typeof module === 'object' && module.exports) module.exports = gateway;
 else globalThis.clawdbotGateway = gateway;

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
+import { listenOn, PortInUseError, startupBanner } from './lib/banner';
 import { ConfigError, loadSettings, type Settings } from './lib/config';
 import { startMetricsServer } from './observability/metrics-server';
 import { buildGateway } from './server';
@@ -11,8 +12,10 @@ import { openWebPageIfAsked } from './web/open';
 export const SHUTDOWN_GRACE_MS = 10_000;
 
 // Start-up and shutdown notices for the operator, on stdout (docker logs). Request, model,
-// audit and error logs go to the files under <data dir>/logs/.
-const console = pino({ base: undefined });
+// audit and error logs go to the files under <data dir>/logs/. A person at a terminal gets a
+// short text block instead of the info lines (warnings and errors still show).
+const forPerson = process.stdout.isTTY === true;
+const console = pino({ base: undefined, level: forPerson ? 'warn' : 'info' });
 
 async function main(): Promise<void> {
   let settings: Settings;
@@ -39,8 +42,10 @@ async function main(): Promise<void> {
   let metrics: Awaited<ReturnType<typeof startMetricsServer>>;
   try {
     app = await buildGateway(deps);
-    await app.listen({ port: settings.port, host: settings.host });
-    metrics = await startMetricsServer(deps.registry, settings.metricsHost, settings.metricsPort);
+    await listenOn('PORT', settings.host, settings.port, () => app!.listen({ port: settings.port, host: settings.host }));
+    metrics = await listenOn('METRICS_PORT', settings.metricsHost, settings.metricsPort, () =>
+      startMetricsServer(deps.registry, settings.metricsHost, settings.metricsPort),
+    );
   } catch (error) {
     // Close what is open before exiting: a buffered log whose file is still opening cannot be
     // flushed by pino's exit hook ("sonic boom is not ready yet").
@@ -65,7 +70,13 @@ async function main(): Promise<void> {
         'Set REDIS_URL to keep it for the next start (the host compose runs Redis).',
     );
   }
-  openWebPageIfAsked(process.argv, `http://${wildcard ? 'localhost' : settings.host}:${port}`, console);
+  const pageUrl = `http://${wildcard ? 'localhost' : settings.host}:${port}/`;
+  if (forPerson) {
+    process.stdout.write(
+      startupBanner({ url: pageUrl, port, dataDir: settings.dataDir, keysConfigured: settings.apiKeys !== undefined, model, routing: settings.routing, cwd: process.cwd() }),
+    );
+  }
+  openWebPageIfAsked(process.argv, pageUrl, console);
 
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
@@ -92,6 +103,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.fatal({ err: error }, `clawdbot gateway failed to start: ${(error as Error)?.message ?? error}`);
+  const message = `clawdbot gateway failed to start: ${(error as Error)?.message ?? error}`;
+  // A busy port is no bug: one line saying what to change, no stack trace.
+  if (error instanceof PortInUseError && forPerson) process.stderr.write(`${message}\n`);
+  else if (error instanceof PortInUseError) console.fatal(message);
+  else console.fatal({ err: error }, message);
   process.exit(1);
 });

@@ -31,6 +31,9 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     // whole range would let any client on it pick its own per-IP rate-limit bucket.
     trustProxy: deps.settings.trustProxy.length > 0 ? deps.settings.trustProxy : false,
   });
+  // Every body the API reads is JSON: a text/plain body (JSON or not) is a wrong Content-Type,
+  // answered 415 as docs/bot.md says, not parsed to a string and refused as a "not an object".
+  app.removeContentTypeParser('text/plain');
 
   await app.register(errorsPlugin, deps);
   await app.register(requestIdPlugin);

@@ -5,6 +5,7 @@ import { recordResources, type SimulatedResource } from './recorder';
 import { resolveStackConfig, type ConfigOverrides } from './stack-config';
 
 export type { SimulatedResource } from './recorder';
+export { listStacks } from './stack-config';
 
 // Runs the stack program (infra/index.ts) under Pulumi's mock runtime, with the config the CLI
 // would give it: Pulumi.yaml defaults, the stack file, and placeholders for what an operator

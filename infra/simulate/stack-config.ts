@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { SECRET_KEYS } from '../config/secret-keys';
@@ -37,9 +37,20 @@ const TYPE_CHECKS: Record<ConfigDeclaration['type'], (value: unknown) => boolean
   array: Array.isArray,
 };
 
+/** The stacks with committed config: one Pulumi.<stack>.yaml each. */
+export function listStacks(): string[] {
+  return readdirSync(ROOT)
+    .map((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1])
+    .filter((stack): stack is string => stack !== undefined)
+    .sort();
+}
+
 /** The config the Pulumi CLI would hand the program for this stack, as PULUMI_CONFIG entries. */
 export function resolveStackConfig(stack: string, options: ConfigOverrides): { config: Record<string, string>; secretKeys: string[] } {
   const project = readYaml('Pulumi.yaml') as { name: string; config: Record<string, ConfigDeclaration> };
+  if (!existsSync(path.join(ROOT, `Pulumi.${stack}.yaml`))) {
+    throw new Error(`no stack "${stack}": there is no Pulumi.${stack}.yaml; the stacks are ${listStacks().join(', ')}`);
+  }
   const stackFile = readYaml(`Pulumi.${stack}.yaml`) as { config?: Record<string, unknown> };
   const qualify = (key: string) => (key.includes(':') ? key : `${project.name}:${key}`);
   const entries = new Map<string, ConfigEntry>();

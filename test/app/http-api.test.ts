@@ -176,8 +176,11 @@ describe('gateway HTTP API (rules model, memory store)', () => {
       expect((await response.json()).error.code).toBe('request_too_large');
     });
 
-    it('a body that is not JSON is a 415 asking for JSON', async () => {
-      const response = await raw('/api/chat', 'message=hi', 'application/x-www-form-urlencoded');
+    it.each([
+      ['a form', 'message=hi', 'application/x-www-form-urlencoded'],
+      ['JSON sent as text/plain', '{"message":"hi"}', 'text/plain'],
+    ])('a body that is not JSON (%s) is a 415 asking for JSON', async (_case, body, type) => {
+      const response = await raw('/api/chat', body, type);
       expect(response.status).toBe(415);
       expect((await response.json()).error.message).toMatch(/application\/json/);
     });

@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { DATA_LAYOUT, METRICS } from '../../app/src/contract';
@@ -213,6 +215,22 @@ describe('admin model API and hot switch', () => {
       expect(response.status).toBe(400);
       expect((await response.json()).error.param).toBe(field);
       expect((await (await admin(gw, 'GET')).json()).model.provider).toBe('rules');
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('names the endpoint and the cause when the new model cannot be reached', async () => {
+    const gw = await startGateway({ CLAWDBOT_DATA_DIR: dataDir, MODEL_TIMEOUT_SECONDS: '2' });
+    try {
+      // A port that was just free: nothing listens there.
+      const probe = net.createServer().listen(0, '127.0.0.1');
+      await once(probe, 'listening');
+      const down = `http://127.0.0.1:${(probe.address() as net.AddressInfo).port}/v1`;
+      await new Promise((resolve) => probe.close(resolve));
+      const response = await admin(gw, 'PUT', { name: 'down-model', endpoint: down, apiKey: SWITCH_KEY });
+      expect(response.status).toBe(502);
+      expect((await response.json()).error.message).toMatch(`openai model down-model at ${down} cannot be reached (ECONNREFUSED)`);
     } finally {
       await gw.close();
     }

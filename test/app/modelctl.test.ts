@@ -58,6 +58,8 @@ describe('modelctl', () => {
     expect(result.err).toBe('');
     expect(result.code).toBe(0);
     expect(result.out).toMatch(/^switched in \d+ ms$/m);
+    // Hybrid routing (the default) keeps the simple messages on the rules engine: said at once.
+    expect(result.out).toContain('routing:      hybrid: greetings, help, the time and questions in faq.json stay on the rules engine;');
     expect(result.out).toMatch(new RegExp(`^model: +openai/deepseek-chat at ${fake.url}$`, 'm'));
     expect(fake.completions().at(-1)!.headers.authorization).toBe(`Bearer ${KEY}`);
     expect(result.out).not.toContain(KEY);

@@ -24,6 +24,26 @@ function failedStart(env: Record<string, string>): Promise<{ code: number | null
   });
 }
 
+const portInUse = (port: string) =>
+  `clawdbot gateway failed to start: port ${port} on 127.0.0.1 is already in use (EADDRINUSE): stop what runs there (another npm start?) or set PORT to a free port`;
+
+/**
+ * Runs the built gateway with a pseudo-terminal as its stdout (script(1)), as `npm start` in a
+ * terminal has; stops it once it printed `until`, else waits for it to exit. Returns what it printed.
+ */
+function startInTerminal(env: Record<string, string>, until?: string): Promise<{ output: string }> {
+  const child = spawn('script', ['-qec', `${process.execPath} app/dist/main.js`, '/dev/null'], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', METRICS_PORT: '0', TERM: 'dumb', ...env },
+  });
+  let output = '';
+  child.stdout.on('data', (data: Buffer) => {
+    output += data.toString();
+    if (until && output.includes(until)) child.kill('SIGTERM');
+  });
+  return new Promise((resolve) => child.once('close', () => resolve({ output: output.replace(/\r\n/g, '\n') })));
+}
+
 describe('the gateway process (node app/dist/main.js, as npm start runs it)', () => {
   beforeAll(() => buildApp(), 120_000);
 
@@ -128,13 +148,38 @@ describe('the gateway process (node app/dist/main.js, as npm start runs it)', ()
       const port = String((taken.address() as net.AddressInfo).port);
       const { code, output } = await failedStart({ CLAWDBOT_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: port });
       expect(code).toBe(1);
-      expect(output).toMatch(/clawdbot gateway failed to start: .*EADDRINUSE/);
+      // One line naming the port and the variable to change, no stack trace.
+      const failure = JSON.parse(output.trim().split('\n').at(-1) ?? '');
+      expect(failure).toEqual({ level: 60, time: expect.any(Number), msg: portInUse(port) });
+      // A person at a terminal gets that line alone, as text.
+      const { output: seen } = await startInTerminal({ CLAWDBOT_DATA_DIR: dataDir, PORT: port });
+      expect(seen).toBe(`${portInUse(port)}\n`);
       const errors = fs.readFileSync(path.join(dataDir, 'logs', 'error.log'), 'utf8');
       expect(errors).toMatch(/"msg":"failed to start"/);
       expect(errors).toContain('EADDRINUSE');
       expect(errors + output).not.toMatch(/sonic boom|uncaught/i);
     } finally {
       await new Promise((resolve) => taken.close(resolve));
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('tells a person at a terminal where to go: the page, the key, npm run chat, the docs', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'clawdbot-tty-'));
+    try {
+      const { output } = await startInTerminal({ CLAWDBOT_DATA_DIR: dataDir, PORT: '28789' }, 'Ctrl-C stops');
+      const lines = output.split('\n');
+      expect(lines[0]).toBe('clawdbot is running: the built-in rules engine');
+      expect(lines).toEqual(
+        expect.arrayContaining([
+          '  Chat in the browser   http://127.0.0.1:28789/',
+          `  API key               cat ${path.join(dataDir, DATA_LAYOUT.generatedApiKey)}`,
+          '  Chat in a terminal    PORT=28789 npm run chat',
+        ]),
+      );
+      // The info lines are for logs and pipes: no JSON before or in the block.
+      expect(output).not.toContain('{"level"');
+    } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });

@@ -118,7 +118,8 @@ describe('full-screen chat (painted on a recorded display)', () => {
     chat.handleKey(undefined, key('paste-end'));
     expect(display.lines.at(-1)).toBe('> line one↵    line two');
     chat.handleKey('\r', key('return'));
-    await until(display, (t) => t.includes('  echo: line one\n      line two'));
+    // The reply is Markdown: its indented second line continues the paragraph.
+    await until(display, (t) => t.includes('  echo: line one\n  line two'));
   });
 
   it('repaints at the new size on resize', async () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { FakeLLM } from '../helpers/fake-llm';
-import { startGatewayWithFakeModel, type TestGateway } from '../helpers/gateway';
+import { startGateway, startGatewayWithFakeModel, type TestGateway } from '../helpers/gateway';
 
 const REPO_ROOT = path.resolve(__dirname, '../..');
 const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
@@ -38,6 +38,19 @@ afterAll(async () => {
 const clientEnv = () => ({ PATH: process.env.PATH, CLAWDBOT_URL: gw.url, CLAWDBOT_API_KEY: gw.apiKey });
 
 describe("README's three ways in", () => {
+  it('answers the example question as shown, from the FAQ a new gateway ships', async () => {
+    const block = example('sh', 'opening hours');
+    const [command, shown] = block.split('\n').filter((l) => l.includes('opening hours') || l.startsWith('# → '));
+    const local = await startGateway();
+    try {
+      const env = { PATH: process.env.PATH, CLAWDBOT_URL: local.url, CLAWDBOT_API_KEY: local.apiKey };
+      const { stdout } = await run('sh', ['-c', command.replace(/#.*$/, '')], { cwd: REPO_ROOT, env });
+      expect(`# → ${stdout}`).toBe(`${shown}\n`);
+    } finally {
+      await local.close();
+    }
+  }, 60_000);
+
   it('sets CLAWDBOT_URL and CLAWDBOT_API_KEY next to npm start from the generated key', async () => {
     const line = example('sh', 'export CLAWDBOT_URL').split('\n').find((l) => l.includes('data/secrets/api-key')) ?? '';
     mkdirSync(path.join(scratch, 'data', 'secrets'), { recursive: true });
@@ -79,9 +92,18 @@ describe("README's three ways in", () => {
     ]);
   });
 
-  it('gives an OpenAI SDK example for Node that streams the reply', async () => {
-    // Evaluated from the repository root, where `openai` resolves (the app depends on it).
-    const result = await run(process.execPath, ['--input-type=module', '-e', example('js', "from 'openai'")], { cwd: REPO_ROOT, env: clientEnv() });
-    expect(result).toEqual({ stdout: 'echo: hello', stderr: '' });
+  it('gives an OpenAI SDK example for Node that streams the reply, saved and run as it says', async () => {
+    const code = example('js', "from 'openai'");
+    const [, file, command] = /^\/\/ (\S+): .* Run: (.+)$/m.exec(code) ?? [];
+    expect(command).toBe(`node ${file}`);
+    // Saved under the repository, where `openai` resolves (the app depends on it).
+    const dir = mkdtempSync(path.join(REPO_ROOT, 'node_modules', '.readme-'));
+    try {
+      writeFileSync(path.join(dir, file), code);
+      const result = await run('sh', ['-c', command], { cwd: dir, env: clientEnv() });
+      expect(result).toEqual({ stdout: 'echo: hello', stderr: '' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as terminal from '../../app/src/tui/client';
-import { PUBLIC_DIR, SSE_PARSER_PATH } from '../../app/src/web/plugin';
+import { PUBLIC_DIR, SSE_PARSER_PATH, VENDOR_FILES } from '../../app/src/web/plugin';
 import { startGateway, type TestGateway } from '../helpers/gateway';
 
 describe('the web page, served by the gateway', () => {
@@ -51,6 +51,17 @@ describe('the web page, served by the gateway', () => {
     expect(await parser.text()).toMatch(/export\s*\{[^}]*createParser/);
   });
 
+  it('serves the Markdown and highlighting libraries itself, every module the page imports', async () => {
+    for (const route of [...Object.keys(VENDOR_FILES), '/vendor/highlight/languages/python.js']) {
+      const response = await fetch(`${gw.url}${route}`);
+      expect([route, response.status]).toEqual([route, 200]);
+      expect(response.headers.get('content-type')).toMatch(/^(text\/css|(text|application)\/javascript)/);
+    }
+    const imports = [...readFileSync(`${PUBLIC_DIR}/markdown.js`, 'utf8').matchAll(/^import .* from '\.(\/vendor\/.*)';$/gm)].map((m) => m[1]);
+    expect(imports.length).toBeGreaterThan(5);
+    for (const route of imports) expect([route, (await fetch(`${gw.url}${route}`)).status]).toEqual([route, 200]);
+  });
+
   it('serves the page the same gateway client module the terminal chat runs', async () => {
     const pageClient = await (await fetch(`${gw.url}/gateway.js`)).text();
     expect(pageClient).toBe(readFileSync(require.resolve('../../app/public/gateway.js'), 'utf8'));
@@ -60,7 +71,7 @@ describe('the web page, served by the gateway', () => {
   });
 
   it('keeps the JSON 404 for unknown paths and does not serve files outside app/public', async () => {
-    for (const path of ['/nope.html', '/../package.json', '/%2e%2e/package.json', '/vendor/index.cjs']) {
+    for (const path of ['/nope.html', '/../package.json', '/%2e%2e/package.json', '/vendor/index.cjs', '/vendor/highlight/languages/nope.js', '/vendor/highlight/languages/..%2f..%2fpackage.json']) {
       const response = await fetch(`${gw.url}${path}`);
       expect([path, response.status]).toEqual([path, 404]);
       expect((await response.json()).error.code).toBe('not_found');

@@ -12,7 +12,7 @@
  * `env` is the gateway's whole environment (process.env is not read); pass
  * CLAWDBOT_DATA_DIR to keep a data dir across restarts (it is then not deleted on close).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -109,24 +109,12 @@ export interface SpawnedGateway {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-function newestSourceMtime(dir: string): number {
-  return fs.readdirSync(dir, { withFileTypes: true }).reduce((newest, entry) => {
-    const file = path.join(dir, entry.name);
-    return Math.max(newest, entry.isDirectory() ? newestSourceMtime(file) : fs.statSync(file).mtimeMs);
-  }, 0);
-}
+// scripts/build-if-stale.js is plain JavaScript (it runs before there is a build): typed here.
+const { buildIfStale } = require('../../scripts/build-if-stale.js') as { buildIfStale(): boolean };
 
-/**
- * Builds app/dist with tsc when a source file is newer than the last build (tsc takes
- * seconds even when incremental). Serialized across jest workers with flock.
- */
+/** Builds app/dist with tsc when a source changed since the last build, as `npm start` does. */
 export function buildApp(): void {
-  const buildInfo = path.join(REPO_ROOT, 'app/dist/.tsbuildinfo');
-  const built = fs.existsSync(buildInfo) && fs.existsSync(MAIN_JS) ? fs.statSync(buildInfo).mtimeMs : 0;
-  if (built > newestSourceMtime(path.join(REPO_ROOT, 'app/src'))) return;
-  const tsc = require.resolve('typescript/bin/tsc');
-  const lock = path.join(os.tmpdir(), 'clawdbot-app-build.lock');
-  execFileSync('flock', [lock, process.execPath, tsc, '-p', 'app'], { cwd: REPO_ROOT, stdio: 'pipe' });
+  buildIfStale();
 }
 
 function parseJsonLine(line: string): { url?: string; metricsUrl?: string } | undefined {

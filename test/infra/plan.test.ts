@@ -59,10 +59,10 @@ describe('npm run plan', () => {
     expect(stdout).toBe(plans.get('dev')!.text);
   }, 60_000);
 
-  it('names the stack it cannot find', async () => {
+  it('names the stack it cannot find and the stacks that exist', async () => {
     await expect(run(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'infra/plan.ts', 'staging'], { cwd: ROOT })).rejects.toMatchObject({
       code: 1,
-      stderr: expect.stringContaining('Pulumi.staging.yaml'),
+      stderr: 'no stack "staging": there is no Pulumi.staging.yaml; the stacks are dev, prod\n',
     });
   }, 60_000);
 });

@@ -173,6 +173,23 @@ describe('terminal chat, full screen under tmux', () => {
     );
   });
 
+  it('renders a Markdown reply for the terminal, escape sequences in it still removed', async () => {
+    startChat('xterm-256color');
+    await tmux.until((s) => s.includes('Enter: send'));
+    gw.fake.enqueue({
+      text: '## Steps\n\n1. Install **it**\n2. Run `npm start`\n\n- a point\n\n```sh\necho "\x1b[31mred\x1b]0;title\x07"\n```\n\nDone.',
+    });
+    tmux.send('how do I start?');
+    const screen = await tmux.until((s) => s.includes('Done.') && s.includes('Enter: send'));
+    expect(garbageIn(screen)).toEqual([]);
+    expect(tmux.lines()).toEqual(
+      expect.arrayContaining(['  Steps', '  1. Install it', '  2. Run `npm start`', '  - a point', '  --- sh ---', '    echo "red"', '  Done.']),
+    );
+    expect(screen).not.toMatch(/##|\*\*|```/);
+    expect(tmux.format('pane_title')).not.toBe('title');
+    tmux.kill();
+  });
+
   it('draws the same screen for an unknown TERM as for xterm-256color', async () => {
     const screens: string[] = [];
     for (const term of ['xterm-256color', 'xterm-unknown']) {

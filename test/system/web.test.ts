@@ -74,11 +74,11 @@ describe('web chat page in Chromium', () => {
     await expect(page.getByRole('dialog', { name: 'Connect with an API key' }).isVisible()).resolves.toBe(true);
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('key-input');
     await enterKey(page, gw.apiKey);
-    await page.getByText('fake-gpt (openai)').waitFor();
+    await page.locator('#model-name').getByText('fake-gpt (openai)').waitFor();
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('message');
 
     await page.reload();
-    await page.getByText('fake-gpt (openai)').waitFor();
+    await page.locator('#model-name').getByText('fake-gpt (openai)').waitFor();
     expect(await page.getByRole('dialog').isVisible()).toBe(false);
   });
 
@@ -86,7 +86,7 @@ describe('web chat page in Chromium', () => {
     gw.fake.enqueue({ text: 'first words arrive and then the model goes quiet', stallAfterChunks: 3 });
     await sendMessage(page, 'Tell me something slowly');
     await page.locator('#transcript .message.assistant.streaming').waitFor();
-    await page.waitForFunction(() => document.querySelector('#transcript .message.assistant:last-child .text')?.textContent === 'first words arrive ');
+    await page.waitForFunction(() => document.querySelector('#transcript .message.assistant:last-child .text')?.textContent === 'first words arrive');
     expect(await page.locator('#transcript').getAttribute('aria-busy')).toBe('true');
     expect(await page.getByRole('button', { name: 'Stop' }).isVisible()).toBe(true);
     expect(await page.getByRole('button', { name: 'Send' }).isVisible()).toBe(false);
@@ -169,9 +169,9 @@ describe('web chat page in Chromium', () => {
 
     gw.fake.enqueue({ text: 'half an answer and then silence', stallAfterChunks: 2 });
     await sendMessage(page, 'Try once more');
-    await page.waitForFunction(() => document.querySelector('#transcript .message.assistant:last-of-type .text')?.textContent === 'half an ');
+    await page.waitForFunction(() => document.querySelector('#transcript .message.assistant:last-of-type .text')?.textContent === 'half an');
     await errorBanner(page).getByText('The model did not answer in time. Try again in a moment.').waitFor();
-    expect(await lastReply(page).textContent()).toBe('half an ');
+    expect(await lastReply(page).textContent()).toBe('half an');
 
     gw.fake.enqueue({ text: 'back to normal' });
     await sendMessage(page, 'Working again?');
@@ -188,7 +188,7 @@ describe('web chat page in Chromium', () => {
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('key-input');
 
     await enterKey(page, gw.apiKey);
-    await page.getByText('fake-gpt (openai)').waitFor();
+    await page.locator('#model-name').getByText('fake-gpt (openai)').waitFor();
     expect(await page.locator('#error').textContent()).toBe('');
   });
 
@@ -267,6 +267,113 @@ describe('web chat page in Chromium', () => {
   });
 });
 
+const MARKDOWN_REPLY = [
+  '## Reading a file',
+  '',
+  'Use **`pathlib`**, it is *short*:',
+  '',
+  '```python',
+  'from pathlib import Path',
+  'text = Path("notes.txt").read_text()',
+  '```',
+  '',
+  '- one',
+  '- two',
+  '',
+  '| option | default |',
+  '|:--|--:|',
+  '| size | 10 |',
+].join('\n');
+
+const HOSTILE_REPLY = [
+  '<script>window.__owned = "script"</script>',
+  '<img src="x" onerror="window.__owned = \'onerror\'">',
+  '<style>body { background: url(https://evil.example/style.png) }</style>',
+  '<link rel="stylesheet" href="https://evil.example/sheet.css">',
+  '<iframe src="https://evil.example/frame"></iframe>',
+  '![tracker](https://evil.example/pixel.png)',
+  '[click me](javascript:window.__owned="link")',
+  '[data](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)',
+  '```html" onmouseover="window.__owned=\'info\'',
+  '<b>code</b>',
+  '```',
+  'Plain link: https://example.org/docs',
+].join('\n\n');
+
+describe('web chat page rendering Markdown', () => {
+  let context: BrowserContext;
+  let page: Page;
+  /** Requests the page made to any other host than the gateway, and dialogs it opened. */
+  const leaks: string[] = [];
+  beforeAll(async () => {
+    context = await browser.newContext({ viewport: DESKTOP });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gw.url });
+    page = await newPage(context);
+    page.on('request', (request) => {
+      if (new URL(request.url()).origin !== gw.url) leaks.push(`request: ${request.url()}`);
+    });
+    page.on('dialog', (dialog) => {
+      leaks.push(`dialog: ${dialog.message()}`);
+      void dialog.dismiss();
+    });
+    await page.goto(gw.url);
+    await enterKey(page, gw.apiKey);
+    await page.locator('#model-name').getByText('fake-gpt (openai)').waitFor();
+  });
+  afterAll(() => context.close());
+
+  it('renders headings, emphasis, lists, tables and highlighted code with a copy button', async () => {
+    gw.fake.enqueue({ text: MARKDOWN_REPLY });
+    await sendMessage(page, 'How do I read a file in Python?');
+    await page.locator('#transcript .message.assistant.streaming').waitFor({ state: 'detached' });
+    const reply = lastReply(page);
+    expect(await reply.locator('h2').textContent()).toBe('Reading a file');
+    expect(await reply.locator('strong code').textContent()).toBe('pathlib');
+    expect(await reply.locator('em').textContent()).toBe('short');
+    expect(await reply.locator('li').allTextContents()).toEqual(['one', 'two']);
+    expect(await reply.locator('td').allTextContents()).toEqual(['size', '10']);
+    expect(await reply.locator('td').evaluateAll((cells) => cells.map((cell) => getComputedStyle(cell).textAlign))).toEqual(['left', 'right']);
+    expect(await reply.locator('.code-language').textContent()).toBe('python');
+    expect(await reply.locator('pre code .hljs-keyword').first().textContent()).toBe('from');
+
+    await reply.getByRole('button', { name: 'Copy' }).click();
+    await reply.getByRole('button', { name: 'Copied' }).waitFor();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('from pathlib import Path\ntext = Path("notes.txt").read_text()\n');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'web-markdown.png') });
+  });
+
+  it('keeps finished blocks in place while the rest streams in (no flicker)', async () => {
+    gw.fake.enqueue({ text: `First paragraph, complete.\n\n${'more words '.repeat(12)}`, stallAfterChunks: 8 });
+    await sendMessage(page, 'Stream two paragraphs');
+    await page.waitForFunction(() => document.querySelectorAll('#transcript .message.assistant:last-child .text p').length === 2);
+    // Marks the DOM node of the first paragraph (a property, not an attribute: the content stays
+    // the same); a re-render that replaced the node would lose the mark.
+    const firstParagraph = () => document.querySelector('#transcript .message.assistant:last-child .text p') as HTMLElement & { seen?: boolean };
+    await page.evaluate(`(${firstParagraph})().seen = true`);
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await page.locator('#transcript .message.assistant.streaming').waitFor({ state: 'detached' });
+    expect(await lastReply(page).locator('p').allTextContents()).toEqual(['First paragraph, complete.', expect.stringMatching(/^more words .*\[stopped\]$/)]);
+    expect(await page.evaluate(`(${firstParagraph})().seen`)).toBe(true);
+  });
+
+  it('runs nothing and loads nothing from hostile model output', async () => {
+    gw.fake.enqueue({ text: HOSTILE_REPLY });
+    await sendMessage(page, 'Reply with something nasty');
+    await page.locator('#transcript .message.assistant.streaming').waitFor({ state: 'detached' });
+    const reply = lastReply(page);
+    expect(await reply.locator('script, img, style, link, iframe, [onerror], [onmouseover]').count()).toBe(0);
+    // Links are to http(s) only (addresses in the text become links; following one is the person's choice).
+    const links = await reply.locator('a').evaluateAll((anchors) => anchors.map((a) => [new URL((a as HTMLAnchorElement).href).protocol, a.getAttribute('rel')]));
+    expect(links.length).toBeGreaterThan(0);
+    expect(links.filter(([protocol, rel]) => protocol !== 'https:' || rel !== 'noopener noreferrer')).toEqual([]);
+    // What the model wrote is shown as text.
+    expect(await reply.textContent()).toContain('<script>window.__owned = "script"</script>');
+    await reply.locator('pre').hover();
+    expect(await page.evaluate(() => (window as unknown as { __owned?: string }).__owned)).toBeUndefined();
+    expect(leaks).toEqual([]);
+  });
+});
+
 /** The focused element: its id, else its text. */
 const focused = (page: Page) => page.evaluate(() => document.activeElement?.id || document.activeElement?.textContent?.trim());
 
@@ -295,20 +402,20 @@ describe('web chat page by keyboard alone', () => {
       await page.goto(gw.url);
       await page.keyboard.type(gw.apiKey);
       await page.keyboard.press('Enter');
-      await page.getByText('fake-gpt (openai)').waitFor();
+      await page.locator('#model-name').getByText('fake-gpt (openai)').waitFor();
       await page.keyboard.type('Typed, not clicked');
       await page.keyboard.press('Enter');
       await page.getByText('echo: Typed, not clicked').waitFor();
       gw.fake.enqueue({ text: 'this reply is cut short by Escape', stallAfterChunks: 2 });
       await page.keyboard.type('Stop it with Escape');
       await page.keyboard.press('Enter');
-      await page.waitForFunction(() => document.querySelector('#transcript .message.assistant:last-child .text')?.textContent === 'this reply ');
+      await page.waitForFunction(() => document.querySelector('#transcript .message.assistant:last-child .text')?.textContent === 'this reply');
       await page.keyboard.press('Escape');
       await page.getByText('this reply [stopped]').waitFor();
 
       // From the top, Tab goes through the controls in reading order, each with a visible focus ring.
       await page.reload();
-      await page.getByText('fake-gpt (openai)').waitFor();
+      await page.locator('#model-name').getByText('fake-gpt (openai)').waitFor();
       const stops: Array<{ name: string | undefined; ring: boolean }> = [];
       for (let press = 0; press < 7; press += 1) {
         await page.keyboard.press('Tab');
@@ -325,7 +432,7 @@ describe('web chat page by keyboard alone', () => {
       );
 
       await page.reload();
-      await page.getByText('fake-gpt (openai)').waitFor();
+      await page.locator('#model-name').getByText('fake-gpt (openai)').waitFor();
       await page.keyboard.press('Tab');
       await page.keyboard.press('Enter');
       await focusMovesTo(page, 'message');
@@ -399,6 +506,31 @@ describe('web chat page on a phone-sized screen', () => {
       await page.screenshot({ path: path.join(ARTIFACTS, 'web-phone.png') });
     } finally {
       await context.close();
+    }
+  });
+});
+
+describe('web chat page with hybrid routing', () => {
+  it('labels a reply the rules engine kept, and keeps showing the model the gateway runs', async () => {
+    const hybrid = await startGatewayWithFakeModel({ ROUTING: 'hybrid' });
+    const context = await browser.newContext({ viewport: DESKTOP });
+    try {
+      const page = await newPage(context);
+      await page.goto(hybrid.url);
+      await enterKey(page, hybrid.apiKey);
+      await page.locator('#model-name').getByText('fake-gpt (openai)').waitFor();
+      await sendMessage(page, 'hello');
+      await page.getByText('Hello! I am clawdbot. How can I help?').waitFor();
+      expect(await page.locator('#transcript .message.assistant .who').last().textContent()).toBe(
+        'clawdbot · rules (hybrid routing; fake-gpt (openai) answers the rest)',
+      );
+      expect(await page.locator('#model-name').textContent()).toBe('fake-gpt (openai)');
+      await sendMessage(page, 'Tell me a story');
+      await page.getByText('echo: Tell me a story').waitFor();
+      expect(await page.locator('#transcript .message.assistant .who').last().textContent()).toBe('clawdbot · fake-gpt (openai)');
+    } finally {
+      await context.close();
+      await hybrid.close();
     }
   });
 });

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { DATA_LAYOUT, PORTS, ROUTES } from '../contract';
 import { dataDirFrom, readKeptSecret } from '../lib/data-dir';
+import { ClientConfigError, gatewayUrlFrom } from '../tui/config';
 
 const USAGE = `usage:
   modelctl status
@@ -27,6 +28,7 @@ interface ModelStatus {
   switchedAt?: string;
   switchedBy?: string;
   keyExpiresAt?: string;
+  routing?: 'hybrid' | 'llm';
   durationMs?: number;
 }
 
@@ -47,6 +49,12 @@ function describe(status: ModelStatus): string {
   const lines = [`model:        ${provider}/${name}${endpoint ? ` at ${endpoint}` : ''}`];
   if (status.switchedAt) lines.push(`switched:     ${status.switchedAt} by ${status.switchedBy ?? 'unknown'}`);
   if (status.keyExpiresAt) lines.push(`key expires:  ${status.keyExpiresAt}`);
+  if (status.routing === 'hybrid' && provider !== 'rules') {
+    lines.push(
+      'routing:      hybrid: greetings, help, the time and questions in faq.json stay on the rules engine;',
+      `              everything else goes to ${name}. ROUTING=llm sends every message to the model.`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -75,7 +83,7 @@ export async function runModelctl(argv: string[], env: NodeJS.ProcessEnv, io: Mo
     }
     if (command === 'switch' && !values.name) throw new UsageError('switch needs --name <model>');
 
-    const base = (env.CLAWDBOT_URL ?? `http://127.0.0.1:${env.PORT ?? PORTS.gateway}`).replace(/\/+$/, '');
+    const base = gatewayUrlFrom(env).href.replace(/\/+$/, '');
     const headers: Record<string, string> = { authorization: `Bearer ${adminToken(env)}` };
     let body: string | undefined;
     if (command === 'switch') {
@@ -102,7 +110,7 @@ export async function runModelctl(argv: string[], env: NodeJS.ProcessEnv, io: Mo
     io.out(describe(answer));
     return 0;
   } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (error instanceof UsageError || error instanceof ClientConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       io.err(`modelctl: ${(error as Error).message}\n${USAGE}`);
       return 2;
     }

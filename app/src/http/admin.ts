@@ -22,11 +22,13 @@ export const adminPlugin: FastifyPluginAsync<GatewayDeps> = async (app, { settin
     logs.audit.info({ event: 'admin_call', ip: request.ip, method: request.method, path: request.url.split('?')[0] }, 'admin request');
   });
 
-  app.get(ROUTES.adminModel, async () => models.status());
+  // The routing comes along: with hybrid routing, a switch leaves greetings and the FAQ on the
+  // rules engine, and modelctl says so.
+  app.get(ROUTES.adminModel, async () => ({ ...models.status(), routing: settings.routing }));
 
   app.put(ROUTES.adminModel, async (request) => {
     const body = parseBody(switchRequestSchema, request.body);
     const { durationMs } = await models.switch(body, `admin@${request.ip}`);
-    return { ...models.status(), durationMs: Math.round(durationMs) };
+    return { ...models.status(), routing: settings.routing, durationMs: Math.round(durationMs) };
   });
 };

@@ -25,6 +25,11 @@ export const STARTER_FAQ: FaqEntry[] = [
     answer: 'I am clawdbot, your team chat bot. Ask me anything; simple questions I answer myself, the rest goes to the language model.',
     keywords: ['clawdbot', '你是谁'],
   },
+  {
+    question: 'What are your opening hours?',
+    answer: 'We are open Monday to Friday, 9:00 to 18:00. (An example answer: put your own in faq.json.)',
+    keywords: ['opening hours', '营业时间'],
+  },
 ];
 
 /** A faq.json that cannot be used; the message names the file and the entry. */

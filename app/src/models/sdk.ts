@@ -46,10 +46,24 @@ export function toModelError(error: unknown, deadline: Deadline, sdk: SdkErrors,
       const providerCode = typeof code === 'string' && PROVIDER_ERROR_CODE.test(code) ? code : 'invalid_request';
       return new InputError(`${who} refused the request (HTTP ${error.status}): ${scrub(error.message)}`, undefined, providerCode);
     }
-    const status = error.status ? ` (HTTP ${error.status})` : '';
-    return new ModelError(`${who} failed${status}: ${scrub(error.message)}`, 502, 'model_unavailable');
+    if (!error.status) {
+      // A connection error: the SDK's message is only "Connection error."; say where and why.
+      const where = model.endpoint ? ` at ${model.endpoint}` : '';
+      return new ModelError(`${who}${where} cannot be reached (${rootCause(error)})`, 502, 'model_unavailable');
+    }
+    return new ModelError(`${who} failed (HTTP ${error.status}): ${scrub(error.message)}`, 502, 'model_unavailable');
   }
   return new ModelError(`${who} failed: ${scrub(String((error as Error)?.message ?? error))}`, 502, 'model_unavailable');
+}
+
+type Cause = { cause?: unknown; code?: unknown; message?: unknown };
+
+/** The innermost cause's code (ECONNREFUSED, ENOTFOUND...) or message: fetch wraps it twice. */
+function rootCause(error: Error): string {
+  // Duck-typed: the causes come from Node's fetch, whose Error class need not be this realm's.
+  let inner = error as Cause;
+  while (typeof inner.cause === 'object' && inner.cause !== null) inner = inner.cause as Cause;
+  return String(inner.code ?? inner.message);
 }
 
 /**

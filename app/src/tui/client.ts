@@ -33,13 +33,14 @@ interface SharedGateway {
   GatewayError: new (message: string, details?: { status?: number; code?: string }) => GatewayError;
   describeError(error: unknown, names: { gateway: string; key: string }): string;
   modelLabel(model: ModelInfo | undefined): string;
+  replyLabel(replyModel: ModelInfo, currentModel: ModelInfo | undefined): string;
 }
 
 // app/public, two levels up from both app/src/tui (tests) and app/dist/tui (build, image). A
 // plain require: tsc needs no app/public to compile this (the image's build stage has none).
 const shared = require('../../public/gateway.js') as SharedGateway;
 
-export const { GatewayError, modelLabel } = shared;
+export const { GatewayError, modelLabel, replyLabel } = shared;
 
 export function terminalClient(gatewayUrl: URL, apiKey: string): GatewayClient {
   return new shared.GatewayClient({ baseUrl: gatewayUrl, apiKey, channel: 'tui', createParser });

@@ -18,15 +18,22 @@ export interface ClientConfig {
   apiKey: string;
 }
 
-const DEFAULT_URL = `http://127.0.0.1:${PORTS.gateway}`;
-
-function gatewayUrl(value: string | undefined): URL {
-  const text = value?.trim() || DEFAULT_URL;
+/**
+ * The gateway both CLIs (the terminal chat and modelctl) talk to: CLAWDBOT_URL, else the one
+ * next to `npm start` on this machine, at http://127.0.0.1:$PORT (PORT as the gateway reads it).
+ */
+export function gatewayUrlFrom(env: NodeJS.ProcessEnv): URL {
+  const port = env.PORT?.trim() || String(PORTS.gateway);
+  if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
+    throw new ClientConfigError('PORT', `"${port}" is not a port number (1-65535)`);
+  }
+  const fallback = `http://127.0.0.1:${port}`;
+  const text = env.CLAWDBOT_URL?.trim() || fallback;
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new ClientConfigError('CLAWDBOT_URL', `"${text}" is not a URL; use one like ${DEFAULT_URL}`);
+    throw new ClientConfigError('CLAWDBOT_URL', `"${text}" is not a URL; use one like ${fallback}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ClientConfigError('CLAWDBOT_URL', `must be an http:// or https:// URL, got ${url.protocol}//`);
@@ -70,7 +77,7 @@ function localGatewayKey(env: NodeJS.ProcessEnv, cwd: string): string {
  * never sent to another host, which might not be that gateway at all.
  */
 export function loadClientConfig(env: NodeJS.ProcessEnv, cwd: string): ClientConfig {
-  const url = gatewayUrl(env.CLAWDBOT_URL);
+  const url = gatewayUrlFrom(env);
   const explicitKey = env.CLAWDBOT_API_KEY?.trim();
   if (!explicitKey && !isLoopback(url)) {
     throw new ClientConfigError(

@@ -1,5 +1,5 @@
 import type { Key } from 'node:readline';
-import { describeError, modelLabel, type GatewayClient, type ModelInfo } from './client';
+import { describeError, modelLabel, replyLabel, type GatewayClient, type ModelInfo } from './client';
 import { HELP_TEXT, parseInput } from './commands';
 import { applyEditingKey } from './editing-keys';
 import { LineEditor } from './editor';
@@ -149,9 +149,12 @@ export class FullScreenChat {
         this.streaming += delta;
         this.queuePaint();
       });
-      this.model = result.model;
+      // The rules engine answering by hybrid routing is no switch: the title keeps the model.
+      if (result.model.provider !== 'rules' || this.model?.provider === 'rules') this.model = result.model;
       if (entries === this.entries) this.sessionId = result.sessionId;
-      entries.push({ role: 'assistant', text: result.reply });
+      // The title names the model; a reply from another (the rules engine, by hybrid routing) says who.
+      const answeredBy = modelLabel(result.model) === modelLabel(this.model) ? undefined : replyLabel(result.model, this.model);
+      entries.push({ role: 'assistant', text: result.reply, answeredBy });
     } catch (error) {
       const partial = this.streaming ?? '';
       if (controller.signal.aborted) {

@@ -1,3 +1,4 @@
+import { markdownLines, type MarkdownLine } from './markdown';
 import { fitToWidth, sanitize, wrap } from './text';
 
 export type Role = 'user' | 'assistant' | 'info' | 'error';
@@ -5,9 +6,13 @@ export type Role = 'user' | 'assistant' | 'info' | 'error';
 export interface Entry {
   role: Role;
   text: string;
+  /** Who answered a reply (the model, or the rules engine by hybrid routing). */
+  answeredBy?: string;
 }
 
-export type Style = 'bar' | 'user' | 'assistant' | 'error' | 'plain';
+export type Style = 'bar' | 'user' | 'assistant' | 'error' | 'plain' | 'heading' | 'code';
+
+const LINE_STYLES: Record<MarkdownLine['kind'], Style> = { text: 'plain', quote: 'plain', heading: 'heading', code: 'code' };
 
 /** One screen row: text exactly `columns` wide (or less on the input row), and how to colour it. */
 export interface Row {
@@ -53,11 +58,16 @@ export function transcriptRows(entries: Entry[], streaming: string | undefined, 
   const rows: Row[] = [];
   for (const entry of all) {
     const label = LABELS[entry.role];
-    if (label) rows.push({ text: fitToWidth(label.text, columns), style: label.style });
+    if (label) rows.push({ text: fitToWidth(sanitize(entry.answeredBy ? `${label.text} - ${entry.answeredBy}` : label.text), columns), style: label.style });
     const indent = label ? INDENT : '';
+    // Replies are Markdown; the rest is shown as typed.
+    const lines: MarkdownLine[] =
+      entry.role === 'assistant' ? markdownLines(sanitize(entry.text)) : [{ text: sanitize(entry.text), kind: 'text' }];
     const bodyStyle: Style = entry.role === 'error' ? 'error' : 'plain';
-    for (const line of wrap(sanitize(entry.text), columns - indent.length)) {
-      rows.push({ text: fitToWidth(indent + line, columns), style: bodyStyle });
+    for (const { text, kind } of lines) {
+      for (const line of wrap(text, columns - indent.length)) {
+        rows.push({ text: fitToWidth(indent + line, columns), style: kind === 'text' ? bodyStyle : LINE_STYLES[kind] });
+      }
     }
     rows.push({ text: fitToWidth('', columns), style: 'plain' });
   }

@@ -27,6 +27,8 @@ const STYLES: Record<Style, string> = {
   user: `${CSI}1;36m`,
   assistant: `${CSI}1;32m`,
   error: `${CSI}1;31m`,
+  heading: `${CSI}1m`,
+  code: `${CSI}36m`,
   plain: '',
 };
 

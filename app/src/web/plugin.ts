@@ -10,9 +10,26 @@ import type { GatewayDeps } from '../deps';
 /** app/public: two levels up from both app/src/web (tests, tsx) and app/dist/web (build, image). */
 export const PUBLIC_DIR = path.resolve(__dirname, '../../public');
 
+const packageDir = (name: string) => path.dirname(require.resolve(`${name}/package.json`));
+
 /** The page parses the chat stream with the same SSE parser as the terminal UI: its ESM build. */
 export const SSE_PARSER_PATH = '/vendor/eventsource-parser.js';
-const SSE_PARSER_DIR = path.join(path.dirname(require.resolve('eventsource-parser/package.json')), 'dist');
+const SSE_PARSER_DIR = path.join(packageDir('eventsource-parser'), 'dist');
+
+/**
+ * The page renders replies with the same Markdown parser as the terminal chat (markdown-it, its
+ * self-contained ESM build) and highlights code with highlight.js (its ES module builds, core
+ * and one module per language). Served by the gateway itself: the page loads nothing from
+ * another host.
+ */
+export const VENDOR_FILES: Record<string, { dir: string; file: string }> = {
+  [SSE_PARSER_PATH]: { dir: SSE_PARSER_DIR, file: 'index.js' },
+  '/vendor/markdown-it.js': { dir: path.join(packageDir('markdown-it'), 'dist/browser'), file: 'markdown-it.esm.min.mjs' },
+  '/vendor/highlight/core.js': { dir: path.join(packageDir('@highlightjs/cdn-assets'), 'es'), file: 'core.min.js' },
+  '/vendor/highlight/light.css': { dir: path.join(packageDir('@highlightjs/cdn-assets'), 'styles'), file: 'github.min.css' },
+  '/vendor/highlight/dark.css': { dir: path.join(packageDir('@highlightjs/cdn-assets'), 'styles'), file: 'github-dark.min.css' },
+};
+const HIGHLIGHT_LANGUAGES_DIR = path.join(packageDir('@highlightjs/cdn-assets'), 'es/languages');
 
 // The page's files are cheap and load seven at once; counting them against the per-IP limit
 // would break the page for an office behind one NAT address. Its API calls are still limited.
@@ -51,5 +68,12 @@ export const webPlugin: FastifyPluginAsync<GatewayDeps> = async (app) => {
   for (const file of readdirSync(PUBLIC_DIR)) {
     app.get(`/${file}`, PAGE_FILE, (_request, reply) => reply.sendFile(file));
   }
-  app.get(SSE_PARSER_PATH, PAGE_FILE, (_request, reply) => reply.sendFile('index.js', SSE_PARSER_DIR));
+  for (const [route, { dir, file }] of Object.entries(VENDOR_FILES)) {
+    app.get(route, PAGE_FILE, (_request, reply) => reply.sendFile(file, dir));
+  }
+  // A language module by its name; anything else (a path, a missing language) is the JSON 404.
+  app.get<{ Params: { language: string } }>('/vendor/highlight/languages/:language', PAGE_FILE, (request, reply) => {
+    const name = /^([a-z0-9-]+)\.js$/.exec(request.params.language)?.[1];
+    return name ? reply.sendFile(`${name}.min.js`, HIGHLIGHT_LANGUAGES_DIR) : reply.callNotFound();
+  });
 };
