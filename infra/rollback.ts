@@ -31,7 +31,7 @@ export function parseRollbackArgs(argv: string[]): RollbackRequest {
 /** Runs the rollback step on the host, streaming its output. */
 async function rollbackOnHost(target: RollbackTarget, privateKey: string, release: string | undefined, write: (chunk: string) => void): Promise<void> {
   const settings = { ...DEFAULT_HOST_STEP_SETTINGS, keepReleases: target.keepReleases, healthTimeoutSeconds: target.healthTimeoutSeconds };
-  await runOverSsh({ host: target.host, port: target.port, user: target.user, privateKey }, rollbackCommand(release, settings), { onOutput: write });
+  await runOverSsh({ host: target.host, port: target.port, user: target.user, privateKey, hostKey: target.hostKey }, rollbackCommand(release, settings), { onOutput: write });
 }
 
 async function main(): Promise<void> {

@@ -5,12 +5,14 @@ import { Backups, type BackupsArgs } from '../components/shared/backups';
 import type { DeploymentArgs } from '../components/single-host/deployment';
 import { Dns } from '../components/shared/dns';
 import { Host } from '../components/single-host/host';
+import { readHostKey } from '../components/single-host/hostKey';
 import { Monitoring } from '../components/shared/monitoring';
 import { Network } from '../components/single-host/network';
 import { backupSettings } from '../components/scripts/backup-settings';
 import type { StackConfig } from './config';
 import { findHostedZoneId } from './config/dns';
 import type { AwsTarget, MachineTarget } from './config/target';
+import { SSM_TUNNEL_PORT } from './ssm-tunnel';
 
 // The two places the bot can run, each composed from its components: an EC2 host that the stack
 // builds, or a machine of yours. infra/index.ts ships the bot to whichever the config names.
@@ -40,6 +42,7 @@ export async function onAws(
     {
       vpc: target.network.vpc,
       instanceType: target.host.instanceType,
+      sshAccess: target.network.sshAccess,
       sshPort: target.network.sshPort,
       sshAllowedCidrs: target.network.sshAllowedCidrs,
       publicCidrs: target.network.publicCidrs,
@@ -88,9 +91,28 @@ export async function onAws(
     opts,
   );
 
+  const hostKey = readHostKey(name, { instanceId: host.instanceId, region: config.aws!.region }, host);
+  const region = config.aws!.region;
+  const throughSsm = target.network.sshAccess === 'ssm';
+  const connection = throughSsm
+    ? {
+        // This machine's end of the tunnel, once the Elastic IP is attached: the tunnel finds the host by it.
+        host: host.publicIp.apply(() => '127.0.0.1'),
+        port: SSM_TUNNEL_PORT,
+        unreachableHint:
+          `Start the tunnel where Pulumi runs (npx tsx infra/ssm-tunnel.ts ${config.stack}; CI's pulumi.yml does), and check that the instance is Online in ` +
+          'Systems Manager > Fleet Manager and that these credentials may ec2:DescribeAddresses and ssm:StartSession.',
+      }
+    : {
+        host: host.publicIp,
+        port: host.sshPort,
+        unreachableHint:
+          "Check that this machine's public address is inside clawdbot:sshAllowedCidrs (GitHub's hosted runners are not: use sshAccess ssm) and that the instance is running.",
+      };
+
   return {
     deployment: {
-      connection: { host: host.publicIp, port: host.sshPort, user: host.sshUser, privateKey: config.deployment.sshPrivateKey },
+      connection: { ...connection, user: host.sshUser, privateKey: config.deployment.sshPrivateKey, hostKey },
       // A replaced instance (`pulumi up --replace`, changed user data) runs every host step again,
       // the restore on boot included.
       hostId: host.instanceId,
@@ -101,7 +123,9 @@ export async function onAws(
     dependsOn: [host, backups],
     outputs: {
       publicUrl: dns ? pulumi.interpolate`https://${dns.fqdn}` : pulumi.interpolate`http://${host.publicIp}:${PORTS.gateway}`,
-      sshCommand: pulumi.interpolate`ssh -p ${host.sshPort} ${host.sshUser}@${dns ? dns.fqdn : host.publicIp}`,
+      sshCommand: throughSsm
+        ? pulumi.interpolate`ssh -o ProxyCommand='aws ssm start-session --region ${region} --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p' -p ${host.sshPort} ${host.sshUser}@${host.instanceId}`
+        : pulumi.interpolate`ssh -p ${host.sshPort} ${host.sshUser}@${dns ? dns.fqdn : host.publicIp}`,
       instanceId: host.instanceId,
       publicIp: host.publicIp,
       backupBucketName: backups.bucketName,
@@ -132,7 +156,14 @@ export function onMachine(
 
   return {
     deployment: {
-      connection: { host: target.host, port: target.port, user: target.user, privateKey: config.deployment.sshPrivateKey },
+      connection: {
+        host: target.host,
+        port: target.port,
+        user: target.user,
+        privateKey: config.deployment.sshPrivateKey,
+        hostKey: target.hostKey,
+        unreachableHint: `Check that ${target.host}:${target.port} is reachable from this machine and that sshd runs there.`,
+      },
       hostId: `${target.host}:${target.port}`,
       platform: `linux/${target.architecture}`,
       hostBackup,

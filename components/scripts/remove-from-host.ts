@@ -1,5 +1,5 @@
 import { removeCommand } from './release';
-import { runOverSsh } from './ssh';
+import { HostKeyMismatch, runOverSsh, sshTargetFromEnvironment } from './ssh';
 
 // The deletion step of a deployment, run by Pulumi where it runs (a local command): stops the
 // bot's services on the host over SSH. A host that is already gone (no route, refused, timed
@@ -16,24 +16,20 @@ function unreachable(error: Error & { level?: string }): boolean {
   return UNREACHABLE_LEVELS.has(error.level ?? '') || error.message === 'Connection lost before handshake';
 }
 
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-}
-
 async function main(): Promise<void> {
-  const target = {
-    host: required('CLAWDBOT_SSH_HOST'),
-    port: Number(required('CLAWDBOT_SSH_PORT')),
-    user: required('CLAWDBOT_SSH_USER'),
-    privateKey: required('CLAWDBOT_SSH_PRIVATE_KEY'),
-  };
-  const hostId = required('CLAWDBOT_HOST_ID');
+  const target = sshTargetFromEnvironment();
+  const hostId = process.env.CLAWDBOT_HOST_ID;
+  if (!hostId) throw new Error('CLAWDBOT_HOST_ID is not set');
   try {
     const result = await runOverSsh(target, removeCommand(hostId));
     process.stdout.write(result.stdout + result.stderr);
   } catch (error) {
+    // Another key at the address: the host this step was made for is gone (a replacement holds
+    // its Elastic IP), and nothing is sent to a host the step cannot trust.
+    if (error instanceof HostKeyMismatch) {
+      console.log(`${error.message}; the host this step was made for is gone, nothing to stop`);
+      return;
+    }
     if (!unreachable(error as Error)) throw error;
     console.log(`${target.host}:${target.port} is unreachable (${(error as Error).message}); nothing left to stop there`);
   }

@@ -1,16 +1,41 @@
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'ssh2';
 import { shellQuote } from './render';
 
 // Runs a rendered step over SSH the way @pulumi/command's remote.Command does: one session,
-// the command text through the login shell, optional stdin. Used by `npm run rollback` and the
-// e2e suite.
+// the command text through the login shell, optional stdin. Used by `npm run rollback`, the
+// deployment's local steps (reaching the host, teardown) and the e2e suite. Every connection
+// checks the host's key against the pinned one, as the remote steps do (their `hostKey`).
 
 export interface SshTarget {
   host: string;
   port: number;
   user: string;
   privateKey: string;
+  /** The host's public key as an authorized_keys line (`ssh-ed25519 AAAA...`): any other key is refused. */
+  hostKey: string;
+}
+
+/** A host that answered with another key than the pinned one: never retried, never trusted. */
+export class HostKeyMismatch extends Error {
+  constructor(target: SshTarget, offered: Buffer) {
+    super(
+      `${target.host}:${target.port} offered host key ${fingerprint(offered)}, not the pinned ${fingerprint(hostKeyBlob(target.hostKey))}: ` +
+        'someone may be in the middle, or the host was rebuilt outside Pulumi; check the key on the host (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` through Session Manager)',
+    );
+  }
+}
+
+/** The key blob of an authorized_keys line, as SSH sends it. */
+function hostKeyBlob(line: string): Buffer {
+  return Buffer.from(line.trim().split(/\s+/)[1] ?? '', 'base64');
+}
+
+/** OpenSSH's SHA256 fingerprint of a key blob. */
+function fingerprint(blob: Buffer): string {
+  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
 }
 
 export interface StepResult {
@@ -30,13 +55,63 @@ export class StepFailed extends Error {
 }
 
 function connect(target: SshTarget): Promise<Client> {
+  const pinned = hostKeyBlob(target.hostKey);
+  let offered: Buffer | undefined;
   return new Promise((resolve, reject) => {
     const client = new Client();
     client
       .once('ready', () => resolve(client))
-      .once('error', reject)
-      .connect({ host: target.host, port: target.port, username: target.user, privateKey: target.privateKey, readyTimeout: 20_000 });
+      .once('error', (error) => reject(offered ? new HostKeyMismatch(target, offered) : error))
+      .connect({
+        host: target.host,
+        port: target.port,
+        username: target.user,
+        privateKey: target.privateKey,
+        readyTimeout: 20_000,
+        hostVerifier: (key: Buffer) => {
+          if (key.equals(pinned)) return true;
+          offered = key;
+          return false;
+        },
+      });
   });
+}
+
+/**
+ * Waits until the host takes an SSH session (a new instance boots for minutes), at most
+ * `attempts` times `intervalMs` apart. A wrong host key fails at once; running out of attempts
+ * fails with `unreachableHint`, which says what to check.
+ */
+export async function waitForSsh(target: SshTarget, options: { attempts: number; intervalMs: number; unreachableHint: string; onRetry?: (message: string) => void }): Promise<void> {
+  let lastError: Error | undefined;
+  for (let attempt = 1; attempt <= options.attempts; attempt++) {
+    try {
+      (await connect(target)).end();
+      return;
+    } catch (error) {
+      if (error instanceof HostKeyMismatch) throw error;
+      lastError = error as Error;
+      options.onRetry?.(`${target.host}:${target.port}: attempt ${attempt}/${options.attempts} failed (${lastError.message})`);
+      if (attempt < options.attempts) await sleep(options.intervalMs);
+    }
+  }
+  throw new Error(`no SSH session with ${target.user}@${target.host}:${target.port} after ${options.attempts} attempts (last: ${lastError?.message}). ${options.unreachableHint}`);
+}
+
+/** The target of a local step, from the environment (the key never appears in a command's text). */
+export function sshTargetFromEnvironment(environment: NodeJS.ProcessEnv = process.env): SshTarget {
+  const required = (name: string): string => {
+    const value = environment[name];
+    if (!value) throw new Error(`${name} is not set`);
+    return value;
+  };
+  return {
+    host: required('CLAWDBOT_SSH_HOST'),
+    port: Number(required('CLAWDBOT_SSH_PORT')),
+    user: required('CLAWDBOT_SSH_USER'),
+    privateKey: required('CLAWDBOT_SSH_PRIVATE_KEY'),
+    hostKey: required('CLAWDBOT_SSH_HOST_KEY'),
+  };
 }
 
 /** Runs `command` on the target; resolves with its output, rejects with StepFailed on a non-zero exit. */

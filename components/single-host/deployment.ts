@@ -19,6 +19,10 @@ export interface SshConnectionArgs {
   port: pulumi.Input<number>;
   user: pulumi.Input<string>;
   privateKey: pulumi.Input<string>;
+  /** The host's SSH key (authorized_keys form): every step verifies the host against it. */
+  hostKey: pulumi.Input<string>;
+  /** What to check when the host takes no SSH session (the tunnel, the allowed ranges...). */
+  unreachableHint: string;
 }
 
 /** Backups on a host without cloud-init (a machine of yours): its settings and timer come with the deployment. */
@@ -66,6 +70,7 @@ export interface RollbackTarget {
   host: string;
   port: number;
   user: string;
+  hostKey: string;
   keepReleases: number;
   healthTimeoutSeconds: number;
 }
@@ -98,6 +103,16 @@ export class Deployment extends pulumi.ComponentResource {
       port: args.connection.port,
       user: args.connection.user,
       privateKey: pulumi.secret(args.connection.privateKey),
+      hostKey: args.connection.hostKey,
+    };
+    // The local steps (reaching the host, teardown) get the connection through the environment,
+    // so that the key never appears in a command's text.
+    const sshEnvironment = {
+      CLAWDBOT_SSH_HOST: connection.host,
+      CLAWDBOT_SSH_PORT: pulumi.output(connection.port).apply(String),
+      CLAWDBOT_SSH_USER: connection.user,
+      CLAWDBOT_SSH_PRIVATE_KEY: connection.privateKey,
+      CLAWDBOT_SSH_HOST_KEY: connection.hostKey,
     };
     const hostId = pulumi.output(args.hostId);
     const proxy: pulumi.Output<ReleaseProxySettings> = pulumi
@@ -114,11 +129,18 @@ export class Deployment extends pulumi.ComponentResource {
     // For a local image, repoDigest is the image ID; for a pushed one, repository@digest.
     this.imageRef = built.image.repoDigest;
 
-    // --- readiness: waits as long as a new instance takes to boot and run cloud-init ------------
+    // --- readiness: waits, for a bounded time, as long as a new instance takes to boot ----------
+    // The wait is a local step (components/scripts/reach-host.ts) because a remote step's dial
+    // retries end in the provider's bare dial error; this one ends saying what to check.
+    const reachable = new local.Command(
+      `${name}-reach-host`,
+      { create: 'npx tsx components/scripts/reach-host.ts', environment: { ...sshEnvironment, CLAWDBOT_SSH_UNREACHABLE_HINT: args.connection.unreachableHint }, triggers: [hostId] },
+      { ...child, customTimeouts: { create: '40m' } },
+    );
     const readiness = new remote.Command(
       `${name}-readiness`,
-      { connection: { ...connection, dialErrorLimit: -1, perDialTimeout: 30 }, create: waitForHostCommand(args.platform), triggers: [hostId] },
-      { ...child, customTimeouts: { create: '30m' } },
+      { connection: { ...connection, perDialTimeout: 30 }, create: waitForHostCommand(args.platform), triggers: [hostId] },
+      { ...child, dependsOn: [reachable] },
     );
 
     // The deletion step: stops the bot's services on the host, tolerating a host that is gone or
@@ -128,13 +150,7 @@ export class Deployment extends pulumi.ComponentResource {
       `${name}-teardown`,
       {
         delete: 'npx tsx components/scripts/remove-from-host.ts',
-        environment: {
-          CLAWDBOT_SSH_HOST: connection.host,
-          CLAWDBOT_SSH_PORT: pulumi.output(connection.port).apply(String),
-          CLAWDBOT_SSH_USER: connection.user,
-          CLAWDBOT_SSH_PRIVATE_KEY: connection.privateKey,
-          CLAWDBOT_HOST_ID: hostId,
-        },
+        environment: { ...sshEnvironment, CLAWDBOT_HOST_ID: hostId },
         triggers: [hostId],
       },
       { ...child, dependsOn: [readiness], ...(args.deletedWith && { deletedWith: args.deletedWith }) },
@@ -213,10 +229,11 @@ export class Deployment extends pulumi.ComponentResource {
       { ...child, dependsOn: [imageOnHost, ...configCopies, envFile, restore] },
     );
 
-    this.rollbackTarget = pulumi.all([connection.host, connection.port, connection.user]).apply(([host, port, user]) => ({
+    this.rollbackTarget = pulumi.all([connection.host, connection.port, connection.user, connection.hostKey]).apply(([host, port, user, hostKey]) => ({
       host,
       port,
       user,
+      hostKey,
       keepReleases: settings.keepReleases,
       healthTimeoutSeconds: settings.healthTimeoutSeconds,
     }));

@@ -8,6 +8,12 @@ export interface CidrsByFamily {
   ipv6: pulumi.Input<string[]>;
 }
 
+/**
+ * How Pulumi (and `npm run rollback`) reach sshd: `ssm` through a Session Manager tunnel
+ * (infra/ssm-tunnel.ts), with no inbound SSH rule at all; `direct` from sshAllowedCidrs.
+ */
+export type SshAccess = 'ssm' | 'direct';
+
 export interface NetworkArgs {
   /**
    * `default`: the account's default VPC; `dedicated`: a small VPC with one public subnet. A plain
@@ -16,7 +22,10 @@ export interface NetworkArgs {
   vpc: 'default' | 'dedicated';
   /** The subnet is placed in a zone that offers this type. */
   instanceType: pulumi.Input<string>;
+  /** Plain: it decides whether an SSH rule exists. */
+  sshAccess: SshAccess;
   sshPort: pulumi.Input<number>;
+  /** Used with sshAccess direct. */
   sshAllowedCidrs: CidrsByFamily;
   publicCidrs: CidrsByFamily;
 }
@@ -26,7 +35,8 @@ const DEDICATED_SUBNET_CIDR = '10.42.0.0/24';
 
 /**
  * Where the host lives: a public subnet and a security group whose inbound rules are exactly
- * the gateway and HTTPS from publicCidrs, and SSH on the custom port from sshAllowedCidrs.
+ * the gateway and HTTPS from publicCidrs, and, with sshAccess direct only, SSH on the custom port
+ * from sshAllowedCidrs. With ssm, sshd is reached through Session Manager, whose agent dials out.
  */
 export class Network extends pulumi.ComponentResource {
   public readonly vpcId: pulumi.Output<string>;
@@ -106,7 +116,7 @@ export class Network extends pulumi.ComponentResource {
         ingress: [
           { description: 'clawdbot gateway', protocol: 'tcp', fromPort: PORTS.gateway, toPort: PORTS.gateway, ...publicSources },
           { description: 'HTTPS (Caddy)', protocol: 'tcp', fromPort: PORTS.https, toPort: PORTS.https, ...publicSources },
-          { description: 'SSH', protocol: 'tcp', fromPort: args.sshPort, toPort: args.sshPort, ...sshSources },
+          ...(args.sshAccess === 'direct' ? [{ description: 'SSH', protocol: 'tcp', fromPort: args.sshPort, toPort: args.sshPort, ...sshSources }] : []),
         ],
         egress: [{ description: 'outbound', protocol: '-1', fromPort: 0, toPort: 0, cidrBlocks: ['0.0.0.0/0'], ipv6CidrBlocks: ['::/0'] }],
       },

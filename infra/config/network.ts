@@ -1,12 +1,14 @@
 import { PORTS } from '../../app/src/contract';
-import type { CidrsByFamily } from '../../components/single-host/network';
+import type { CidrsByFamily, SshAccess } from '../../components/single-host/network';
 import { byFamily, parseCidr } from './cidr';
 import type { ConfigReader, Environment } from './reader';
 
 /** The EC2 host's network: its VPC, and who may reach SSH and the public ports. */
 export interface NetworkConfig {
   vpc: 'default' | 'dedicated';
+  sshAccess: SshAccess;
   sshPort: number;
+  /** Empty with sshAccess ssm. */
   sshAllowedCidrs: CidrsByFamily;
   publicCidrs: CidrsByFamily;
 }
@@ -24,7 +26,8 @@ export function readNetwork(config: ConfigReader, environment: Environment): Net
   const taken = Object.entries(PORTS).find(([, port]) => port === sshPort);
   if (taken) config.fail('sshPort', `${sshPort} is the gateway's ${taken[0]} port; pick another`);
 
-  const sshAllowedCidrs = config.cidrs('sshAllowedCidrs');
+  const sshAccess = config.oneOf('sshAccess', ['ssm', 'direct']);
+  const sshAllowedCidrs = readSshAllowedCidrs(config, sshAccess);
   for (const cidr of environment === 'prod' ? sshAllowedCidrs : []) {
     const { family, prefixLength } = parseCidr(cidr)!;
     const widest = PROD_SSH_MIN_PREFIX[family];
@@ -35,8 +38,20 @@ export function readNetwork(config: ConfigReader, environment: Environment): Net
   }
   return {
     vpc: config.oneOf('vpc', ['default', 'dedicated']),
+    sshAccess,
     sshPort,
     sshAllowedCidrs: byFamily(sshAllowedCidrs),
     publicCidrs: byFamily(config.cidrs('publicCidrs')),
   };
+}
+
+/** ssm opens no SSH port, so ranges there would be a false promise; direct needs at least one. */
+function readSshAllowedCidrs(config: ConfigReader, sshAccess: SshAccess): string[] {
+  const listed = config.optionalList('sshAllowedCidrs');
+  if (sshAccess === 'ssm') {
+    if (listed.length > 0) config.fail('sshAllowedCidrs', 'must be empty with sshAccess ssm (SSH has no inbound rule; Session Manager is the way in); set sshAccess to direct to open SSH to these ranges');
+    return [];
+  }
+  if (listed.length === 0) config.fail('sshAllowedCidrs', 'is required with sshAccess direct: the office or VPN ranges that may reach SSH (or use sshAccess ssm, which needs none)');
+  return config.cidrs('sshAllowedCidrs');
 }

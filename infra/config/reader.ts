@@ -50,6 +50,13 @@ export class ConfigReader {
     return value;
   }
 
+  /** A list that may be empty (Pulumi.yaml's default []). */
+  optionalList(key: string): unknown[] {
+    const value: unknown = this.config.requireObject(key);
+    if (!Array.isArray(value)) this.fail(key, 'must be a list');
+    return value;
+  }
+
   cidrs(key: string): string[] {
     const value: unknown = this.config.requireObject(key);
     if (!Array.isArray(value) || value.length === 0) this.fail(key, 'must be a non-empty list of CIDRs');

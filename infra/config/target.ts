@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 import { DNS_LABEL } from './dns';
-import { readHost, type Architecture, type HostConfig } from './host';
+import { readHost, SSH_PUBLIC_KEY, type Architecture, type HostConfig } from './host';
 import { readMonitoring, type MonitoringConfig } from './monitoring';
 import { readNetwork, type NetworkConfig } from './network';
 import type { ConfigReader, Environment } from './reader';
@@ -20,6 +20,8 @@ export interface MachineTarget {
   port: number;
   user: string;
   architecture: Architecture;
+  /** The machine's SSH host key (authorized_keys form): every connection is pinned to it. */
+  hostKey: string;
 }
 
 export type Target = AwsTarget | MachineTarget;
@@ -46,5 +48,9 @@ function readMachineTarget(config: ConfigReader): MachineTarget {
   if (!isHostAddress(host)) config.fail('targetHost', `${JSON.stringify(host)} is not an IP address or a DNS name`);
   const user = config.optionalString('targetUser') ?? config.fail('targetUser', 'is required for target ssh: the user the deployment logs in as');
   if (!USER_NAME.test(user)) config.fail('targetUser', `${JSON.stringify(user)} is not a user name`);
-  return { kind: 'ssh', host, port: config.integer('targetPort', 1, 65535), user, architecture: config.oneOf('targetArchitecture', ['amd64', 'arm64']) };
+  const hostKey =
+    config.optionalString('targetHostKey') ??
+    config.fail('targetHostKey', 'is required for target ssh: the machine\'s host key, e.g. the contents of /etc/ssh/ssh_host_ed25519_key.pub on it, so that no other machine is trusted with the deploy');
+  if (!SSH_PUBLIC_KEY.test(hostKey)) config.fail('targetHostKey', 'is not an OpenSSH public key (expected e.g. "ssh-ed25519 AAAA... root@machine")');
+  return { kind: 'ssh', host, port: config.integer('targetPort', 1, 65535), user, architecture: config.oneOf('targetArchitecture', ['amd64', 'arm64']), hostKey };
 }

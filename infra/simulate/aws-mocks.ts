@@ -12,6 +12,9 @@ const MOCK_ACCOUNT = {
 
 const stableHash = (text: string) => createHash('sha256').update(text).digest('hex');
 
+/** The SSH host key the mocked instance reports over SSM. */
+export const PLACEHOLDER_HOST_KEY = `ssh-ed25519 ${Buffer.concat([Buffer.from('0000000b7373682d6564323535313900000020', 'hex'), createHash('sha256').update('host key').digest()]).toString('base64')}`;
+
 /** Deterministic stand-ins for what AWS would compute, so plans and snapshots are stable. */
 export function mockState(args: pulumi.runtime.MockResourceArgs, region: string): Record<string, unknown> {
   const { type, name, inputs } = args;
@@ -54,8 +57,10 @@ export function mockState(args: pulumi.runtime.MockResourceArgs, region: string)
       // A local image's repoDigest is its ID, a pushed one's repository@digest; both follow the build.
       return { repoDigest: `${inputs.skipPush ? '' : `${String(inputs.imageName).split(':')[0]}@`}sha256:${stableHash(JSON.stringify(inputs.build))}` };
     case 'command:remote:Command':
-    case 'command:local:Command':
       return { stdout: '', stderr: '' };
+    case 'command:local:Command':
+      // The host-key step prints the instance's key (components/single-host/hostKey.ts).
+      return { stdout: name.endsWith('-host-key') ? `${PLACEHOLDER_HOST_KEY}\n` : '', stderr: '' };
     default:
       return { arn };
   }

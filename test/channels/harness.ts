@@ -60,9 +60,9 @@ export function fakeModels(supportsVision: boolean): ModelManager {
   const model: ChatModel = {
     descriptor: { provider: 'openai', name: supportsVision ? 'vision-model' : 'text-model' },
     supportsVision,
-    complete: async () => ({ text: '', model: 'fake' }),
+    complete: async () => ({ text: '', model: 'fake', finishReason: 'stop' }),
     stream: async function* () {
-      return undefined;
+      return { finishReason: 'stop' };
     },
   };
   return {

@@ -17,9 +17,11 @@ const SECRETS = {
   backupSecretKey: 'backup-user-secret-access-key-000',
 } as const;
 
+const HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheTestHostxxxxxxxxxxxxxxxxxxxxx';
+
 function baseArgs(): DeploymentArgs {
   return {
-    connection: { host: '203.0.113.10', port: 2222, user: 'ubuntu', privateKey: pulumi.secret(SECRETS.privateKey) },
+    connection: { host: '203.0.113.10', port: 2222, user: 'ubuntu', privateKey: pulumi.secret(SECRETS.privateKey), hostKey: HOST_KEY, unreachableHint: 'Check the tunnel.' },
     hostId: 'i-0123456789abcdef0',
     platform: 'linux/arm64',
     build: { context: '.', dockerfile: 'app/Dockerfile' },
@@ -67,14 +69,19 @@ describe('Deployment over SSH', () => {
       expect({ name, beforeActivate: waits(simulation, 'activate', name), afterReadiness: waits(simulation, name, 'readiness') }).toEqual({ name, beforeActivate: true, afterReadiness: true });
     }
     expect(waits(simulation, 'restore-on-boot', 'host-tools')).toBe(true);
-    // Readiness is the first host step: it waits on nothing of this component.
-    expect(step(simulation, 'readiness').dependencies).toEqual([]);
+    // Reaching the host is the first step: it waits on nothing of this component; readiness on it.
+    expect(step(simulation, 'reach-host').dependencies).toEqual([]);
+    expect(waits(simulation, 'readiness', 'reach-host')).toBe(true);
   });
 
-  test('readiness keeps dialing a booting host, within a time limit, and checks its CPU', () => {
+  test('waits for a booting host with a bounded local step that says what to check, then readiness checks its CPU', () => {
+    const reach = step(simulation, 'reach-host');
+    expect(inputs(reach).create).toBe('npx tsx components/scripts/reach-host.ts');
+    expect(inputs(reach).environment).toMatchObject({ CLAWDBOT_SSH_HOST: '203.0.113.10', CLAWDBOT_SSH_PORT: '2222', CLAWDBOT_SSH_HOST_KEY: HOST_KEY, CLAWDBOT_SSH_UNREACHABLE_HINT: 'Check the tunnel.' });
+    expect(isSecretValue(inputs(reach).environment) || isSecretValue(reach.inputs.environment)).toBe(true);
+    expect(reach.customTimeouts).toEqual({ create: '40m' });
     const readiness = step(simulation, 'readiness');
-    expect(inputs(readiness).connection).toMatchObject({ dialErrorLimit: -1, host: '203.0.113.10', port: 2222, user: 'ubuntu' });
-    expect(readiness.customTimeouts).toEqual({ create: '30m' });
+    expect(inputs(readiness).connection).toMatchObject({ dialErrorLimit: 10, host: '203.0.113.10', port: 2222, user: 'ubuntu', hostKey: HOST_KEY });
     expect(inputs(readiness).create).toContain('cloud-init status --wait');
     expect(inputs(readiness).create).toContain('docker_cli info');
     expect(inputs(readiness).create).toContain("PLATFORM='linux/arm64'\nMACHINE='aarch64'");

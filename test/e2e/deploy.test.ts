@@ -259,7 +259,7 @@ test('npm run rollback returns to the previous release, then to a named one, wit
   mkdirSync(path.join(stackDir, 'config'), { recursive: true });
   mkdirSync(cliDir, { recursive: true });
   copyFileSync(path.join(__dirname, 'harness', 'pulumi-stand-in.sh'), path.join(cliDir, 'pulumi'));
-  const rollbackTarget = { host: env.host.ssh.host, port: env.host.ssh.port, user: env.host.ssh.user, keepReleases: SETTINGS.keepReleases, healthTimeoutSeconds: SETTINGS.healthTimeoutSeconds };
+  const rollbackTarget = { host: env.host.ssh.host, port: env.host.ssh.port, user: env.host.ssh.user, hostKey: env.host.ssh.hostKey, keepReleases: SETTINGS.keepReleases, healthTimeoutSeconds: SETTINGS.healthTimeoutSeconds };
   writeFileSync(path.join(stackDir, 'outputs.json'), JSON.stringify({ rollbackTarget, adminToken: BOT_ENVIRONMENT.CLAWDBOT_ADMIN_TOKEN }));
   writeFileSync(path.join(stackDir, 'outputs-masked.json'), JSON.stringify({ rollbackTarget, adminToken: '[secret]' }));
   writeFileSync(path.join(stackDir, 'config', 'clawdbot:sshPrivateKey.json'), JSON.stringify({ value: env.host.ssh.privateKey, secret: true }));
@@ -468,6 +468,7 @@ test('deleting the deployment stops the services and keeps the data, and tolerat
         CLAWDBOT_SSH_PORT: String(port),
         CLAWDBOT_SSH_USER: env.host.ssh.user,
         CLAWDBOT_SSH_PRIVATE_KEY: env.host.ssh.privateKey,
+        CLAWDBOT_SSH_HOST_KEY: env.host.ssh.hostKey,
         CLAWDBOT_HOST_ID: id,
       },
     });

@@ -44,7 +44,7 @@ describe('config rejections', () => {
   });
 
   it.each(['10.0.0.0/33', '300.1.2.0/24', '10.0.0.1', 'office', '2001:db8::/129', ' 10.0.0.0/8'])('invalid CIDR %p in sshAllowedCidrs', async (cidr) => {
-    await expectRejected('dev', { config: { sshAllowedCidrs: ['198.51.100.0/24', cidr] } }, `clawdbot:sshAllowedCidrs: ${JSON.stringify(cidr)} is not a valid CIDR`);
+    await expectRejected('dev', { config: { sshAccess: 'direct', sshAllowedCidrs: ['198.51.100.0/24', cidr] } }, `clawdbot:sshAllowedCidrs: ${JSON.stringify(cidr)} is not a valid CIDR`);
   });
 
   it.each([
@@ -53,7 +53,7 @@ describe('config rejections', () => {
     ['2001:db8::1/32', '2001:db8::/32'],
     ['2001:db8:0:0:1::/64', '2001:db8::/64'],
   ])('a CIDR with host bits, %p, naming its network address', async (cidr, network) => {
-    await expectRejected('dev', { config: { sshAllowedCidrs: [cidr] } }, `clawdbot:sshAllowedCidrs: ${cidr} has host bits set; use its network address, ${network}`);
+    await expectRejected('dev', { config: { sshAccess: 'direct', sshAllowedCidrs: [cidr] } }, `clawdbot:sshAllowedCidrs: ${cidr} has host bits set; use its network address, ${network}`);
     await expectRejected('prod', { config: { publicCidrs: ['0.0.0.0/0', cidr] } }, `clawdbot:publicCidrs: ${cidr} has host bits set; use its network address, ${network}`);
   });
 
@@ -68,7 +68,7 @@ describe('config rejections', () => {
   it.each(['0.0.0.0/0', '::/0', '::0/0'])('sshAllowedCidrs containing %p in prod', async (cidr) => {
     await expectRejected(
       'prod',
-      { config: { sshAllowedCidrs: ['203.0.113.0/24', cidr] } },
+      { config: { sshAccess: 'direct', sshAllowedCidrs: ['203.0.113.0/24', cidr] } },
       `clawdbot:sshAllowedCidrs: ${cidr} opens SSH to the whole internet, which prod refuses`,
     );
   });
@@ -82,14 +82,14 @@ describe('config rejections', () => {
   ])('sshAllowedCidrs %p in prod, world-open in all but name', async (cidr, bound) => {
     await expectRejected(
       'prod',
-      { config: { sshAllowedCidrs: [cidr] } },
+      { config: { sshAccess: 'direct', sshAllowedCidrs: [cidr] } },
       `clawdbot:sshAllowedCidrs: ${cidr} opens SSH to more than an ${bound}, which prod refuses (no office or VPN range is that wide)`,
     );
   });
 
   it('takes the widest ranges prod allows for SSH, and any range in dev', async () => {
-    await expect(simulate('prod', { config: { sshAllowedCidrs: ['10.0.0.0/8', '2001:db8::/32'] } })).resolves.toBeDefined();
-    await expect(simulate('dev', { config: { sshAllowedCidrs: ['0.0.0.0/1', '128.0.0.0/1'] } })).resolves.toBeDefined();
+    await expect(simulate('prod', { config: { sshAccess: 'direct', sshAllowedCidrs: ['10.0.0.0/8', '2001:db8::/32'] } })).resolves.toBeDefined();
+    await expect(simulate('dev', { config: { sshAccess: 'direct', sshAllowedCidrs: ['0.0.0.0/1', '128.0.0.0/1'] } })).resolves.toBeDefined();
   });
 
   it('a domain whose hosted zone is not found, before anything exists in AWS', async () => {
@@ -185,9 +185,15 @@ describe('config rejections', () => {
     await expect(simulate('dev', { config: { targetBackups: 'sometimes' } })).rejects.toThrow("Stack 'dev' with configuration key 'targetBackups' must be of type 'boolean'");
   });
 
-  it('target aws without an SSH public key or SSH ranges', async () => {
+  it('target aws without an SSH public key', async () => {
     await expectRejected('dev', { unset: ['sshPublicKey'] }, 'clawdbot:sshPublicKey: is required for target aws: the public key installed for the ubuntu user');
-    await expectRejected('dev', { config: { sshAllowedCidrs: [] } }, 'clawdbot:sshAllowedCidrs: must be a non-empty list of CIDRs');
+  });
+
+  it('sshAccess direct without SSH ranges, and ssm with them (it opens no SSH port)', async () => {
+    await expectRejected('prod', { config: { sshAccess: 'direct' } }, 'clawdbot:sshAllowedCidrs: is required with sshAccess direct: the office or VPN ranges that may reach SSH');
+    await expectRejected('dev', { config: { sshAccess: 'direct', sshAllowedCidrs: [] } }, 'clawdbot:sshAllowedCidrs: is required with sshAccess direct');
+    await expectRejected('dev', { config: { sshAllowedCidrs: ['203.0.113.0/24'] } }, 'clawdbot:sshAllowedCidrs: must be empty with sshAccess ssm');
+    await expectRejected('dev', { config: { sshAccess: 'bastion' } }, `Configuration 'clawdbot:sshAccess' value 'bastion' is not a legal enum value (["ssm","direct"])`);
   });
 
   it('a target that is neither aws nor ssh, with Pulumi\'s own error', async () => {
@@ -195,11 +201,16 @@ describe('config rejections', () => {
   });
 
   describe('target ssh', () => {
-    const machine = { target: 'ssh', targetHost: '192.0.2.20', targetUser: 'deploy' };
+    const machine = { target: 'ssh', targetHost: '192.0.2.20', targetUser: 'deploy', targetHostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMachineHostKey' };
+
+    it('without the host key that every connection is pinned to', async () => {
+      await expectRejected('dev', { config: { ...machine, targetHostKey: '' } }, 'clawdbot:targetHostKey: is required for target ssh');
+      await expectRejected('dev', { config: { ...machine, targetHostKey: '192.0.2.20 ssh-ed25519 AAAA' } }, 'clawdbot:targetHostKey: is not an OpenSSH public key');
+    });
 
     it('without a host or a user', async () => {
-      await expectRejected('dev', { config: { target: 'ssh', targetUser: 'deploy' } }, 'clawdbot:targetHost: is required for target ssh: the address or DNS name of your machine');
-      await expectRejected('dev', { config: { target: 'ssh', targetHost: '192.0.2.20' } }, 'clawdbot:targetUser: is required for target ssh: the user the deployment logs in as');
+      await expectRejected('dev', { config: { ...machine, targetHost: '' } }, 'clawdbot:targetHost: is required for target ssh: the address or DNS name of your machine');
+      await expectRejected('dev', { config: { ...machine, targetUser: '' } }, 'clawdbot:targetUser: is required for target ssh: the user the deployment logs in as');
     });
 
     it.each(['my machine', 'host:22', 'http://nas.local', '-nas'])('targetHost %p', async (targetHost) => {
@@ -310,11 +321,11 @@ describe('config rejections', () => {
 
 describe('config acceptance', () => {
   it('lets dev open SSH to the world (key-only, fail2ban)', async () => {
-    await expect(simulate('dev', { config: { sshAllowedCidrs: ['0.0.0.0/0', '::/0'] } })).resolves.toBeDefined();
+    await expect(simulate('dev', { config: { sshAccess: 'direct', sshAllowedCidrs: ['0.0.0.0/0', '::/0'] } })).resolves.toBeDefined();
   });
 
   it('takes single addresses and network addresses in any IPv6 spelling', async () => {
-    await expect(simulate('prod', { config: { sshAllowedCidrs: ['198.51.100.7/32', '2001:DB8:0::/48', '2001:db8::1/128'] } })).resolves.toBeDefined();
+    await expect(simulate('prod', { config: { sshAccess: 'direct', sshAllowedCidrs: ['198.51.100.7/32', '2001:DB8:0::/48', '2001:db8::1/128'] } })).resolves.toBeDefined();
   });
 
   it('needs no model key for the built-in rules model', async () => {

@@ -2,10 +2,10 @@ import * as pulumi from '@pulumi/pulumi';
 import { parse } from 'yaml';
 import { loadSettings } from '../../app/src/lib/config';
 import { CLOUDWATCH_NAMESPACE, HOST_PATHS, METRICS, PORTS } from '../../app/src/contract';
-import { parseCidr } from '../../infra/config/cidr';
-import { PROD_SSH_MIN_PREFIX } from '../../infra/config/network';
 import { isSecretValue, reveal, simulate, type SimulatedResource, type Simulation } from '../../infra/simulate';
 import { SSH_USER, ubuntuAmiParameter } from '../../components/single-host/host';
+import { PLACEHOLDER_HOST_KEY } from '../../infra/simulate/aws-mocks';
+import { SSM_TUNNEL_PORT } from '../../infra/ssm-tunnel';
 import { ancestors, bashArray, inputs, named, ofType, only, strings, userDataOf, waitsFor, writtenFile } from './graph';
 
 // The whole program (infra/index.ts), evaluated under Pulumi's mocks for the committed dev and
@@ -55,13 +55,13 @@ describe('security group', () => {
       .sort((a, b) => a.fromPort - b.fromPort);
   const everyone = { cidrBlocks: ['0.0.0.0/0'], ipv6CidrBlocks: ['::/0'] };
 
-  it('opens exactly the gateway and HTTPS to publicCidrs and the custom SSH port to sshAllowedCidrs, each family in its list', () => {
-    expect(ingress(prod)).toEqual([
-      { protocol: 'tcp', fromPort: PORTS.https, toPort: PORTS.https, ...everyone },
-      { protocol: 'tcp', fromPort: 2222, toPort: 2222, cidrBlocks: ['203.0.113.0/24'], ipv6CidrBlocks: [] },
-      { protocol: 'tcp', fromPort: PORTS.gateway, toPort: PORTS.gateway, ...everyone },
-    ]);
-    expect(ingress(dev).map((rule) => rule.fromPort)).toEqual([PORTS.https, 2222, PORTS.gateway]);
+  it('opens exactly the gateway and HTTPS to publicCidrs, and no SSH port at all with sshAccess ssm (the default, dev and prod)', () => {
+    for (const simulation of [prod, dev]) {
+      expect(ingress(simulation)).toEqual([
+        { protocol: 'tcp', fromPort: PORTS.https, toPort: PORTS.https, ...everyone },
+        { protocol: 'tcp', fromPort: PORTS.gateway, toPort: PORTS.gateway, ...everyone },
+      ]);
+    }
   });
 
   it('is the only source of inbound rules', () => {
@@ -71,31 +71,23 @@ describe('security group', () => {
     }
   });
 
-  it('never opens SSH wider than an office or VPN range in prod, though dev may open it to all', () => {
-    const ssh = (simulation: Simulation) => ingress(simulation).find((rule) => rule.fromPort === 2222)!;
-    for (const cidr of [...ssh(prod).cidrBlocks, ...ssh(prod).ipv6CidrBlocks]) {
-      const { family, prefixLength } = parseCidr(cidr)!;
-      expect(prefixLength).toBeGreaterThanOrEqual(PROD_SSH_MIN_PREFIX[family]);
-    }
-    expect(ssh(dev)).toMatchObject({ cidrBlocks: ['0.0.0.0/0'], ipv6CidrBlocks: [] });
-  });
-
-  it('is mirrored by the host firewall (ufw) in the user data', () => {
-    for (const [, simulation] of stacks()) {
+  it('is mirrored by the host firewall (ufw) in the user data', async () => {
+    const direct = await simulate('prod', { config: { sshAccess: 'direct', sshAllowedCidrs: ['203.0.113.0/24'] } });
+    for (const simulation of [prod, dev, direct]) {
       const script = fileIn(simulation, '/usr/local/sbin/clawdbot-provision');
       const rules = ingress(simulation);
-      const ssh = rules.find((rule) => rule.fromPort === 2222)!;
+      const ssh = rules.find((rule) => rule.fromPort === 2222);
       const gateway = rules.find((rule) => rule.fromPort === PORTS.gateway)!;
-      expect(bashArray(script, 'ssh_allowed_cidrs')).toEqual([...ssh.cidrBlocks, ...ssh.ipv6CidrBlocks]);
+      expect(bashArray(script, 'ssh_allowed_cidrs')).toEqual(ssh ? [...ssh.cidrBlocks, ...ssh.ipv6CidrBlocks] : []);
       expect(bashArray(script, 'public_cidrs')).toEqual([...gateway.cidrBlocks, ...gateway.ipv6CidrBlocks]);
       expect(bashArray(script, 'public_ports').map(Number).sort()).toEqual(rules.filter((rule) => rule !== ssh).map((rule) => rule.fromPort).sort());
       expect(script).toContain("ssh_port='2222'");
     }
   });
 
-  it('follows publicCidrs, sshAllowedCidrs and sshPort from config, splitting mixed lists by family', async () => {
+  it('with sshAccess direct, follows publicCidrs, sshAllowedCidrs and sshPort from config, splitting mixed lists by family', async () => {
     const custom = await simulate('prod', {
-      config: { publicCidrs: ['198.51.100.0/24', '2001:db8:1::/48', '192.0.2.0/24'], sshAllowedCidrs: ['2001:db8:2::/64', '203.0.113.0/24'], sshPort: 40022 },
+      config: { sshAccess: 'direct', publicCidrs: ['198.51.100.0/24', '2001:db8:1::/48', '192.0.2.0/24'], sshAllowedCidrs: ['2001:db8:2::/64', '203.0.113.0/24'], sshPort: 40022 },
     });
     const publicSources = { cidrBlocks: ['198.51.100.0/24', '192.0.2.0/24'], ipv6CidrBlocks: ['2001:db8:1::/48'] };
     expect(ingress(custom)).toEqual([
@@ -205,7 +197,7 @@ describe('host', () => {
   it('renders its user data from the stack config', () => {
     expect(fileIn(prod, '/etc/ssh/sshd_config.d/10-clawdbot.conf')).toContain('Port 2222\n');
     expect(fileIn(prod, `${HOST_PATHS.root}/backup.env`)).toContain(`BACKUP_BUCKET=${prod.outputs.backupBucketName}\nBACKUP_PREFIX=clawdbot-prod/\nBACKUP_RETENTION_DAYS=90\n`);
-    expect(fileIn(prod, '/usr/local/sbin/clawdbot-provision')).toContain("ssh_allowed_cidrs=('203.0.113.0/24')");
+    expect(fileIn(prod, '/usr/local/sbin/clawdbot-provision')).toContain('ssh_allowed_cidrs=()\n');
     expect(parse(fileIn(dev, '/etc/clawdbot/prometheus.yaml')).scrape_configs[0].static_configs[0].labels).toEqual({ Stack: 'dev' });
   });
 });
@@ -437,12 +429,15 @@ describe('deployment', () => {
     expect(inputs(step(intel, 'readiness')).create).toContain("MACHINE='x86_64'");
   });
 
-  it('logs in to the Elastic IP on sshPort as ubuntu, with the deploy key as a secret', () => {
+  it('logs in through the SSM tunnel as ubuntu, pinned to the host key read over SSM, with the deploy key as a secret', () => {
     for (const [, simulation] of stacks()) {
+      const hostKey = named(simulation, `clawdbot-${simulation.stack}-host-key`);
+      expect(inputs(hostKey)).toMatchObject({ create: 'npx tsx components/scripts/read-host-key.ts', environment: { CLAWDBOT_INSTANCE_ID: `clawdbot-${simulation.stack}-host-id`, AWS_REGION: 'ap-southeast-1' } });
+      expect(strings(hostKey.inputs.triggers)).toEqual([`clawdbot-${simulation.stack}-host-id`]);
       for (const command of simulation.resources.filter((r) => r.inputs.connection !== undefined)) {
         expect({ step: command.name, connection: inputs(command).connection }).toEqual({
           step: command.name,
-          connection: expect.objectContaining({ host: '203.0.113.10', port: 2222, user: SSH_USER, privateKey: simulation.config['clawdbot:sshPrivateKey'] }),
+          connection: expect.objectContaining({ host: '127.0.0.1', port: SSM_TUNNEL_PORT, user: SSH_USER, hostKey: PLACEHOLDER_HOST_KEY, privateKey: simulation.config['clawdbot:sshPrivateKey'] }),
         });
         const connection = command.inputs.connection as Record<string, unknown>;
         expect(isSecretValue(connection) || isSecretValue(connection.privateKey)).toBe(true);
@@ -450,14 +445,21 @@ describe('deployment', () => {
     }
   });
 
-  it('waits for the host first: dials without limit for 30 minutes, then cloud-init and Docker', () => {
+  it('waits for the host first, for a bounded time with an error that says what to check, then cloud-init and Docker', () => {
     for (const [, simulation] of stacks()) {
+      const reach = step(simulation, 'reach-host');
+      expect(inputs(reach).create).toBe('npx tsx components/scripts/reach-host.ts');
+      expect(inputs(reach).environment).toMatchObject({ CLAWDBOT_SSH_HOST: '127.0.0.1', CLAWDBOT_SSH_PORT: String(SSM_TUNNEL_PORT), CLAWDBOT_SSH_HOST_KEY: PLACEHOLDER_HOST_KEY });
+      expect(inputs(reach).environment.CLAWDBOT_SSH_UNREACHABLE_HINT).toContain(`npx tsx infra/ssm-tunnel.ts ${simulation.stack}`);
+      expect(reach.customTimeouts).toEqual({ create: '40m' });
       const readiness = step(simulation, 'readiness');
-      expect(inputs(readiness).connection).toMatchObject({ dialErrorLimit: -1 });
-      expect(readiness.customTimeouts).toEqual({ create: '30m' });
+      expect(waitsFor(simulation, readiness, reach)).toBe(true);
+      // The provider's own retries stay bounded (its default 10), never -1.
+      expect(inputs(readiness).connection.dialErrorLimit).toBeGreaterThan(0);
       expect(inputs(readiness).create).toMatch(/cloud-init status --wait[\s\S]*docker_cli info/);
-      // After the instance and its address exist.
-      expect(waitsFor(simulation, readiness, only(simulation, 'aws:ec2/eip:Eip'))).toBe(true);
+      // After the instance, its host key and its address (which the tunnel follows) exist.
+      expect(waitsFor(simulation, reach, named(simulation, `clawdbot-${simulation.stack}-host-key`))).toBe(true);
+      expect(waitsFor(simulation, reach, only(simulation, 'aws:ec2/eip:Eip'))).toBe(true);
       // The whole host and backups: dependsOn on a component waits for all its resources.
       const deployment = only(simulation, 'clawdbot:deployment:Deployment');
       expect(deployment.dependencies).toEqual(expect.arrayContaining([only(simulation, 'aws:iam/rolePolicy:RolePolicy').urn, only(simulation, 'aws:s3/bucketPolicy:BucketPolicy').urn]));
@@ -554,7 +556,7 @@ describe('deployment', () => {
 
   it('gives npm run rollback its target and the live release as outputs, without secrets', () => {
     for (const [, simulation] of stacks()) {
-      expect(simulation.outputs.rollbackTarget).toEqual({ host: '203.0.113.10', port: 2222, user: SSH_USER, keepReleases: 5, healthTimeoutSeconds: 120 });
+      expect(simulation.outputs.rollbackTarget).toEqual({ host: '127.0.0.1', port: SSM_TUNNEL_PORT, user: SSH_USER, hostKey: PLACEHOLDER_HOST_KEY, keepReleases: 5, healthTimeoutSeconds: 120 });
       expect(simulation.outputs.release).toMatch(/^r[0-9a-f]{12}$/);
     }
   });
@@ -600,7 +602,8 @@ describe('restore on boot and disaster recovery', () => {
 });
 
 describe('target ssh: a machine of yours', () => {
-  const machine = { target: 'ssh', targetHost: 'nas.home.example', targetPort: 2200, targetUser: 'deploy', targetArchitecture: 'arm64' };
+  const machineHostKey = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMachineHostKeyForTheTestsxxxxxxxxxxxxxx';
+  const machine = { target: 'ssh', targetHost: 'nas.home.example', targetPort: 2200, targetUser: 'deploy', targetArchitecture: 'arm64', targetHostKey: machineHostKey };
 
   it('creates no AWS resource, not even a provider, without backups', async () => {
     const simulation = await simulate('dev', { config: machine });
@@ -612,7 +615,8 @@ describe('target ssh: a machine of yours', () => {
   it('gets the same deployment: its address, port, user and CPU, its own host id', async () => {
     const simulation = await simulate('prod', { config: machine });
     const readiness = named(simulation, 'clawdbot-prod-readiness');
-    expect(inputs(readiness).connection).toMatchObject({ host: 'nas.home.example', port: 2200, user: 'deploy', dialErrorLimit: -1 });
+    expect(inputs(readiness).connection).toMatchObject({ host: 'nas.home.example', port: 2200, user: 'deploy', hostKey: machineHostKey });
+    expect(inputs(named(simulation, 'clawdbot-prod-reach-host')).environment.CLAWDBOT_SSH_UNREACHABLE_HINT).toBe('Check that nas.home.example:2200 is reachable from this machine and that sshd runs there.');
     expect(inputs(readiness).create).toContain("MACHINE='aarch64'");
     expect(inputs(only(simulation, 'docker:index/image:Image')).build.platform).toBe('linux/arm64');
     expect(strings(named(simulation, 'clawdbot-prod-activate').inputs.triggers)).toContain('nas.home.example:2200');
@@ -622,7 +626,7 @@ describe('target ssh: a machine of yours', () => {
     expect(simulation.outputs).toMatchObject({
       publicUrl: 'https://bot.example.com',
       sshCommand: 'ssh -p 2200 deploy@bot.example.com',
-      rollbackTarget: { host: 'nas.home.example', port: 2200, user: 'deploy', keepReleases: 5, healthTimeoutSeconds: 120 },
+      rollbackTarget: { host: 'nas.home.example', port: 2200, user: 'deploy', hostKey: machineHostKey, keepReleases: 5, healthTimeoutSeconds: 120 },
     });
     expect(simulation.outputs).not.toHaveProperty('instanceId');
     expect(named(simulation, 'clawdbot-prod-teardown').deletedWith).toBeUndefined();
@@ -877,12 +881,19 @@ describe('outputs', () => {
     const bucket = (simulation: Simulation) => simulation.resources.find((r: SimulatedResource) => r.type === 'aws:s3/bucket:Bucket')!;
     expect(prod.outputs).toMatchObject({
       publicUrl: 'https://bot.example.com',
-      sshCommand: 'ssh -p 2222 ubuntu@bot.example.com',
+      sshCommand: "ssh -o ProxyCommand='aws ssm start-session --region ap-southeast-1 --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p' -p 2222 ubuntu@clawdbot-prod-host-id",
       instanceId: 'clawdbot-prod-host-id',
       backupBucketName: expect.stringMatching(new RegExp(`^${bucket(prod).name}-`)),
       dashboardUrl: 'https://ap-southeast-1.console.aws.amazon.com/cloudwatch/home?region=ap-southeast-1#dashboards:name=clawdbot-prod',
       alarmTopicArn: 'arn:aws:sns:ap-southeast-1:123456789012:clawdbot-prod-alarms',
     });
-    expect(dev.outputs.sshCommand).toBe('ssh -p 2222 ubuntu@203.0.113.10');
+    expect(dev.outputs.sshCommand).toContain('-p 2222 ubuntu@clawdbot-dev-host-id');
+  });
+
+  it('with sshAccess direct, log in to the Elastic IP from sshAllowedCidrs, and say so when it cannot', async () => {
+    const direct = await simulate('prod', { config: { sshAccess: 'direct', sshAllowedCidrs: ['203.0.113.0/24'] } });
+    expect(direct.outputs.sshCommand).toBe('ssh -p 2222 ubuntu@bot.example.com');
+    expect(inputs(named(direct, 'clawdbot-prod-readiness')).connection).toMatchObject({ host: '203.0.113.10', port: 2222, hostKey: PLACEHOLDER_HOST_KEY });
+    expect(inputs(named(direct, 'clawdbot-prod-reach-host')).environment.CLAWDBOT_SSH_UNREACHABLE_HINT).toContain('clawdbot:sshAllowedCidrs');
   });
 });

@@ -40,20 +40,43 @@ describe('workflow files', () => {
 });
 
 describe('pull requests', () => {
-  it('run the tests, then preview dev and prod with a diff commented on the PR', () => {
+  it('run the tests, then preview dev at once and prod behind prod-preview, each environment holding its own secrets', () => {
     const pr = workflow('pull-request.yml');
     expect(Object.keys(pr.on)).toEqual(['pull_request']);
     expect(pr.jobs.tests.uses).toBe('./.github/workflows/tests.yml');
     const preview = pr.jobs.preview;
     expect(preview.needs).toBe('tests');
-    expect(preview.strategy.matrix.stack).toEqual(['dev', 'prod']);
+    expect(preview.if).toBe('github.event.pull_request.head.repo.full_name == github.repository');
+    expect(preview.strategy.matrix.include).toEqual([
+      { stack: 'dev', environment: 'dev-preview' },
+      { stack: 'prod', environment: 'prod-preview' },
+    ]);
     expect(preview.uses).toBe('./.github/workflows/pulumi.yml');
-    expect(preview.with).toEqual({ stack: '${{ matrix.stack }}', command: 'preview' });
+    expect(preview.with).toEqual({ stack: '${{ matrix.stack }}', command: 'preview', environment: '${{ matrix.environment }}' });
     expect(preview.permissions).toEqual({ contents: 'read', 'id-token': 'write', 'pull-requests': 'write' });
 
     const pulumi = step('pulumi.yml', 'pulumi', 'pulumi/actions');
     expect(pulumi.uses).toBe('pulumi/actions@v7');
     expect(pulumi.with).toMatchObject({ command: '${{ inputs.command }}', 'stack-name': '${{ inputs.stack }}', diff: true, 'comment-on-pr': "${{ inputs.command == 'preview' }}" });
+    // Previews assume the read-only role; only `up` the deploy role.
+    const credentials = step('pulumi.yml', 'pulumi', 'aws-actions/configure-aws-credentials');
+    expect(credentials.with['role-to-assume']).toBe("${{ inputs.command == 'up' && secrets.AWS_DEPLOY_ROLE_ARN || secrets.AWS_PREVIEW_ROLE_ARN }}");
+  });
+
+  it('always run inside an environment, so that no job without one can read a stack\'s secrets', () => {
+    const pulumi = workflow('pulumi.yml');
+    expect(pulumi.on.workflow_call.inputs.environment).toMatchObject({ type: 'string', required: true });
+    expect(pulumi.on.workflow_call.inputs.environment).not.toHaveProperty('default');
+    expect(pulumi.jobs.pulumi.environment).toBe('${{ inputs.environment }}');
+  });
+
+  it('from a fork get a notice saying why there is no preview, not a silent skip', () => {
+    const notice = workflow('pull-request.yml').jobs['fork-preview-notice'];
+    expect(notice.if).toBe('github.event.pull_request.head.repo.full_name != github.repository');
+    const script = notice.steps.map((s: any) => s.run).join('\n');
+    expect(script).toMatch(/::notice title=No Pulumi preview::/);
+    expect(script).toContain('GITHUB_STEP_SUMMARY');
+    expect(notice).not.toHaveProperty('secrets');
   });
 });
 
@@ -64,17 +87,19 @@ describe('main', () => {
     expect(deploy.concurrency).toEqual({ group: 'deploy', 'cancel-in-progress': false });
     expect(deploy.jobs.dev).toMatchObject({ needs: 'tests', uses: './.github/workflows/pulumi.yml', with: { stack: 'dev', command: 'up', environment: 'dev' } });
     expect(deploy.jobs.prod).toMatchObject({ needs: 'dev', uses: './.github/workflows/pulumi.yml', with: { stack: 'prod', command: 'up', environment: 'prod' } });
-    expect(workflow('pulumi.yml').jobs.pulumi.environment).toBe('${{ inputs.environment }}');
   });
 
-  it('runs the prod deploy on a runner of its own choosing, which can reach SSH inside sshAllowedCidrs', () => {
+  it('deploys from GitHub\'s runners, opening the SSM tunnel to the host before pulumi up', () => {
     const pulumi = workflow('pulumi.yml');
-    expect(pulumi.jobs.pulumi['runs-on']).toBe('${{ inputs.runner }}');
-    expect(pulumi.on.workflow_call.inputs.runner).toMatchObject({ type: 'string', required: false, default: 'ubuntu-latest' });
-    expect(workflow('deploy.yml').jobs.prod.with.runner).toEqual(expect.any(String));
-    // dev (SSH open to all) and the previews (no SSH) stay on GitHub's runners.
-    expect(workflow('deploy.yml').jobs.dev.with).not.toHaveProperty('runner');
-    expect(workflow('pull-request.yml').jobs.preview.with).not.toHaveProperty('runner');
+    expect(pulumi.jobs.pulumi['runs-on']).toBe('ubuntu-latest');
+    const all = steps('pulumi.yml', 'pulumi');
+    const tunnel = all.findIndex((s) => s.name === 'SSM tunnel to the host\'s SSH');
+    expect(all[tunnel]).toMatchObject({ if: "inputs.command == 'up'", env: { STACK: '${{ inputs.stack }}' } });
+    expect(all[tunnel].run).toContain('npx tsx infra/ssm-tunnel.ts "$STACK"');
+    const indexOf = (action: string) => all.findIndex((s) => typeof s.uses === 'string' && s.uses.startsWith(`${action}@`));
+    // After the credentials the tunnel uses, before the update that dials through it.
+    expect(indexOf('aws-actions/configure-aws-credentials')).toBeLessThan(tunnel);
+    expect(tunnel).toBeLessThan(indexOf('pulumi/actions'));
   });
 });
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 import type { ChatModel, CompletionRequest, CompletionResult, ModelDescriptor, ModelStream } from './types';
-import { textOf } from './types';
+import { NO_TOKENS, textOf } from './types';
 import { firstProblem } from '../lib/validation';
 
 /**
@@ -96,12 +96,12 @@ export class RulesModel implements ChatModel {
   }
 
   async complete(request: CompletionRequest): Promise<CompletionResult> {
-    return { text: this.answer(request), model: this.descriptor.name };
+    return { text: this.answer(request), model: this.descriptor.name, finishReason: 'stop', usage: NO_TOKENS };
   }
 
   async *stream(request: CompletionRequest): ModelStream {
     yield this.answer(request);
-    return undefined;
+    return { finishReason: 'stop', usage: NO_TOKENS };
   }
 
   private answer(request: CompletionRequest): string {

@@ -121,7 +121,8 @@ export async function startTestHost(options: TestHostOptions): Promise<TestHost>
     });
 
     const privateKey = readFileSync(path.join(dir, 'client_key'), 'utf8');
-    const ssh: SshTarget = { host: hostAddress, port: sshPort, user: 'root', privateKey };
+    const hostKey = readFileSync(path.join(dir, 'host_key.pub'), 'utf8').trim();
+    const ssh: SshTarget = { host: hostAddress, port: sshPort, user: 'root', privateKey, hostKey };
     await waitFor('sshd on the test host', async () => (await runOverSsh(ssh, 'true'), true), 20_000);
     return { address: hostAddress, ciAddress, ssh, rootDir, dockerHost: podman.dockerHost, stop };
   } catch (error) {
