@@ -11,6 +11,7 @@ import { healthPlugin } from './http/health';
 import { metricsPlugin } from './http/metrics';
 import { openaiApiPlugin } from './http/openai-api';
 import { rateLimitPlugin } from './http/rate-limit';
+import { newRequestId, requestIdPlugin } from './http/request-id';
 import { webPlugin } from './web/plugin';
 
 /**
@@ -25,6 +26,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     bodyLimit: BODY_LIMIT_BYTES,
     ...serverTimeouts(deps.settings),
     clientErrorHandler,
+    genReqId: newRequestId,
     // Only the proxies named in TRUST_PROXY (Caddy) may say who the client is: trusting a
     // whole range would let any client on it pick its own per-IP rate-limit bucket.
     trustProxy: deps.settings.trustProxy.length > 0 ? deps.settings.trustProxy : false,
@@ -34,6 +36,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   app.removeContentTypeParser('text/plain');
 
   await app.register(errorsPlugin, deps);
+  await app.register(requestIdPlugin);
   await app.register(identifyClient, deps);
   await app.register(metricsPlugin, deps);
   await app.register(accessLogPlugin, deps);

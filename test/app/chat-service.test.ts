@@ -12,7 +12,7 @@ import { InputError } from '../../app/src/lib/errors';
 import { createMetrics } from '../../app/src/observability/metrics';
 import type { ModelManager } from '../../app/src/models/manager';
 import { RulesModel } from '../../app/src/models/rules';
-import { ModelError, textOf, type ChatModel, type CompletionRequest, type ModelStream } from '../../app/src/models/types';
+import { ModelError, textOf, type ChatModel, type CompletionRequest, type CompletionResult, type ModelStream } from '../../app/src/models/types';
 import { MemoryStore } from '../../app/src/store/memory';
 
 /** A model that answers "answer <n> to <last user text>" and records what it was sent. */
@@ -28,14 +28,14 @@ class RecordingModel implements ChatModel {
     if (this.failWith) throw this.failWith;
     return `answer ${this.requests.length} to ${textOf(request.messages.at(-1)!.content)}`;
   }
-  async complete(request: CompletionRequest) {
-    return { text: this.answer(request), model: this.descriptor.name };
+  async complete(request: CompletionRequest): Promise<CompletionResult> {
+    return { text: this.answer(request), model: this.descriptor.name, finishReason: 'stop' };
   }
   /** Reports usage when asked, as OpenAI-compatible providers do: a word is a token here. */
   async *stream(request: CompletionRequest): ModelStream {
     const words = this.answer(request).split(/(?<= )/);
     for (const word of words) yield word;
-    return request.streamUsage ? { promptTokens: request.messages.length, completionTokens: words.length } : undefined;
+    return { finishReason: 'stop', ...(request.streamUsage ? { usage: { promptTokens: request.messages.length, completionTokens: words.length } } : {}) };
   }
 }
 
@@ -234,6 +234,18 @@ describe('response cache', () => {
     expect(model.requests).toHaveLength(2);
   });
 
+  it('applies MAX_TOKENS (100 here) as the default and the ceiling of a request\'s length, TEMPERATURE (0.5) as its default', async () => {
+    const { service, model } = setup({ routing: 'llm' });
+    await service.complete([{ role: 'user', content: 'a' }]);
+    await service.complete([{ role: 'user', content: 'b' }], { maxTokens: 500, temperature: 0 });
+    await service.complete([{ role: 'user', content: 'c' }], { maxTokens: 20 });
+    expect(model.requests.map(({ maxTokens, temperature }) => ({ maxTokens, temperature }))).toEqual([
+      { maxTokens: 100, temperature: 0.5 },
+      { maxTokens: 100, temperature: 0 },
+      { maxTokens: 20, temperature: 0.5 },
+    ]);
+  });
+
   it('also serves streams', async () => {
     const { service, model } = setup({ routing: 'llm', cacheTtlSeconds: 60 });
     const collect = async () => {
@@ -245,19 +257,20 @@ describe('response cache', () => {
     expect(model.requests).toHaveLength(1);
   });
 
-  it('report the usage of a streamed answer when asked: the model\'s, and none for a cached or a rules answer', async () => {
+  it('report the usage of a streamed answer when asked: the model\'s, and zero tokens for a cached or a rules answer', async () => {
     const { service, model } = setup({ routing: 'hybrid', cacheTtlSeconds: 60 });
     const usageOf = async (content: string, streamUsage?: boolean) => {
       const stream = service.completeStream([{ role: 'user', content }], { streamUsage });
       for await (const delta of stream) expect(delta).not.toBe('');
-      return stream.usage;
+      return stream.ending?.usage;
     };
+    const none = { promptTokens: 0, completionTokens: 0 };
     expect(await usageOf('what is a sloth?')).toBeUndefined();
     expect(model.requests.at(-1)!.streamUsage).toBeUndefined();
     expect(await usageOf('what is a koala?', true)).toEqual({ promptTokens: 1, completionTokens: 7 });
     expect(model.requests.at(-1)!.streamUsage).toBe(true);
-    expect(await usageOf('what is a koala?', true)).toBeUndefined();
-    expect(await usageOf('hello', true)).toBeUndefined();
+    expect(await usageOf('what is a koala?', true)).toEqual(none);
+    expect(await usageOf('hello', true)).toEqual(none);
     expect(model.requests).toHaveLength(2);
   });
 });
@@ -295,5 +308,29 @@ describe('conversation log', () => {
     expect(records[1].sessionId).toBeUndefined();
     expect(records[2]).toMatchObject({ sessionId: 's', user: 'will this fail?', reply: '', error: 'provider down' });
     for (const record of records) expect(Date.parse(record.time)).not.toBeNaN();
+  });
+  it('has an exchange in the file by the time its answer is returned, when many answer at once', async () => {
+    const { service } = setup({ routing: 'llm' });
+    const onDisk = () =>
+      fs.readdirSync(path.join(dir, 'conversations'))
+        .flatMap((file) => fs.readFileSync(path.join(dir, 'conversations', file), 'utf8').split('\n'))
+        .filter(Boolean)
+        .map((line) => (JSON.parse(line) as ExchangeRecord).user);
+    const answered = async (question: string, ask: Promise<unknown>) => {
+      await ask;
+      // Read at once, before anything else can run: the record must already be in the file.
+      return onDisk().includes(question);
+    };
+    const streamed = async (question: string) => {
+      for await (const delta of service.replyStream(turn(question, question))) expect(delta).toBeTruthy();
+    };
+    const questions = ['q1', 'q2', 'q3', 'q4', 'q5', 'q6'];
+    const results = await Promise.all([
+      ...questions.slice(0, 2).map((q) => answered(q, service.complete([{ role: 'user', content: q }]))),
+      ...questions.slice(2, 4).map((q) => answered(q, service.reply(turn(q, q)))),
+      ...questions.slice(4).map((q) => answered(q, streamed(q))),
+    ]);
+    expect(results).toEqual(questions.map(() => true));
+    expect(onDisk().sort()).toEqual(questions);
   });
 });

@@ -11,8 +11,6 @@ describe('settings from the environment', () => {
       metricsHost: '127.0.0.1',
       dataDir: path.resolve('/srv/bot/data'),
       model: { provider: 'rules', name: 'rules' },
-      maxTokens: 4096,
-      temperature: 0.7,
       routing: 'hybrid',
       rateLimitQps: 50,
       cacheTtlSeconds: 3600,
@@ -21,6 +19,9 @@ describe('settings from the environment', () => {
       requestTimeoutMs: 30_000,
     });
     expect(settings.apiKeys).toBeUndefined();
+    // No answer length or temperature of ours: the client's, or else the provider's defaults.
+    expect(settings.maxTokens).toBeUndefined();
+    expect(settings.temperature).toBeUndefined();
     expect(settings.redisUrl).toBeUndefined();
     expect(settings.trustProxy).toEqual([]);
   });

@@ -107,13 +107,13 @@ describe('gateway HTTP API (rules model, memory store)', () => {
     for (const chunk of chunks) expect(chunk).not.toHaveProperty('usage');
   });
 
-  it('ends a stream with a usage chunk when asked (null for a rules answer, which counts no tokens)', async () => {
+  it('ends a stream with a usage chunk when asked (zero tokens for a rules answer, which asks no model)', async () => {
     const events = await readEvents(await completions({ messages: [{ role: 'user', content: 'help' }], stream: true, stream_options: { include_usage: true } }));
     expect(events.at(-1)).toBe('[DONE]');
     const chunks = events.slice(0, -1) as Array<{ choices: unknown[]; usage: unknown }>;
-    expect(chunks.at(-1)).toMatchObject({ object: 'chat.completion.chunk', choices: [], usage: null });
-    expect(chunks.at(-2)?.choices).toEqual([{ index: 0, delta: {}, finish_reason: 'stop' }]);
-    for (const chunk of chunks) expect(chunk.usage).toBeNull();
+    expect(chunks.at(-1)).toMatchObject({ object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } });
+    expect(chunks.at(-2)?.choices).toEqual([{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }]);
+    for (const chunk of chunks.slice(0, -1)) expect(chunk.usage).toBeNull();
   });
 
   it('lists the current model on /v1/models', async () => {
@@ -140,12 +140,15 @@ describe('gateway HTTP API (rules model, memory store)', () => {
       ['/api/chat', { message: 'hi', stream: 'yes' }, 'stream'],
       ['/v1/chat/completions', { messages: [] }, 'messages'],
       ['/v1/chat/completions', { messages: [{ role: 'user' }] }, 'messages[0].content'],
-      ['/v1/chat/completions', { messages: [{ role: 'tool', content: 'x' }] }, 'messages[0].role'],
+      ['/v1/chat/completions', { messages: [{ role: 'tool', content: 'x' }] }, 'messages[0].tool_call_id'],
+      ['/v1/chat/completions', { messages: [{ role: 'robot', content: 'x' }] }, 'messages[0].role'],
+      ['/v1/chat/completions', { messages: [{ role: 'assistant', content: null }] }, 'messages[0].content'],
       ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], temperature: 5 }, 'temperature'],
-      ['/v1/chat/completions', { messages: [{ role: 'assistant', content: 'x' }] }, 'messages'],
       // Fields the gateway cannot honour are refused, not silently dropped.
-      ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'function', function: { name: 'f' } }] }, 'tools'],
+      ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'custom', custom: { name: 'f' } }] }, 'tools[0].type'],
       ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], tool_choice: 'auto' }, 'tool_choice'],
+      ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], logprobs: true }, 'logprobs'],
+      ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], functions: [{ name: 'f' }] }, 'functions'],
       ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], n: 2 }, 'n'],
       ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_object' } }, 'response_format.type'],
       ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], stream: true, stream_options: { include_usage: 'yes' } }, 'stream_options.include_usage'],
@@ -207,7 +210,7 @@ describe('gateway HTTP API (rules model, memory store)', () => {
       const [head, body] = answer.split('\r\n\r\n');
       expect(head).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
       expect(head).toMatch(/\r\nContent-Type: application\/json/i);
-      expect(JSON.parse(body)).toEqual({ error: { message: expect.stringMatching(/could not be read/), type: 'invalid_request_error', code: 'malformed_request' } });
+      expect(JSON.parse(body)).toEqual({ error: { message: expect.stringMatching(/could not be read/), type: 'invalid_request_error', code: 'malformed_request', param: null } });
       expect((await fetch(`${gw.url}/health`)).status).toBe(200);
     });
 

@@ -65,6 +65,20 @@ describe('message and history limits', () => {
     expect(sent.slice(1).map((m) => m.content[0])).toEqual(['e', 'f', 'l']);
     expect(textLength(sent)).toBeLessThanOrEqual(250);
   });
+
+  it('never opens a trimmed completion with the results of a tool call it cut', async () => {
+    // Dropping the oldest user message is enough; the call and its result must go with it.
+    const turns = [
+      { role: 'user', content: 'a'.repeat(60) },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call-1', type: 'function', function: { name: 'lookup', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'call-1', content: 'r'.repeat(100) },
+      { role: 'assistant', content: 'f'.repeat(10) },
+    ];
+    const response = await complete(gw, { messages: [{ role: 'system', content: 'S'.repeat(50) }, ...turns, { role: 'user', content: 'last'.repeat(20) }] });
+    expect(response.status).toBe(200);
+    const sent = gw.fake.completions().at(-1)!.body.messages as Array<{ role: string; content: string }>;
+    expect(sent.map((m) => m.role)).toEqual(['system', 'user']);
+  });
 });
 
 describe('the limit settings', () => {

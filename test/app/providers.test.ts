@@ -54,7 +54,7 @@ describe.each([
     }
   });
 
-  it('passes the sampling parameters the provider has on to it, and accepts the harmless rest', async () => {
+  it('passes the sampling parameters and the end user the provider has on to it, and accepts the harmless rest', async () => {
     fake.enqueue({ text: 'sampled' });
     const response = await complete({
       top_p: 0.9,
@@ -69,12 +69,32 @@ describe.each([
     });
     expect(response.status).toBe(200);
     const sent = fake.completions().at(-1)!.body;
-    for (const field of ['user', 'n', 'response_format', 'stream_options']) expect(sent).not.toHaveProperty(field);
+    for (const field of ['n', 'response_format', 'stream_options']) expect(sent).not.toHaveProperty(field);
     if (provider === 'openai') {
-      expect(sent).toMatchObject({ top_p: 0.9, stop: ['END'], presence_penalty: 0.5, frequency_penalty: 0.25, seed: 7 });
+      expect(sent).toMatchObject({ top_p: 0.9, stop: ['END'], presence_penalty: 0.5, frequency_penalty: 0.25, seed: 7, user: 'end-user-1' });
     } else {
-      expect(sent).toMatchObject({ top_p: 0.9, stop_sequences: ['END'] });
+      expect(sent).toMatchObject({ top_p: 0.9, stop_sequences: ['END'], metadata: { user_id: 'end-user-1' } });
       for (const field of ['presence_penalty', 'frequency_penalty', 'seed']) expect(sent).not.toHaveProperty(field);
+    }
+  });
+
+  it('leaves the answer length and temperature to the provider when the client sets none, and forwards max_completion_tokens', async () => {
+    fake.enqueue({ text: 'defaults' }, { text: 'limited' });
+    // null is "not set", as in OpenAI's API.
+    expect((await complete({ max_tokens: null, temperature: null, stop: null, seed: null, stream_options: null })).status).toBe(200);
+    const defaults = fake.completions().at(-1)!.body;
+    expect((await complete({ max_completion_tokens: 7, temperature: 0.2 })).status).toBe(200);
+    const limited = fake.completions().at(-1)!.body;
+    expect(defaults).not.toHaveProperty('temperature');
+    if (provider === 'openai') {
+      expect(defaults).not.toHaveProperty('max_tokens');
+      expect(defaults).not.toHaveProperty('max_completion_tokens');
+      // Not OpenAI itself (MODEL_ENDPOINT is the fake): compatible providers know max_tokens.
+      expect(limited).toMatchObject({ max_tokens: 7, temperature: 0.2 });
+    } else {
+      // Anthropic requires a length: its default applies.
+      expect(defaults.max_tokens).toBe(4096);
+      expect(limited).toMatchObject({ max_tokens: 7, temperature: 0.2 });
     }
   });
 

@@ -43,7 +43,7 @@ export class FakeChat implements ChatService {
     throw new Error('not used by channels');
   }
 
-  logNotice(turn: Omit<Turn, 'signal'>, reply: string): void {
+  async logNotice(turn: Omit<Turn, 'signal'>, reply: string): Promise<void> {
     this.notices.push({ turn, reply });
   }
 
@@ -60,9 +60,9 @@ export function fakeModels(supportsVision: boolean): ModelManager {
   const model: ChatModel = {
     descriptor: { provider: 'openai', name: supportsVision ? 'vision-model' : 'text-model' },
     supportsVision,
-    complete: async () => ({ text: '', model: 'fake' }),
+    complete: async () => ({ text: '', model: 'fake', finishReason: 'stop' }),
     stream: async function* () {
-      return undefined;
+      return { finishReason: 'stop' };
     },
   };
   return {

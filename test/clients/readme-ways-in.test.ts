@@ -87,7 +87,7 @@ describe("README's three ways in", () => {
       answers.push(await response.json());
     }
     expect(answers).toEqual([
-      expect.objectContaining({ object: 'chat.completion', choices: [expect.objectContaining({ message: { role: 'assistant', content: 'echo: hello' } })] }),
+      expect.objectContaining({ object: 'chat.completion', choices: [expect.objectContaining({ message: { role: 'assistant', content: 'echo: hello', refusal: null } })] }),
       { sessionId: expect.any(String), reply: 'echo: hello', model: { provider: 'openai', name: 'fake-gpt' } },
     ]);
   });

@@ -10,6 +10,9 @@
  *
  * Each completion request takes the next enqueued step, or else the default `reply`
  * (a string, or a function of the request). The default reply echoes the last user text.
+ * A step can ask for tools instead (`toolCalls`), or be cut at the length limit (`finish: 'length'`):
+ *
+ *   fake.enqueue({ toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' }] });
  */
 import http, { type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -33,6 +36,17 @@ export interface FakeStep {
   body?: unknown;
   /** Streams only: sends this many chunks, then goes silent. */
   stallAfterChunks?: number;
+  /** The model asks for these tool calls (after the text, if any); it stops for tool use. */
+  toolCalls?: FakeToolCall[];
+  /** `length`: the answer was cut at max_tokens. Default: a natural stop (or tool use). */
+  finish?: 'length';
+}
+
+export interface FakeToolCall {
+  id: string;
+  name: string;
+  /** JSON text. */
+  arguments: string;
 }
 
 export interface RecordedRequest {
@@ -84,54 +98,84 @@ function errorBody(protocol: Protocol, status: number, error?: FakeStep['error']
   return { error: { message, type: type === 'rate_limit' ? 'rate_limit_exceeded' : `${type}_error`, code: error?.code ?? null } };
 }
 
-function successBody(protocol: Protocol, model: string, text: string): unknown {
+/** Why the step's answer ended, in the protocol's words. */
+function stopReason(protocol: Protocol, step: FakeStep): string {
+  if (step.finish === 'length') return protocol === 'anthropic' ? 'max_tokens' : 'length';
+  if (step.toolCalls?.length) return protocol === 'anthropic' ? 'tool_use' : 'tool_calls';
+  return protocol === 'anthropic' ? 'end_turn' : 'stop';
+}
+
+function successBody(protocol: Protocol, model: string, step: FakeStep): unknown {
+  const text = step.text ?? '';
+  const calls = step.toolCalls ?? [];
   if (protocol === 'anthropic') {
     return {
       id: 'msg_fake',
       type: 'message',
       role: 'assistant',
       model,
-      content: [{ type: 'text', text }],
-      stop_reason: 'end_turn',
+      content: [
+        ...(text || !calls.length ? [{ type: 'text', text }] : []),
+        ...calls.map((call) => ({ type: 'tool_use', id: call.id, name: call.name, input: JSON.parse(call.arguments) })),
+      ],
+      stop_reason: stopReason(protocol, step),
       stop_sequence: null,
       usage: { input_tokens: 3, output_tokens: 5 },
     };
   }
+  const toolCalls = calls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }));
   return {
     id: 'chatcmpl-fake',
     object: 'chat.completion',
     created: 1,
     model,
-    choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+    choices: [{ index: 0, message: { role: 'assistant', content: calls.length && !text ? null : text, ...(calls.length ? { tool_calls: toolCalls } : {}) }, finish_reason: stopReason(protocol, step) }],
     usage: { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 },
   };
 }
 
-function streamEvents(protocol: Protocol, model: string, chunks: string[], includeUsage: boolean): { start: string[]; deltas: string[]; end: string[] } {
+/** A tool call's arguments in two pieces, as providers stream them. */
+const halves = (text: string) => [text.slice(0, Math.ceil(text.length / 2)), text.slice(Math.ceil(text.length / 2))];
+
+function streamEvents(protocol: Protocol, model: string, step: FakeStep, includeUsage: boolean): { start: string[]; deltas: string[]; end: string[] } {
+  const chunks = chunksOf(step.text ?? '');
+  const calls = step.toolCalls ?? [];
   const sse = (data: unknown, name?: string) => `${name ? `event: ${name}\n` : ''}data: ${JSON.stringify(data)}\n\n`;
   if (protocol === 'anthropic') {
+    const blockEvent = (type: string, data: object) => sse({ type, ...data }, type);
+    const toolBlocks = calls.flatMap((call, n) => [
+      blockEvent('content_block_start', { index: n + 1, content_block: { type: 'tool_use', id: call.id, name: call.name, input: {} } }),
+      ...halves(call.arguments).map((partial_json) => blockEvent('content_block_delta', { index: n + 1, delta: { type: 'input_json_delta', partial_json } })),
+      blockEvent('content_block_stop', { index: n + 1 }),
+    ]);
     return {
       start: [
         sse({ type: 'message_start', message: { id: 'msg_fake', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 3, output_tokens: 0 } } }, 'message_start'),
-        sse({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, 'content_block_start'),
+        blockEvent('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
       ],
-      deltas: chunks.map((text) => sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } }, 'content_block_delta')),
+      deltas: chunks.map((text) => blockEvent('content_block_delta', { index: 0, delta: { type: 'text_delta', text } })),
       end: [
-        sse({ type: 'content_block_stop', index: 0 }, 'content_block_stop'),
-        sse({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 5 } }, 'message_delta'),
+        blockEvent('content_block_stop', { index: 0 }),
+        ...toolBlocks,
+        sse({ type: 'message_delta', delta: { stop_reason: stopReason(protocol, step), stop_sequence: null }, usage: { output_tokens: 5 } }, 'message_delta'),
         sse({ type: 'message_stop' }, 'message_stop'),
       ],
     };
   }
   // With stream_options.include_usage: `usage: null` on every chunk, then a usage chunk without choices.
   const usage = (counts: unknown) => (includeUsage ? { usage: counts } : {});
-  const chunk = (delta: Record<string, string>, finish: string | null) =>
+  const chunk = (delta: Record<string, unknown>, finish: string | null) =>
     sse({ id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1, model, choices: [{ index: 0, delta, finish_reason: finish }], ...usage(null) });
   const usageChunk = sse({ id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1, model, choices: [], ...usage({ prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 }) });
+  // As OpenAI streams a tool call: its id and name first, then the arguments in pieces.
+  const toolChunks = calls.flatMap((call, index) => [
+    chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] }, null),
+    ...halves(call.arguments).map((piece) => chunk({ tool_calls: [{ index, function: { arguments: piece } }] }, null)),
+  ]);
   return {
     start: [chunk({ role: 'assistant', content: '' }, null)],
-    deltas: chunks.map((text) => chunk({ content: text }, null)),
-    end: [chunk({}, 'stop'), ...(includeUsage ? [usageChunk] : []), 'data: [DONE]\n\n'],
+    deltas: step.text ? chunks.map((text) => chunk({ content: text }, null)) : [],
+    end: [...toolChunks, chunk({}, stopReason(protocol, step)), ...(includeUsage ? [usageChunk] : []), 'data: [DONE]\n\n'],
   };
 }
 
@@ -191,15 +235,14 @@ async function startFake(protocol: Protocol, options: FakeLLMOptions): Promise<F
       return;
     }
     const model = String(request.body?.model ?? 'fake-model');
-    const text = step.text ?? '';
     if (!request.body?.stream) {
-      const body = 'body' in step ? step.body : successBody(protocol, model, text);
+      const body = 'body' in step ? step.body : successBody(protocol, model, step);
       res.writeHead(200, { 'content-type': 'application/json', ...step.headers }).end(JSON.stringify(body));
       return;
     }
     const events = 'body' in step
       ? { start: [], deltas: [`data: ${JSON.stringify(step.body)}\n\n`], end: protocol === 'openai' ? ['data: [DONE]\n\n'] : [] }
-      : streamEvents(protocol, model, chunksOf(text), request.body?.stream_options?.include_usage === true);
+      : streamEvents(protocol, model, step, request.body?.stream_options?.include_usage === true);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...step.headers });
     for (const event of events.start) res.write(event);
     for (const [index, event] of events.deltas.entries()) {

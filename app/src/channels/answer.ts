@@ -33,8 +33,8 @@ export async function answerInbound(
 ): Promise<string> {
   const { content, signal } = turn;
   // Said by the gateway itself, and logged like every other answer.
-  const notice = (reply: string, message: string) => {
-    deps.chat.logNotice({ sessionId: turn.sessionId, channel: turn.channel, message }, reply);
+  const notice = async (reply: string, message: string) => {
+    await deps.chat.logNotice({ sessionId: turn.sessionId, channel: turn.channel, message }, reply);
     return reply;
   };
   if (content.unsupportedType) return notice(UNSUPPORTED_REPLY, `[${content.unsupportedType}]`);

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { ModelDescriptor } from '../models/types';
 import type { Channel } from './service';
 
@@ -35,12 +35,21 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Appends every exchange as JSONL, one file per UTC day (the backup job ships these).
- * Writes are synchronous, so an exchange is on disk before its answer leaves. Old and excess
- * day files are deleted at start, on each new day and whenever the files outgrow their bound.
+ *
+ * Group commit: the exchanges of one turn of the event loop go to the file in one write, made
+ * at the end of that turn, and write() resolves once its record is in the file. Callers await
+ * it before the answer leaves, so an answer the client got is always recorded (a crash of the
+ * gateway cannot lose it), at one system call per turn instead of one per exchange. There is
+ * no fsync, as before: one costs about 3 ms here, which every answer would wait for.
+ * Old and excess day files are deleted at start, on each new day and whenever the files
+ * outgrow their bound.
  */
 export class ConversationLog {
   private day = '';
-  private file?: ReturnType<typeof pino.destination>;
+  private fd?: number;
+  private batchDay = '';
+  private batch: string[] = [];
+  private committed: Array<() => void> = [];
   /** The size of the day files, as of the last prune plus what was written since. */
   private bytes = 0;
   /** The day whose file alone outgrew maxBytes: its further exchanges are not written. */
@@ -56,25 +65,52 @@ export class ConversationLog {
     this.prune(new Date().toISOString().slice(0, 10));
   }
 
-  write(record: ExchangeRecord): void {
+  /** Resolves once the record is in the file (or its write failed, or the day is full, and error.log says so). */
+  write(record: ExchangeRecord): Promise<void> {
     const day = record.time.slice(0, 10);
+    if (day !== this.batchDay) this.commit();
+    this.batchDay = day;
+    this.batch.push(`${JSON.stringify(record)}\n`);
+    return new Promise((resolve) => {
+      if (this.committed.push(resolve) === 1) setImmediate(() => this.commit());
+    });
+  }
+
+  /** Writes what is pending and closes the file (graceful shutdown). */
+  async close(): Promise<void> {
+    this.commit();
+    if (this.fd === undefined) return;
+    fs.closeSync(this.fd);
+    this.fd = undefined;
+    this.day = '';
+  }
+
+  private commit(): void {
+    const lines = this.batch.join('');
+    const committed = this.committed;
+    this.batch = [];
+    this.committed = [];
+    if (lines) this.append(this.batchDay, lines);
+    for (const resolve of committed) resolve();
+  }
+
+  private append(day: string, lines: string): void {
     try {
-      if (day !== this.day || !this.file) {
-        this.file?.end();
-        this.day = day;
+      if (day !== this.day || this.fd === undefined) {
+        if (this.fd !== undefined) fs.closeSync(this.fd);
+        this.fd = undefined;
         this.prune(day);
-        this.file = pino.destination({ dest: path.join(this.dir, `${day}.jsonl`), sync: true });
-        this.file.on('error', (error) => this.errorLog.error({ err: error, dir: this.dir }, 'conversation log write failed'));
+        this.fd = fs.openSync(path.join(this.dir, `${day}.jsonl`), 'a');
+        this.day = day;
       }
       if (this.fullDay === day) return;
-      const line = `${JSON.stringify(record)}\n`;
-      const size = Buffer.byteLength(line);
+      const size = Buffer.byteLength(lines);
       if (this.bytes + size > this.retention.maxBytes && this.prune(day, size) + size > this.retention.maxBytes) {
         this.fullDay = day;
         this.errorLog.error({ dir: this.dir, day, maxBytes: this.retention.maxBytes }, 'conversation log is full (CONVERSATION_LOG_MAX_MB): the rest of this day is not recorded');
         return;
       }
-      this.file.write(line);
+      fs.writeFileSync(this.fd, lines);
       this.bytes += size;
     } catch (error) {
       this.errorLog.error({ err: error, dir: this.dir }, 'conversation log write failed');
@@ -103,15 +139,5 @@ export class ConversationLog {
     }
     this.bytes = total;
     return total;
-  }
-
-  close(): Promise<void> {
-    const file = this.file;
-    this.file = undefined;
-    if (!file) return Promise.resolve();
-    return new Promise((resolve) => {
-      file.once('close', () => resolve());
-      file.end();
-    });
   }
 }

@@ -2,12 +2,12 @@ import { InputError } from '../lib/errors';
 import type { GatewayMetrics } from '../observability/metrics';
 import type { ModelManager } from '../models/manager';
 import type { RulesModel } from '../models/rules';
-import { ModelError, relay, textOf, type ChatMessage, type ChatModel, type CompletionRequest, type ModelDescriptor, type TokenUsage } from '../models/types';
+import { ModelError, NO_TOKENS, relay, textOf, usesTools, type AnswerEnding, type ChatMessage, type ChatModel, type CompletionRequest, type ModelDescriptor, type ToolCall, type Tools } from '../models/types';
 import type { ActiveSessions } from './active-sessions';
 import type { ConversationLog, ExchangeRecord } from './conversation-log';
 import { checkMessageSize, trimHistory, type MessageLimits } from './limits';
 import type { ResponseCache } from './response-cache';
-import type { ChatService, CompletionOptions, TextStream, Turn, TurnReply } from './service';
+import type { ChatService, CompletionAnswer, CompletionOptions, TextStream, Turn, TurnReply } from './service';
 import { sessionKey, type SessionHistory, type SessionRef } from './sessions';
 
 export interface ConversationServiceOptions {
@@ -19,8 +19,10 @@ export interface ConversationServiceOptions {
   activeSessions: ActiveSessions;
   metrics: Pick<GatewayMetrics, 'modelCalls'>;
   routing: 'hybrid' | 'llm';
-  maxTokens: number;
-  temperature: number;
+  /** MAX_TOKENS: the answer length when the client sets none, and the most it may ask for. Unset: the client's, or the provider's default. */
+  maxTokens?: number;
+  /** TEMPERATURE: the temperature when the client sets none. Unset: the provider's default. */
+  temperature?: number;
   limits: MessageLimits;
 }
 
@@ -32,12 +34,12 @@ type Source = ExchangeRecord['source'];
 /** What the conversation log records of a turn; stateless completions have no session. */
 type LoggedTurn = Pick<Turn, 'channel'> & Partial<Pick<Turn, 'sessionId' | 'principal'>>;
 
-interface Answer {
-  text: string;
-  model: ModelDescriptor;
+interface Answer extends CompletionAnswer {
   source: Source;
-  usage?: TokenUsage;
 }
+
+/** How an answer no provider was asked for ends (rules, cache): a whole answer, no tokens. */
+const NO_MODEL_CALL: AnswerEnding = { finishReason: 'stop', usage: NO_TOKENS };
 
 const hasImages = (message: ChatMessage) => typeof message.content !== 'string' && message.content.some((p) => p.type === 'image');
 
@@ -49,17 +51,16 @@ function describeUserText(message: ChatMessage | undefined): string {
 const lastUserMessage = (messages: ChatMessage[]) => [...messages].reverse().find((m) => m.role === 'user');
 
 /**
- * A model's answer without text is a failed call (502), so that nothing empty is cached, stored
- * in a session or sent as a reply. The adapters check the answer's shape; this checks that it
- * says something, which only matters for answers to people (the switch's one-token check call
- * may well come back empty).
+ * A model's answer with neither text nor tool calls is a failed call (502), so that nothing
+ * empty is cached, stored in a session or sent as a reply. The adapters check the answer's
+ * shape; this checks that it says or asks for something, which only matters for answers to
+ * people (the switch's one-token check call may well come back empty).
  */
-function requireText(text: string, model: ChatModel): string {
-  if (text.trim() === '') {
+function requireAnswer(text: string, toolCalls: ToolCall[] | undefined, model: ChatModel): void {
+  if (text.trim() === '' && !toolCalls?.length) {
     const { provider, name } = model.descriptor;
     throw new ModelError(`${provider} model ${name} answered with no text`, 502, 'model_invalid_response');
   }
-  return text;
 }
 
 /**
@@ -78,10 +79,10 @@ export class ConversationService implements ChatService {
       const history = await this.options.sessions.load(turn);
       const answer = await this.answer(plan, [...history, user], { signal: turn.signal });
       await this.remember(turn, user, answer.text);
-      this.log(turn, user, answer, startedAt);
+      await this.log(turn, user, answer, startedAt);
       return { sessionId: turn.sessionId, reply: answer.text, model: answer.model };
     } catch (error) {
-      this.log(turn, user, { text: '', model: modelOf(plan), source: plan.source }, startedAt, error);
+      await this.log(turn, user, unanswered(plan), startedAt, error);
       throw error;
     }
   }
@@ -95,29 +96,29 @@ export class ConversationService implements ChatService {
     });
   }
 
-  logNotice(turn: Omit<Turn, 'signal'>, reply: string): void {
-    const answer: Answer = { text: reply, model: this.options.models.current().descriptor, source: 'gateway' };
-    this.log(turn, { role: 'user', content: turn.message }, answer, performance.now());
+  logNotice(turn: Omit<Turn, 'signal'>, reply: string): Promise<void> {
+    const answer: Answer = { text: reply, model: this.options.models.current().descriptor, source: 'gateway', ...NO_MODEL_CALL };
+    return this.log(turn, { role: 'user', content: turn.message }, answer, performance.now());
   }
 
   async complete(messages: ChatMessage[], options: CompletionOptions = {}): Promise<Answer> {
     this.checkSizes(messages);
-    const plan = this.plan(messages);
+    const plan = this.plan(messages, options.tools);
     const startedAt = performance.now();
     const last = lastUserMessage(messages);
     try {
       const answer = await this.answer(plan, messages, options);
-      this.log({ channel: 'api' }, last, answer, startedAt);
+      await this.log({ channel: 'api' }, last, answer, startedAt);
       return answer;
     } catch (error) {
-      this.log({ channel: 'api' }, last, { text: '', model: modelOf(plan), source: plan.source }, startedAt, error);
+      await this.log({ channel: 'api' }, last, unanswered(plan), startedAt, error);
       throw error;
     }
   }
 
   completeStream(messages: ChatMessage[], options: CompletionOptions = {}): TextStream {
     this.checkSizes(messages);
-    return this.streamAnswer(this.plan(messages), { channel: 'api' }, lastUserMessage(messages), {
+    return this.streamAnswer(this.plan(messages, options.tools), { channel: 'api' }, lastUserMessage(messages), {
       conversation: async () => messages,
       options,
       finish: async () => undefined,
@@ -147,24 +148,25 @@ export class ConversationService implements ChatService {
     steps: { conversation: () => Promise<ChatMessage[]>; options: CompletionOptions; finish: (text: string) => Promise<void> },
   ): TextStream {
     const service = this;
-    const stream: TextStream & { usage?: TokenUsage } = Object.assign(run(), { model: modelOf(plan) });
+    const stream: TextStream & { ending?: AnswerEnding } = Object.assign(run(), { model: modelOf(plan) });
     async function* run(): AsyncGenerator<string> {
       const startedAt = performance.now();
-      const answer: Answer = { text: '', model: modelOf(plan), source: plan.source };
+      const answer: Answer = unanswered(plan);
       let failure: unknown = new Error('client disconnected');
       try {
         for await (const delta of service.deltas(plan, await steps.conversation(), steps.options, answer)) {
           answer.text += delta;
           yield delta;
         }
-        stream.usage = answer.usage;
+        const { finishReason, toolCalls, usage } = answer;
+        stream.ending = { finishReason, ...(toolCalls ? { toolCalls } : {}), ...(usage ? { usage } : {}) };
         await steps.finish(answer.text);
         failure = undefined;
       } catch (error) {
         failure = error;
         throw error;
       } finally {
-        service.log(turn, user, answer, startedAt, failure);
+        await service.log(turn, user, answer, startedAt, failure);
       }
     }
     return stream;
@@ -172,12 +174,20 @@ export class ConversationService implements ChatService {
 
   /**
    * Hybrid routing looks at the newest user message only: a greeting, a help or time request,
-   * or an FAQ match is answered by the rules engine; everything else (and anything with a
-   * picture) goes to the current model.
+   * or an FAQ match is answered by the rules engine; everything else (anything with a picture
+   * or tools) goes to the current model. The rules engine cannot call tools: a conversation
+   * with tools, when it is the current model, is refused.
    */
-  private plan(messages: ChatMessage[]): Plan {
+  private plan(messages: ChatMessage[], tools?: Tools): Plan {
     const { models, rules, routing, metrics } = this.options;
     const model = models.current();
+    if (usesTools(messages, tools)) {
+      const { provider, name } = model.descriptor;
+      if (provider === 'rules') {
+        throw new InputError(`the current model (${provider}/${name}) cannot call tools; send a conversation without tools`, tools ? 'tools' : 'messages', 'tools_not_supported');
+      }
+      return { source: 'model', model };
+    }
     if (messages.some(hasImages)) {
       if (!model.supportsVision) {
         const { provider, name } = model.descriptor;
@@ -196,39 +206,49 @@ export class ConversationService implements ChatService {
   }
 
   private request(messages: ChatMessage[], options: CompletionOptions): CompletionRequest {
-    const { maxTokens, temperature } = this.options;
+    const { maxTokens: limit, temperature: operatorTemperature } = this.options;
+    const asked = options.maxTokens ?? limit;
+    const maxTokens = asked !== undefined && limit !== undefined ? Math.min(asked, limit) : asked;
+    const temperature = options.temperature ?? operatorTemperature;
     return {
       messages: trimHistory(messages, this.options.limits.maxHistoryChars),
-      maxTokens: Math.min(options.maxTokens ?? maxTokens, maxTokens),
-      temperature: options.temperature ?? temperature,
+      ...(maxTokens !== undefined ? { maxTokens } : {}),
+      ...(temperature !== undefined ? { temperature } : {}),
       ...(options.sampling ? { sampling: options.sampling } : {}),
+      ...(options.tools ? { tools: options.tools } : {}),
+      ...(options.endUser ? { endUser: options.endUser } : {}),
       ...(options.streamUsage ? { streamUsage: true } : {}),
       signal: options.signal,
     };
   }
 
-  /** The cache key, or undefined when the answer must not be cached (rules: the time changes). */
+  /**
+   * The cache key, or undefined when the answer must not be cached: rules (the time changes),
+   * and tool conversations (the cache keeps text, not tool calls, and tool results are live).
+   */
   private cacheKey(model: ChatModel, request: CompletionRequest): string | undefined {
     const { cache } = this.options;
-    if (!cache.enabled || model.descriptor.provider === 'rules') return undefined;
+    if (!cache.enabled || model.descriptor.provider === 'rules' || usesTools(request.messages, request.tools)) return undefined;
     return cache.key({ model: model.descriptor, ...request });
   }
 
   private async answer(plan: Plan, messages: ChatMessage[], options: CompletionOptions): Promise<Answer> {
-    if (plan.source === 'rules') return { text: plan.text, model: plan.model, source: 'rules' };
+    if (plan.source === 'rules') return { text: plan.text, model: plan.model, source: 'rules', ...NO_MODEL_CALL };
     const request = this.request(messages, options);
     const key = this.cacheKey(plan.model, request);
     const cached = key ? await this.options.cache.lookup(key) : undefined;
-    if (cached !== undefined) return { text: cached, model: plan.model.descriptor, source: 'cache' };
-    const result = await plan.model.complete(request);
-    const text = requireText(result.text, plan.model);
-    if (key) await this.options.cache.save(key, text);
-    return { text, model: plan.model.descriptor, source: 'model', ...(result.usage ? { usage: result.usage } : {}) };
+    if (cached !== undefined) return { text: cached, model: plan.model.descriptor, source: 'cache', ...NO_MODEL_CALL };
+    const { text, finishReason, toolCalls, usage } = await plan.model.complete(request);
+    requireAnswer(text, toolCalls, plan.model);
+    // Only whole answers: a cut one would come back from the cache as complete.
+    if (key && finishReason === 'stop') await this.options.cache.save(key, text);
+    return { text, model: plan.model.descriptor, source: 'model', finishReason, ...(toolCalls ? { toolCalls } : {}), ...(usage ? { usage } : {}) };
   }
 
   /** As answer(), streaming; sets answer.source to who actually answered. */
   private async *deltas(plan: Plan, messages: ChatMessage[], options: CompletionOptions, answer: Answer): AsyncGenerator<string> {
     if (plan.source === 'rules') {
+      Object.assign(answer, NO_MODEL_CALL);
       yield plan.text;
       return;
     }
@@ -236,16 +256,17 @@ export class ConversationService implements ChatService {
     const key = this.cacheKey(plan.model, request);
     const cached = key ? await this.options.cache.lookup(key) : undefined;
     if (cached !== undefined) {
-      answer.source = 'cache';
+      Object.assign(answer, { source: 'cache' }, NO_MODEL_CALL);
       yield cached;
       return;
     }
     let text = '';
-    answer.usage = yield* relay(plan.model.stream(request), (delta) => {
+    const ending = yield* relay(plan.model.stream(request), (delta) => {
       text += delta;
     });
-    requireText(text, plan.model);
-    if (key) await this.options.cache.save(key, text);
+    Object.assign(answer, ending);
+    requireAnswer(text, ending.toolCalls, plan.model);
+    if (key && ending.finishReason === 'stop') await this.options.cache.save(key, text);
   }
 
   private async remember(session: SessionRef, user: ChatMessage, reply: string): Promise<void> {
@@ -253,8 +274,9 @@ export class ConversationService implements ChatService {
     this.options.activeSessions.touch(sessionKey(session));
   }
 
-  private log(turn: LoggedTurn, user: ChatMessage | undefined, answer: Answer, startedAt: number, error?: unknown): void {
-    this.options.conversationLog.write({
+  /** Resolves once the exchange is in the conversation log: await it before the answer leaves. */
+  private log(turn: LoggedTurn, user: ChatMessage | undefined, answer: Answer, startedAt: number, error?: unknown): Promise<void> {
+    return this.options.conversationLog.write({
       time: new Date().toISOString(),
       channel: turn.channel,
       ...(turn.sessionId ? { sessionId: turn.sessionId } : {}),
@@ -267,6 +289,11 @@ export class ConversationService implements ChatService {
       ...(error !== undefined ? { error: error instanceof Error ? error.message : String(error) } : {}),
     });
   }
+}
+
+/** The answer before any text: who was to answer. */
+function unanswered(plan: Plan): Answer {
+  return { text: '', model: modelOf(plan), source: plan.source, finishReason: 'stop' };
 }
 
 function modelOf(plan: Plan): ModelDescriptor {

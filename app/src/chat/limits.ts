@@ -22,7 +22,8 @@ export function checkMessageSize(message: ChatMessage, limit: number, param: str
 /**
  * The conversation cut to `limit` characters: the oldest messages go first, system messages
  * and the newest message always stay. A cut never leaves the conversation opening with an
- * assistant message, which Anthropic refuses.
+ * assistant message, which Anthropic refuses, nor with the results of tool calls it cut, which
+ * every provider refuses.
  */
 export function trimHistory(messages: ChatMessage[], limit: number): ChatMessage[] {
   let total = messages.reduce((sum, message) => sum + charsOf(message), 0);
@@ -33,6 +34,6 @@ export function trimHistory(messages: ChatMessage[], limit: number): ChatMessage
     if (kept[index].role === 'system') index++;
     else total -= charsOf(kept.splice(index, 1)[0]);
   }
-  while (kept[index]?.role === 'assistant') kept.splice(index, 1);
+  while (kept[index]?.role === 'assistant' || kept[index]?.role === 'tool') kept.splice(index, 1);
   return [...kept, messages[messages.length - 1]];
 }

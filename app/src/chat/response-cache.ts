@@ -7,8 +7,8 @@ import type { Store } from '../store/store';
 export interface CacheKeyParts {
   model: ModelDescriptor;
   messages: ChatMessage[];
-  maxTokens: number;
-  temperature: number;
+  maxTokens?: number;
+  temperature?: number;
   sampling?: Sampling;
 }
 
@@ -38,7 +38,7 @@ export class ResponseCache {
     }));
     const { provider, name, endpoint } = parts.model;
     const digest = createHash('sha256')
-      .update(JSON.stringify([provider, name, endpoint ?? '', parts.maxTokens, parts.temperature, parts.sampling ?? {}, messages]))
+      .update(JSON.stringify([provider, name, endpoint ?? '', parts.maxTokens ?? null, parts.temperature ?? null, parts.sampling ?? {}, messages]))
       .digest('base64url');
     return `cache:${digest}`;
   }

@@ -1,4 +1,4 @@
-import type { ChatMessage, MessageContent, ModelDescriptor, Sampling, TokenUsage } from '../models/types';
+import type { AnswerEnding, ChatMessage, MessageContent, ModelDescriptor, Sampling, Tools } from '../models/types';
 
 /** The IM platforms. Their sessions belong to people there, never to an API client. */
 export const IM_PLATFORMS = ['dingtalk', 'feishu'] as const;
@@ -40,14 +40,23 @@ export interface TurnReply {
 /** Text deltas, and the model that produces them (known before the first delta). */
 export interface TextStream extends AsyncIterable<string> {
   readonly model: ModelDescriptor;
-  /** Once the stream has ended: what the model reported using (nothing for rules or cache answers). */
-  readonly usage?: TokenUsage;
+  /** Once the stream has ended: why, its tool calls, and the usage (none for rules or cache answers). */
+  readonly ending?: AnswerEnding;
+}
+
+/** A stateless completion's answer: its text and how it ended. */
+export interface CompletionAnswer extends AnswerEnding {
+  text: string;
+  model: ModelDescriptor;
 }
 
 export interface CompletionOptions {
   maxTokens?: number;
   temperature?: number;
   sampling?: Sampling;
+  tools?: Tools;
+  /** The client's end-user id (OpenAI's `user`). */
+  endUser?: string;
   /** Streams: have the model report its usage (TextStream.usage). */
   streamUsage?: boolean;
   signal?: AbortSignal;
@@ -66,13 +75,10 @@ export interface ChatService {
   /**
    * Logs an exchange the gateway answered itself, without asking a model (an IM notice that a
    * message cannot be read), so that the conversation log holds every reply. Session history
-   * is left alone.
+   * is left alone. Resolves once the record is written: send the notice after that.
    */
-  logNotice(turn: Omit<Turn, 'signal'>, reply: string): void;
+  logNotice(turn: Omit<Turn, 'signal'>, reply: string): Promise<void>;
   /** Stateless OpenAI-style completion: the caller sends the whole history. */
-  complete(
-    messages: ChatMessage[],
-    options?: CompletionOptions,
-  ): Promise<{ text: string; model: ModelDescriptor; usage?: TokenUsage }>;
+  complete(messages: ChatMessage[], options?: CompletionOptions): Promise<CompletionAnswer>;
   completeStream(messages: ChatMessage[], options?: CompletionOptions): TextStream;
 }

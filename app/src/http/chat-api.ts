@@ -5,7 +5,7 @@ import { IM_PLATFORMS, isImSessionId } from '../chat/service';
 import { ROUTES } from '../contract';
 import type { GatewayDeps } from '../deps';
 import { parseBody } from './errors';
-import { abortOnDisconnect, sendEventStream } from './sse';
+import { ClientDisconnect, sendEventStream } from './sse';
 
 const chatRequest = z.object({
   sessionId: z
@@ -30,13 +30,17 @@ const chatRequest = z.object({
 export const chatApiPlugin: FastifyPluginAsync<GatewayDeps> = async (app, { chat }) => {
   app.post(ROUTES.chat, async (request, reply) => {
     const body = parseBody(chatRequest, request.body);
+    const disconnect = new ClientDisconnect(reply);
     const turn = {
       sessionId: body.sessionId ?? randomUUID(),
       // requireApiKey has refused requests without a valid key.
       principal: request.apiKeyId as string,
       channel: body.channel ?? 'api',
       message: body.message,
-      signal: abortOnDisconnect(reply),
+      // A getter: only a model call reads it (see ClientDisconnect).
+      get signal() {
+        return disconnect.signal;
+      },
     };
     if (!body.stream) {
       const answer = await chat.reply(turn);

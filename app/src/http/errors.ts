@@ -100,7 +100,7 @@ export function parseBody<Schema extends z.ZodType>(schema: Schema, body: unknow
 }
 
 /**
- * Every error leaves as `{"error":{"message","type","code","param"?}}`. Client mistakes are
+ * Every error leaves as `{"error":{"message","type","code","param"}}`. Client mistakes are
  * 4xx, an unavailable store 503; only a bug is a 500, and it goes to error.log with the request id.
  */
 export const errorsPlugin = fp<GatewayDeps>(

@@ -44,8 +44,9 @@ const envSchema = z.object({
   MODEL_KEY_EXPIRES_AT: z.preprocess(emptyAsUndefined, z.iso.date().or(z.iso.datetime({ offset: true })).optional()),
   MODEL_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(120),
   REQUEST_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(30),
-  MAX_TOKENS: z.coerce.number().int().min(1).max(1_000_000).default(4096),
-  TEMPERATURE: z.coerce.number().min(0).max(2).default(0.7),
+  // Unset: the client's value, or else the provider's default, as with OpenAI's own API.
+  MAX_TOKENS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(1_000_000).optional()),
+  TEMPERATURE: z.preprocess(emptyAsUndefined, z.coerce.number().min(0).max(2).optional()),
   ROUTING: z.enum(['hybrid', 'llm']).default('hybrid'),
   RATE_LIMIT_QPS: z.coerce.number().positive().default(50),
   TRUST_PROXY: proxyAddresses,
@@ -85,8 +86,10 @@ export interface Settings {
   modelTimeoutMs: number;
   /** From a request's first byte to the last byte of its body; a slower client gets 408. */
   requestTimeoutMs: number;
-  maxTokens: number;
-  temperature: number;
+  /** The answer length when a request sets none, and the most one may ask for; unset: no limit of ours. */
+  maxTokens?: number;
+  /** The temperature when a request sets none; unset: the provider's default. */
+  temperature?: number;
   routing: 'hybrid' | 'llm';
   rateLimitQps: number;
   /**

@@ -14,9 +14,12 @@ export class InputError extends Error {
   }
 }
 
-/** The body of every error response: `{"error":{"message","type","code","param"?}}`. */
+/**
+ * The body of every error response: `{"error":{"message","type","code","param"}}`. OpenAI's
+ * spec requires `param`; it is null when no one field is to blame.
+ */
 export interface ErrorBody {
-  error: { message: string; type: string; code: string; param?: string };
+  error: { message: string; type: string; code: string; param: string | null };
 }
 
 const TYPES: Record<number, string> = {
@@ -34,7 +37,7 @@ const TYPES: Record<number, string> = {
 
 export function errorBody(statusCode: number, message: string, code: string, param?: string): ErrorBody {
   const type = TYPES[statusCode] ?? (statusCode >= 500 ? 'server_error' : 'invalid_request_error');
-  return { error: { message, type, code, ...(param ? { param } : {}) } };
+  return { error: { message, type, code, param: param || null } };
 }
 
 /** The status recorded for a client that hung up before its answer (as nginx does). */

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import { InputError } from '../lib/errors';
 import type { GatewayMetrics } from '../observability/metrics';
-import { ModelError, relay, textOf, type ChatModel, type CompletionRequest, type TokenUsage } from './types';
+import { ModelError, relay, textOf, type AnswerEnding, type ChatModel, type CompletionRequest } from './types';
 
 type ModelMetrics = Pick<GatewayMetrics, 'modelCallDuration' | 'modelCalls' | 'modelFailures'>;
 
 type Outcome =
-  | { kind: 'ok'; reply: string; usage?: TokenUsage }
+  | { kind: 'ok'; reply: string; ending: AnswerEnding }
   | { kind: 'failed'; error: unknown }
   /** The caller stopped early: the client went away. Not a model failure. */
   | { kind: 'abandoned' };
@@ -24,7 +24,8 @@ export function instrument(model: ChatModel, metrics: ModelMetrics, log: Logger)
     metrics.modelCallDuration.observe(labels, seconds);
     const entry = { ...model.descriptor, stream, durationMs: Math.round(seconds * 1000) };
     if (outcome.kind === 'ok') {
-      log.info({ ...entry, outcome: 'ok', ...(outcome.usage ? { usage: outcome.usage } : {}) }, 'model call');
+      const { finishReason, usage, toolCalls } = outcome.ending;
+      log.info({ ...entry, outcome: 'ok', finishReason, ...(usage ? { usage } : {}), ...(toolCalls ? { toolCalls: toolCalls.length } : {}) }, 'model call');
       if (log.isLevelEnabled('debug')) {
         const messages = request.messages.map((m) => ({ role: m.role, text: textOf(m.content) }));
         log.debug({ ...model.descriptor, messages, reply: outcome.reply }, 'model call text');
@@ -50,7 +51,7 @@ export function instrument(model: ChatModel, metrics: ModelMetrics, log: Logger)
       const startedAt = performance.now();
       try {
         const result = await model.complete(request);
-        record(request, false, startedAt, { kind: 'ok', reply: result.text, usage: result.usage });
+        record(request, false, startedAt, { kind: 'ok', reply: result.text, ending: result });
         return result;
       } catch (error) {
         record(request, false, startedAt, { kind: 'failed', error });
@@ -62,11 +63,11 @@ export function instrument(model: ChatModel, metrics: ModelMetrics, log: Logger)
       let reply = '';
       let outcome: Outcome = { kind: 'abandoned' };
       try {
-        const usage = yield* relay(model.stream(request), (delta) => {
+        const ending = yield* relay(model.stream(request), (delta) => {
           reply += delta;
         });
-        outcome = { kind: 'ok', reply, usage };
-        return usage;
+        outcome = { kind: 'ok', reply, ending };
+        return ending;
       } catch (error) {
         outcome = { kind: 'failed', error };
         throw error;

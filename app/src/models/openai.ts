@@ -1,9 +1,20 @@
 import OpenAI from 'openai';
-import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { ChatCompletionMessageParam, ChatCompletionToolChoiceOption } from 'openai/resources/chat/completions';
 import { z } from 'zod';
 import type { Deadline } from '../lib/deadline';
 import { callWithDeadline, MODEL_MAX_RETRIES, parseAnswer, readStream, toModelError } from './sdk';
-import { textOf, type ChatMessage, type ChatModel, type CompletionRequest, type CompletionResult, type ModelDescriptor, type ModelStream, type TokenUsage } from './types';
+import {
+  textOf,
+  type ChatMessage,
+  type ChatModel,
+  type CompletionRequest,
+  type CompletionResult,
+  type FinishReason,
+  type ModelDescriptor,
+  type ModelStream,
+  type TokenUsage,
+  type ToolChoice,
+} from './types';
 import { supportsVision } from './vision';
 
 export interface RemoteModelOptions {
@@ -19,19 +30,52 @@ export interface RemoteModelOptions {
 // The fields of an answer that the adapter reads (parseAnswer). Usage counts are optional:
 // a wrong-shaped usage is dropped rather than failing an answer that has its text.
 const usageShape = z.object({ prompt_tokens: z.number(), completion_tokens: z.number() }).nullish().catch(undefined);
+// Calls of other types than `function` (custom tools) carry no function and are left out.
+const toolCallShape = z.object({
+  id: z.string(),
+  type: z.string(),
+  function: z.object({ name: z.string(), arguments: z.string() }).optional(),
+});
 const completionShape = z.object({
   model: z.string().nullish().catch(undefined),
-  // null content (a refusal) is an answer without text, which the conversation service refuses.
-  choices: z.array(z.object({ message: z.object({ content: z.string().nullable() }) })).min(1, 'has no choice'),
+  choices: z
+    .array(
+      z.object({
+        // null content without tool calls (a refusal) is an answer without text, which the
+        // conversation service refuses; with tool calls it is a complete answer.
+        message: z.object({ content: z.string().nullable(), tool_calls: z.array(toolCallShape).nullish() }),
+        finish_reason: z.string().nullish(),
+      }),
+    )
+    .min(1, 'has no choice'),
   usage: usageShape,
+});
+// A tool call arrives in pieces: the first of call `index` has its id and name, the rest argument text.
+const toolCallPieceShape = z.object({
+  index: z.number().int().min(0),
+  id: z.string().nullish(),
+  function: z.object({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
 });
 // With include_usage, the last chunk has no choices and the usage.
 const chunkShape = z.object({
-  choices: z.array(z.object({ delta: z.object({ content: z.string().nullish() }).optional() })),
+  choices: z.array(
+    z.object({
+      delta: z.object({ content: z.string().nullish(), tool_calls: z.array(toolCallPieceShape).nullish() }).optional(),
+      finish_reason: z.string().nullish(),
+    }),
+  ),
   usage: usageShape,
 });
 
 function toOpenAIMessage(message: ChatMessage): ChatCompletionMessageParam {
+  if (message.role === 'tool') return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
+  if (message.role === 'assistant' && message.toolCalls?.length) {
+    return {
+      role: 'assistant',
+      content: textOf(message.content) || null,
+      tool_calls: message.toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } })),
+    };
+  }
   if (typeof message.content === 'string' || message.role !== 'user') {
     return { role: message.role, content: textOf(message.content) };
   }
@@ -42,6 +86,21 @@ function toOpenAIMessage(message: ChatMessage): ChatCompletionMessageParam {
     ),
   };
 }
+
+const toOpenAIToolChoice = (choice: ToolChoice): ChatCompletionToolChoiceOption =>
+  typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } };
+
+/** OpenAI's finish reasons; the deprecated `function_call` is a tool call. */
+function finishReasonOf(reason: string | null | undefined): FinishReason {
+  if (reason === 'length' || reason === 'tool_calls' || reason === 'content_filter') return reason;
+  return reason === 'function_call' ? 'tool_calls' : 'stop';
+}
+
+/**
+ * OpenAI itself takes the answer length as max_completion_tokens (its reasoning models refuse
+ * max_tokens); the other OpenAI-compatible providers know max_tokens.
+ */
+const isOpenAIItself = (endpoint?: string) => !endpoint || new URL(endpoint).hostname === 'api.openai.com';
 
 /** Any OpenAI-compatible endpoint (OpenAI, DeepSeek, Qwen, MiniMax, Moonshot ...) via the official SDK. */
 export class OpenAIModel implements ChatModel {
@@ -64,16 +123,25 @@ export class OpenAIModel implements ChatModel {
 
   private body(request: CompletionRequest) {
     const sampling = request.sampling ?? {};
+    const tools = request.tools;
     return {
       model: this.options.name,
       messages: request.messages.map(toOpenAIMessage),
-      max_tokens: request.maxTokens,
+      [isOpenAIItself(this.options.endpoint) ? 'max_completion_tokens' : 'max_tokens']: request.maxTokens,
       temperature: request.temperature,
       top_p: sampling.topP,
       stop: sampling.stop,
       presence_penalty: sampling.presencePenalty,
       frequency_penalty: sampling.frequencyPenalty,
       seed: sampling.seed,
+      user: request.endUser,
+      ...(tools
+        ? {
+            tools: tools.definitions.map(({ name, description, parameters, strict }) => ({ type: 'function' as const, function: { name, description, parameters, strict } })),
+            tool_choice: tools.choice && toOpenAIToolChoice(tools.choice),
+            parallel_tool_calls: tools.parallel,
+          }
+        : {}),
     };
   }
 
@@ -87,9 +155,15 @@ export class OpenAIModel implements ChatModel {
       this.fail,
     );
     const completion = parseAnswer(completionShape, answer, this.descriptor);
+    const choice = completion.choices[0];
+    const toolCalls = (choice.message.tool_calls ?? []).flatMap((call) =>
+      call.type === 'function' && call.function ? [{ id: call.id, name: call.function.name, arguments: call.function.arguments }] : [],
+    );
     return {
-      text: completion.choices[0]?.message?.content ?? '',
+      text: choice?.message?.content ?? '',
       model: completion.model || this.options.name,
+      finishReason: finishReasonOf(choice?.finish_reason),
+      ...(toolCalls.length ? { toolCalls } : {}),
       ...(completion.usage ? { usage: usageOf(completion.usage) } : {}),
     };
   }
@@ -105,7 +179,18 @@ export class OpenAIModel implements ChatModel {
         ),
       (answer) => {
         const chunk = parseAnswer(chunkShape, answer, this.descriptor);
-        return { text: chunk.choices[0]?.delta?.content ?? undefined, ...(chunk.usage ? { usage: usageOf(chunk.usage) } : {}) };
+        const choice = chunk.choices[0];
+        return {
+          text: choice?.delta?.content ?? undefined,
+          toolCalls: choice?.delta?.tool_calls?.map((piece) => ({
+            index: piece.index,
+            id: piece.id ?? undefined,
+            name: piece.function?.name ?? undefined,
+            arguments: piece.function?.arguments ?? undefined,
+          })),
+          finishReason: choice?.finish_reason ? finishReasonOf(choice.finish_reason) : undefined,
+          ...(chunk.usage ? { usage: usageOf(chunk.usage) } : {}),
+        };
       },
       this.fail,
     );

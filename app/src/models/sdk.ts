@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { ClientClosedRequest, InputError } from '../lib/errors';
 import { Deadline, withDeadline } from '../lib/deadline';
 import { firstProblem } from '../lib/validation';
-import { ModelError, type ModelDescriptor, type ModelStream, type TokenUsage } from './types';
+import { ModelError, type AnswerEnding, type FinishReason, type ModelDescriptor, type ModelStream, type TokenUsage } from './types';
 
 /** Retries of a failed call (429, 5xx, connection errors), with the SDKs' backoff. */
 export const MODEL_MAX_RETRIES = 2;
@@ -94,15 +94,26 @@ export async function callWithDeadline<T>(
   });
 }
 
-/** What one chunk of a provider's stream carries: text, and usage counts (whole or in part). */
+/** A piece of a tool call: the first piece of call `index` has its id and name, the rest argument text. */
+export interface ToolCallPiece {
+  index: number;
+  id?: string;
+  name?: string;
+  arguments?: string;
+}
+
+/** What one chunk of a provider's stream carries: text, tool call pieces, usage counts (whole or in part), why it ended. */
 export interface StreamChunk {
   text?: string;
+  toolCalls?: ToolCallPiece[];
   usage?: Partial<TokenUsage>;
+  finishReason?: FinishReason;
 }
 
 /**
- * Reads an SDK stream under a Deadline, yielding the text the chunks carry; returns the usage
- * when the chunks reported both counts.
+ * Reads an SDK stream under a Deadline, yielding the text the chunks carry; returns how the
+ * answer ended: the tool calls assembled from their pieces, the usage when the chunks
+ * reported both counts.
  */
 export async function* readStream<Chunk>(
   timeoutMs: number,
@@ -113,19 +124,29 @@ export async function* readStream<Chunk>(
 ): ModelStream {
   const deadline = new Deadline(timeoutMs, callerSignal);
   const usage: Partial<TokenUsage> = {};
+  const toolCalls = new Map<number, { id: string; name: string; arguments: string }>();
+  let finishReason: FinishReason = 'stop';
   try {
     const stream = await open(deadline.signal);
     for await (const chunk of stream) {
       deadline.restart();
-      const { text, usage: counts } = read(chunk);
+      const { text, toolCalls: pieces = [], usage: counts, finishReason: reason } = read(chunk);
       Object.assign(usage, counts);
+      if (reason) finishReason = reason;
+      for (const piece of pieces) {
+        const call = toolCalls.get(piece.index) ?? { id: '', name: '', arguments: '' };
+        toolCalls.set(piece.index, { id: piece.id ?? call.id, name: piece.name ?? call.name, arguments: call.arguments + (piece.arguments ?? '') });
+      }
       if (text) yield text;
     }
     // The SDKs end an aborted stream quietly: after our deadline that is a timeout, after the
     // client left it is not a complete answer either.
     if (deadline.signal.aborted) throw new Error('stream aborted');
     const { promptTokens, completionTokens } = usage;
-    return promptTokens !== undefined && completionTokens !== undefined ? { promptTokens, completionTokens } : undefined;
+    const ending: AnswerEnding = { finishReason };
+    if (toolCalls.size) ending.toolCalls = [...toolCalls.entries()].sort(([a], [b]) => a - b).map(([, call]) => call);
+    if (promptTokens !== undefined && completionTokens !== undefined) ending.usage = { promptTokens, completionTokens };
+    return ending;
   } catch (error) {
     throw fail(error, deadline);
   } finally {

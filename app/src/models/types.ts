@@ -13,9 +13,45 @@ export interface ImagePart {
 
 export type MessageContent = string | Array<TextPart | ImagePart>;
 
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: MessageContent;
+/** A function call the model asked for; `arguments` is JSON text, as the model wrote it. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+export type ChatMessage =
+  | { role: 'system' | 'user'; content: MessageContent }
+  /** `toolCalls`: the calls the assistant asked for (its content may then be empty). */
+  | { role: 'assistant'; content: MessageContent; toolCalls?: ToolCall[] }
+  /** A tool's result, answering the call `toolCallId`. */
+  | { role: 'tool'; content: string; toolCallId: string };
+
+/** A function the client offers the model; `parameters` is its JSON Schema. */
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  parameters?: Record<string, unknown>;
+  strict?: boolean;
+}
+
+/** Whether the model may (auto), must not (none), must (required) call a tool, or must call this one. */
+export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
+
+/** The tools of a request, passed to providers that can call them. */
+export interface Tools {
+  definitions: ToolDefinition[];
+  choice?: ToolChoice;
+  /** false: at most one call per answer. */
+  parallel?: boolean;
+}
+
+/** Why the model stopped, in OpenAI's words. */
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
+
+/** Whether a conversation uses tools: offers them, or has tool calls or results in its history. */
+export function usesTools(messages: ChatMessage[], tools?: Tools): boolean {
+  return tools !== undefined || messages.some((m) => m.role === 'tool' || (m.role === 'assistant' && m.toolCalls?.length));
 }
 
 /**
@@ -32,9 +68,14 @@ export interface Sampling {
 
 export interface CompletionRequest {
   messages: ChatMessage[];
-  maxTokens: number;
-  temperature: number;
+  /** Unset: the provider's default (Anthropic, which requires one, gets ANTHROPIC_DEFAULT_MAX_TOKENS). */
+  maxTokens?: number;
+  /** Unset: the provider's default. */
+  temperature?: number;
   sampling?: Sampling;
+  tools?: Tools;
+  /** The client's end-user id (OpenAI's `user`), for the provider's abuse monitoring. */
+  endUser?: string;
   /** Streams: ask for the usage; OpenAI-compatible providers report it only when asked. */
   streamUsage?: boolean;
   signal?: AbortSignal;
@@ -46,15 +87,24 @@ export interface TokenUsage {
   completionTokens: number;
 }
 
-export interface CompletionResult {
-  text: string;
-  /** The model that answered. */
-  model: string;
+/** The usage of an answer no provider was asked for (the rules engine, the cache): none. */
+export const NO_TOKENS: TokenUsage = Object.freeze({ promptTokens: 0, completionTokens: 0 });
+
+/** How an answer ended: why, the tool calls it asked for, and the usage, when reported. */
+export interface AnswerEnding {
+  finishReason: FinishReason;
+  toolCalls?: ToolCall[];
   usage?: TokenUsage;
 }
 
-/** Text deltas as they arrive; returns the usage, when the provider reported it. */
-export type ModelStream = AsyncGenerator<string, TokenUsage | undefined>;
+export interface CompletionResult extends AnswerEnding {
+  text: string;
+  /** The model that answered. */
+  model: string;
+}
+
+/** Text deltas as they arrive; returns how the answer ended (tool calls arrive whole, there). */
+export type ModelStream = AsyncGenerator<string, AnswerEnding>;
 
 /** What a model is, without its credentials. */
 export interface ModelDescriptor {
@@ -112,6 +162,7 @@ export async function* relay(source: ModelStream, each: (delta: string) => void)
       yield next.value;
     }
   } finally {
-    if (!ended) await source.return(undefined);
+    // The value given to return() is discarded: the caller stopped listening.
+    if (!ended) await source.return(undefined as never);
   }
 }
