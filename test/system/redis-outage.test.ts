@@ -28,7 +28,7 @@ async function expectStoreUnavailable(response: Response): Promise<void> {
   expect(response.status).toBe(503);
   expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
   const body = await response.json();
-  expect(body).toEqual({ error: { message: expect.stringMatching(/redis store is unavailable/), type: 'api_error', code: 'store_unavailable' } });
+  expect(body).toEqual({ error: { message: expect.stringMatching(/redis store is unavailable/), type: 'api_error', param: null, code: 'store_unavailable' } });
 }
 
 /** Polls /ready until it answers 200: the gateway found Redis again by itself. */
