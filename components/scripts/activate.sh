@@ -1,5 +1,5 @@
 # Makes RELEASE (shipped to $RELEASES_DIR/$RELEASE, image tagged by the load step) the live
-# release without dropping a request: see activate_release in lib.sh.
+# release without dropping a request: see activate_release in lib/release.sh.
 
 take_deploy_lock
 dir="$RELEASES_DIR/$RELEASE"

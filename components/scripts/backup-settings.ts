@@ -15,7 +15,7 @@ export interface BackupSettingsArgs {
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
-/** backup.env (HOST_PATHS.backupEnv), as load_backup_env in lib.sh reads it. */
+/** backup.env (HOST_PATHS.backupEnv), as load_backup_env in lib/backup.sh reads it. */
 export function backupSettings(args: BackupSettingsArgs): Record<string, string> {
   const { location, restoreFrom = {}, credentials } = args;
   return {

@@ -25,7 +25,7 @@ export interface ReleaseProxySettings {
   redisImage?: string;
 }
 
-/** Activates a shipped release with zero downtime (activate_release in lib.sh). */
+/** Activates a shipped release with zero downtime (activate_release in lib/release.sh). */
 export function activateCommand(release: string, proxy: ReleaseProxySettings, settings: HostStepSettings = DEFAULT_HOST_STEP_SETTINGS): string {
   return asCommand(
     renderScript(

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { DATA_LAYOUT, HOST_PATHS, PORTS } from '../../app/src/contract';
 
 // Renders the host steps of a deployment: each step is a bash script in this directory, put
-// after its parameters and the shared lib.sh. The Deployment component hands these texts to
+// after its parameters and the shared library in lib/. The Deployment component hands these texts to
 // remote commands, and the e2e suite runs the very same texts over SSH. This is the core every
 // step's renderer (the .ts file named after its step, or its group of steps) builds on.
 
@@ -44,13 +44,25 @@ export type Params = Record<string, string | number>;
 const STEP_DELIMITER = 'CLAWDBOT_STEP';
 const TOOL_DELIMITER = 'CLAWDBOT_TOOL';
 
-/** Quotes a value for bash: single quotes, with embedded single quotes spliced in. */
+/** The shared library every step gets, by concern; later parts use functions of earlier ones. */
+const LIBRARY_PARTS = ['lib/host.sh', 'lib/release.sh', 'lib/backup.sh'];
+
+/** Quotes a value for POSIX shells: single quotes, with embedded single quotes spliced in. */
 export function shellQuote(value: string | number): string {
   return `'${String(value).replace(/'/g, `'\\''`)}'`;
 }
 
+/** The elements of a bash array literal, each quoted. */
+export function shellWords(values: readonly (string | number)[]): string {
+  return values.map(shellQuote).join(' ');
+}
+
 function readScript(name: string): string {
   return readFileSync(path.join(__dirname, name), 'utf8');
+}
+
+function library(): string {
+  return LIBRARY_PARTS.map(readScript).join('\n');
 }
 
 /** Parameters every host script gets: the layout of HOST_PATHS and the ports. */
@@ -75,32 +87,32 @@ function hostParams(settings: HostStepSettings): Params {
   };
 }
 
-/** A complete bash script: strict mode, the parameters, lib.sh, then the step's body. */
+/** A complete bash script: strict mode, the parameters, the library (lib/), then the step's body. */
 export function renderScript(step: string, params: Params, settings: HostStepSettings = DEFAULT_HOST_STEP_SETTINGS): string {
   const assignments = Object.entries({ ...hostParams(settings), ...params })
     .map(([name, value]) => `${name}=${shellQuote(value)}`)
     .join('\n');
   return [
     '#!/usr/bin/env bash',
-    `# clawdbot ${step}: rendered by components/scripts/render.ts from ${step}.sh and lib.sh.`,
+    `# clawdbot ${step}: rendered by components/scripts/render.ts from ${step}.sh and lib/.`,
     'set -euo pipefail',
     'shopt -s inherit_errexit',
     assignments,
-    readScript('lib.sh'),
+    library(),
     readScript(`${step}.sh`),
   ].join('\n');
 }
 
 /**
  * For reading a plan: every rendered step in `text` keeps its header and parameters, and its
- * code (lib.sh and the step's file, which the repository shows) becomes one line with their hash.
+ * code (lib/ and the step's file, which the repository shows) becomes one line with their hash.
  */
 export function abbreviateSteps(text: string): string {
   let abbreviated = text;
-  for (const file of readdirSync(__dirname).filter((name) => name.endsWith('.sh') && name !== 'lib.sh')) {
-    const code = `${readScript('lib.sh')}\n${readScript(file)}`.replace(/\n$/, '');
+  for (const file of readdirSync(__dirname).filter((name) => name.endsWith('.sh'))) {
+    const code = `${library()}\n${readScript(file)}`.replace(/\n$/, '');
     if (abbreviated.includes(code)) {
-      abbreviated = abbreviated.split(code).join(`# lib.sh + ${file} (components/scripts/), sha256 ${createHash('sha256').update(code).digest('hex').slice(0, 12)}`);
+      abbreviated = abbreviated.split(code).join(`# lib/ + ${file} (components/scripts/), sha256 ${createHash('sha256').update(code).digest('hex').slice(0, 12)}`);
     }
   }
   return abbreviated;

@@ -43,13 +43,3 @@ export function renderTemplate(file: string, values: Record<string, string | num
   if (unused.length > 0) throw new Error(`template ${file}: values not used: ${unused.join(', ')}`);
   return rendered;
 }
-
-/** Quotes a value for POSIX shells: single quotes, with embedded ones closed and escaped. */
-export function shellQuote(value: string | number): string {
-  return `'${String(value).replace(/'/g, `'\\''`)}'`;
-}
-
-/** The elements of a bash array literal, each quoted. */
-export function shellWords(values: readonly (string | number)[]): string {
-  return values.map(shellQuote).join(' ');
-}

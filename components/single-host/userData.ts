@@ -1,6 +1,7 @@
 import { HOST_PATHS, PORTS, ROUTES } from '../../app/src/contract';
 import { METRICS_JOB, STACK_DIMENSION, renderAgentConfig } from '../shared/cloudwatchAgent';
-import { renderTemplate, shellQuote, shellWords } from './template';
+import { shellQuote, shellWords } from '../scripts/render';
+import { renderTemplate } from './template';
 
 /** Files cloud-init writes for the CloudWatch agent. */
 export const AGENT_FILES = {

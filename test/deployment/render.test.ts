@@ -74,10 +74,10 @@ describe('rendered steps', () => {
     const command = activateCommand('r1', { domain: 'bot.example.com' });
     const abbreviated = abbreviateSteps(command);
     expect(abbreviated).toContain("RELEASE='r1'\nDOMAIN='bot.example.com'");
-    expect(abbreviated).toMatch(/\n# lib\.sh \+ activate\.sh \(components\/scripts\/\), sha256 [0-9a-f]{12}\n+CLAWDBOT_STEP\n$/);
+    expect(abbreviated).toMatch(/\n# lib\/ \+ activate\.sh \(components\/scripts\/\), sha256 [0-9a-f]{12}\n+CLAWDBOT_STEP\n$/);
     expect(abbreviated).not.toContain('activate_release() {');
     // The tools inside the tools step, each its own line.
-    expect(abbreviateSteps(installToolsCommand('i-1')).match(/^# lib\.sh \+ (\S+)/gm)).toEqual(['# lib.sh + install-tools.sh', '# lib.sh + backup.sh', '# lib.sh + restore.sh']);
+    expect(abbreviateSteps(installToolsCommand('i-1')).match(/^# lib\/ \+ (\S+)/gm)).toEqual(['# lib/ + install-tools.sh', '# lib/ + backup.sh', '# lib/ + restore.sh']);
   });
 
   test('run from fd 3, leaving stdin to the step', () => {
@@ -232,7 +232,7 @@ describe('app/compose.yaml', () => {
     expect(compose.services.redis.networks).toEqual(['backend']);
     expect(compose.networks.backend).toEqual({ name: 'clawdbot-backend', external: true });
     // The deploy step creates that network internal: no way out of the host.
-    expect(readFileSync(path.join(__dirname, '..', '..', 'components', 'scripts', 'lib.sh'), 'utf8')).toContain('docker network create --internal "$BACKEND_NETWORK"');
+    expect(readFileSync(path.join(__dirname, '..', '..', 'components', 'scripts', 'lib', 'release.sh'), 'utf8')).toContain('docker network create --internal "$BACKEND_NETWORK"');
   });
 });
 

@@ -4,7 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { HOST_PATHS, LOG_FILES, PORTS, ROUTES } from '../../app/src/contract';
-import { renderTemplate, shellQuote } from '../../components/single-host/template';
+import { shellQuote } from '../../components/scripts/render';
+import { renderTemplate } from '../../components/single-host/template';
 import { AGENT_FILES, PUBLIC_PORTS, USER_DATA_LIMIT_BYTES, renderUserData, type UserDataArgs } from '../../components/single-host/userData';
 import { bashArray, parseCloudConfig, writtenFile, type CloudConfig } from './graph';
 

@@ -12,7 +12,7 @@ import { DEFAULT_HOST_STEP_SETTINGS } from '../../components/scripts/render';
 import { restoreOnBootCommand } from '../../components/scripts/restore-on-boot';
 import { waitForHostCommand } from '../../components/scripts/wait-for-host';
 
-// Every host step as it is rendered (its parameters, lib.sh and its body) passes shellcheck, and
+// Every host step as it is rendered (its parameters, lib/ and its body) passes shellcheck, and
 // so do the host tools the steps install. Debian's shellcheck (.ci/apt/system.txt).
 
 const run = promisify(execFile);
