@@ -1,33 +1,23 @@
-import { InputError } from '../lib/errors';
-import type { GatewayMetrics } from '../observability/metrics';
-import type { ModelManager } from '../models/manager';
-import type { RulesModel } from '../models/rules';
-import { ModelError, NO_TOKENS, relay, textOf, usesTools, type AnswerEnding, type ChatMessage, type ChatModel, type CompletionRequest, type ModelDescriptor, type ToolCall, type Tools } from '../models/types';
+import { ModelError, NO_TOKENS, relay, textOf, usesTools, type AnswerEnding, type ChatMessage, type ChatModel, type CompletionRequest, type ToolCall } from '../models/types';
 import type { ActiveSessions } from './active-sessions';
 import type { ConversationLog, ExchangeRecord } from './conversation-log';
 import { checkMessageSize, trimHistory, type MessageLimits } from './limits';
 import type { ResponseCache } from './response-cache';
+import { hasImages, lastUserMessage, modelOf, route, type Plan, type RoutingOptions } from './routing';
 import type { ChatService, CompletionAnswer, CompletionOptions, TextStream, Turn, TurnReply } from './service';
 import { sessionKey, type SessionHistory, type SessionRef } from './sessions';
 
-export interface ConversationServiceOptions {
-  models: ModelManager;
-  rules: RulesModel;
+export interface ConversationServiceOptions extends RoutingOptions {
   sessions: SessionHistory;
   cache: ResponseCache;
   conversationLog: ConversationLog;
   activeSessions: ActiveSessions;
-  metrics: Pick<GatewayMetrics, 'modelCalls'>;
-  routing: 'hybrid' | 'llm';
   /** MAX_TOKENS: the answer length when the client sets none, and the most it may ask for. Unset: the client's, or the provider's default. */
   maxTokens?: number;
   /** TEMPERATURE: the temperature when the client sets none. Unset: the provider's default. */
   temperature?: number;
   limits: MessageLimits;
 }
-
-/** Who answers a request, decided before any text is produced. */
-type Plan = { source: 'rules'; text: string; model: ModelDescriptor } | { source: 'model'; model: ChatModel };
 
 type Source = ExchangeRecord['source'];
 
@@ -41,14 +31,10 @@ interface Answer extends CompletionAnswer {
 /** How an answer no provider was asked for ends (rules, cache): a whole answer, no tokens. */
 const NO_MODEL_CALL: AnswerEnding = { finishReason: 'stop', usage: NO_TOKENS };
 
-const hasImages = (message: ChatMessage) => typeof message.content !== 'string' && message.content.some((p) => p.type === 'image');
-
 function describeUserText(message: ChatMessage | undefined): string {
   if (!message) return '';
   return hasImages(message) ? `${textOf(message.content)} [image]`.trim() : textOf(message.content);
 }
-
-const lastUserMessage = (messages: ChatMessage[]) => [...messages].reverse().find((m) => m.role === 'user');
 
 /**
  * A model's answer with neither text nor tool calls is a failed call (502), so that nothing
@@ -64,16 +50,15 @@ function requireAnswer(text: string, toolCalls: ToolCall[] | undefined, model: C
 }
 
 /**
- * The ChatService behind every entry point: hybrid routing (the rules engine answers simple
- * messages, the current model the rest), the response cache, session history, and the
- * conversation log. A request takes the current model once, so a hot switch never affects it.
+ * The ChatService behind every entry point: hybrid routing (routing.ts), the response cache,
+ * session history, and the conversation log.
  */
 export class ConversationService implements ChatService {
   constructor(private readonly options: ConversationServiceOptions) {}
 
   async reply(turn: Turn): Promise<TurnReply> {
     const user = this.userMessage(turn);
-    const plan = this.plan([user]);
+    const plan = route([user], undefined, this.options);
     const startedAt = performance.now();
     try {
       const history = await this.options.sessions.load(turn);
@@ -89,7 +74,7 @@ export class ConversationService implements ChatService {
 
   replyStream(turn: Turn): TextStream {
     const user = this.userMessage(turn);
-    return this.streamAnswer(this.plan([user]), turn, user, {
+    return this.streamAnswer(route([user], undefined, this.options), turn, user, {
       conversation: async () => [...(await this.options.sessions.load(turn)), user],
       options: { signal: turn.signal },
       finish: (text) => this.remember(turn, user, text),
@@ -103,7 +88,7 @@ export class ConversationService implements ChatService {
 
   async complete(messages: ChatMessage[], options: CompletionOptions = {}): Promise<Answer> {
     this.checkSizes(messages);
-    const plan = this.plan(messages, options.tools);
+    const plan = route(messages, options.tools, this.options);
     const startedAt = performance.now();
     const last = lastUserMessage(messages);
     try {
@@ -118,7 +103,7 @@ export class ConversationService implements ChatService {
 
   completeStream(messages: ChatMessage[], options: CompletionOptions = {}): TextStream {
     this.checkSizes(messages);
-    return this.streamAnswer(this.plan(messages, options.tools), { channel: 'api' }, lastUserMessage(messages), {
+    return this.streamAnswer(route(messages, options.tools, this.options), { channel: 'api' }, lastUserMessage(messages), {
       conversation: async () => messages,
       options,
       finish: async () => undefined,
@@ -170,39 +155,6 @@ export class ConversationService implements ChatService {
       }
     }
     return stream;
-  }
-
-  /**
-   * Hybrid routing looks at the newest user message only: a greeting, a help or time request,
-   * or an FAQ match is answered by the rules engine; everything else (anything with a picture
-   * or tools) goes to the current model. The rules engine cannot call tools: a conversation
-   * with tools, when it is the current model, is refused.
-   */
-  private plan(messages: ChatMessage[], tools?: Tools): Plan {
-    const { models, rules, routing, metrics } = this.options;
-    const model = models.current();
-    if (usesTools(messages, tools)) {
-      const { provider, name } = model.descriptor;
-      if (provider === 'rules') {
-        throw new InputError(`the current model (${provider}/${name}) cannot call tools; send a conversation without tools`, tools ? 'tools' : 'messages', 'tools_not_supported');
-      }
-      return { source: 'model', model };
-    }
-    if (messages.some(hasImages)) {
-      if (!model.supportsVision) {
-        const { provider, name } = model.descriptor;
-        throw new InputError(`the current model (${provider}/${name}) cannot read images; send text only`, undefined, 'images_not_supported');
-      }
-      return { source: 'model', model };
-    }
-    if (routing === 'hybrid' && model.descriptor.provider !== 'rules') {
-      const text = rules.answerIfSimple(textOf(lastUserMessage(messages)?.content ?? ''));
-      if (text !== undefined) {
-        metrics.modelCalls.inc({ provider: 'rules', model: rules.descriptor.name });
-        return { source: 'rules', text, model: rules.descriptor };
-      }
-    }
-    return { source: 'model', model };
   }
 
   private request(messages: ChatMessage[], options: CompletionOptions): CompletionRequest {
@@ -294,8 +246,4 @@ export class ConversationService implements ChatService {
 /** The answer before any text: who was to answer. */
 function unanswered(plan: Plan): Answer {
   return { text: '', model: modelOf(plan), source: plan.source, finishReason: 'stop' };
-}
-
-function modelOf(plan: Plan): ModelDescriptor {
-  return plan.source === 'rules' ? plan.model : plan.model.descriptor;
 }
