@@ -1,10 +1,9 @@
-// The chat page: wires the DOM to the gateway (gateway.js) and the stored chats (chats.js).
-// Replies are rendered as Markdown by markdown.js, which lets no markup of the model's through;
-// everything else the page shows is set as text (textContent).
+// The chat page: wires the DOM to the gateway (gateway.js), the stored chats (chats.js) and the
+// transcript (transcript.js). Everything the page shows outside replies is set as text.
 import './gateway.js'; // sets globalThis.clawdbotGateway: it is shared with Node, see there
 import { createParser } from './vendor/eventsource-parser.js';
 import { loadApiKey, loadChats, loadCurrentChatId, newChat, saveApiKey, saveChat, saveCurrentChatId, titleFor } from './chats.js';
-import { renderMarkdown } from './markdown.js';
+import { Transcript } from './transcript.js';
 
 const { GatewayClient, GatewayError, describeError: describeFor, modelLabel, replyLabel } = globalThis.clawdbotGateway;
 
@@ -30,7 +29,6 @@ const ui = {
   stop: $('stop'),
 };
 
-const ROLE_LABELS = { user: 'You', assistant: 'clawdbot', error: 'Error' };
 // Refused before the gateway did anything with the message: it goes back into the box.
 const REFUSED_STATUSES = new Set([400, 401, 413, 429]);
 
@@ -42,6 +40,7 @@ let current = chats.find((chat) => chat.localId === loadCurrentChatId()) ?? newC
 let inFlight = null;
 /** The model answering on the gateway, as /v1/models or the last reply from it said. */
 let currentModel;
+const transcript = new Transcript(ui, (model) => replyLabel(model, currentModel));
 
 function connect(key) {
   // The page's own directory: the gateway's routes sit next to it, behind a path prefix too.
@@ -63,53 +62,6 @@ function showError(text) {
 
 function clearError() {
   ui.error.textContent = '';
-}
-
-function isNearBottom() {
-  const t = ui.transcript;
-  return t.scrollHeight - t.scrollTop - t.clientHeight < 48;
-}
-
-function scrollToBottom() {
-  ui.transcript.scrollTop = ui.transcript.scrollHeight;
-}
-
-/** Sets a message's text: Markdown for the bot's replies, plain text for the rest. */
-function setText(body, text) {
-  if (body.classList.contains('markdown')) renderMarkdown(body, text);
-  else body.textContent = text;
-}
-
-/**
- * The label above a reply: which model answered it, so that a reply the rules engine kept
- * (hybrid routing) is told apart from one of the model the gateway was switched to.
- */
-function labelReply(body, model) {
-  if (model) body.parentElement.querySelector('.who').textContent = `${ROLE_LABELS.assistant} · ${replyLabel(model, currentModel)}`;
-}
-
-/** Adds one message to the transcript and returns the element holding its text. */
-function appendMessage(role, text, model) {
-  ui.emptyTranscript.hidden = true;
-  const item = document.createElement('div');
-  item.className = `message ${role}`;
-  const who = document.createElement('p');
-  who.className = 'who';
-  who.textContent = ROLE_LABELS[role];
-  const body = document.createElement('div');
-  body.className = role === 'assistant' ? 'text markdown' : 'text';
-  item.append(who, body);
-  ui.transcript.append(item);
-  setText(body, text);
-  labelReply(body, model);
-  return body;
-}
-
-function renderTranscript() {
-  ui.transcript.querySelectorAll('.message').forEach((node) => node.remove());
-  ui.emptyTranscript.hidden = current.messages.length > 0;
-  for (const message of current.messages) appendMessage(message.role, message.text, message.model);
-  scrollToBottom();
 }
 
 function renderChatList() {
@@ -140,7 +92,7 @@ function switchTo(chat) {
   if (chats.includes(chat)) saveCurrentChatId(chat.localId);
   clearError();
   renderChatList();
-  renderTranscript();
+  transcript.show(current.messages);
   setChatsOpen(false);
   ui.message.focus();
 }
@@ -174,10 +126,10 @@ async function refreshModel() {
 async function send(text) {
   clearError();
   const chat = current;
-  const userText = appendMessage('user', text);
-  const replyText = appendMessage('assistant', '');
+  const userText = transcript.append('user', text);
+  const replyText = transcript.append('assistant', '');
   replyText.parentElement.classList.add('streaming');
-  scrollToBottom();
+  transcript.scrollToBottom();
   const controller = new AbortController();
   setStreaming(controller);
 
@@ -186,9 +138,9 @@ async function send(text) {
   let frame = 0;
   const renderReceived = () => {
     frame = 0;
-    const follow = isNearBottom();
-    setText(replyText, received);
-    if (follow) scrollToBottom();
+    const follow = transcript.isNearBottom();
+    transcript.setText(replyText, received);
+    if (follow) transcript.scrollToBottom();
   };
   try {
     const final = await gateway.chat({ message: text, sessionId: chat.sessionId ?? undefined, signal: controller.signal }, (delta) => {
@@ -199,19 +151,17 @@ async function send(text) {
     chat.sessionId = final.sessionId;
     // A reply of another model than the one shown (not the rules engine's hybrid answer) means a switch.
     if (final.model.provider !== 'rules' || currentModel?.provider === 'rules') showModel(final.model);
-    setText(replyText, final.reply);
-    labelReply(replyText, final.model);
+    transcript.setText(replyText, final.reply);
+    transcript.labelReply(replyText, final.model);
     chat.messages.push({ role: 'user', text }, { role: 'assistant', text: final.reply, model: final.model });
   } catch (error) {
     cancelAnimationFrame(frame);
     if (controller.signal.aborted) {
       const stopped = `${received.trimEnd()} [stopped]`;
       chat.messages.push({ role: 'user', text }, { role: 'assistant', text: stopped });
-      setText(replyText, stopped);
+      transcript.setText(replyText, stopped);
     } else if (error instanceof GatewayError && REFUSED_STATUSES.has(error.status)) {
-      userText.parentElement.remove();
-      replyText.parentElement.remove();
-      ui.emptyTranscript.hidden = chat.messages.length > 0;
+      transcript.remove(userText, replyText);
       if (!ui.message.value) ui.message.value = text;
       showError(describeError(error));
       if (error.status === 401) openKeyDialog();
@@ -220,10 +170,10 @@ async function send(text) {
       chat.messages.push({ role: 'user', text });
       if (received) {
         chat.messages.push({ role: 'assistant', text: received });
-        setText(replyText, received);
-      } else replyText.parentElement.remove();
+        transcript.setText(replyText, received);
+      } else transcript.remove(replyText);
       chat.messages.push({ role: 'error', text: description });
-      appendMessage('error', description);
+      transcript.append('error', description);
       showError(description);
     }
   } finally {
@@ -260,24 +210,6 @@ ui.message.addEventListener('keydown', (event) => {
     inFlight.abort();
   }
 });
-
-// The copy button of a code block (markdown.js draws it).
-ui.transcript.addEventListener('click', (event) => {
-  const button = event.target.closest('.copy-code');
-  if (!button) return;
-  const code = button.closest('.code-block').querySelector('pre code').textContent;
-  // Browsers give the clipboard to https:// and localhost pages only, not to http://<LAN address>.
-  const copied = navigator.clipboard ? navigator.clipboard.writeText(code) : Promise.reject(new Error('no clipboard here'));
-  copied.then(
-    () => flashLabel(button, 'Copied'),
-    () => flashLabel(button, 'Copy failed: select the code instead'),
-  );
-});
-
-function flashLabel(button, text) {
-  button.textContent = text;
-  setTimeout(() => (button.textContent = 'Copy'), 2000);
-}
 
 ui.stop.addEventListener('click', () => {
   inFlight?.abort();
@@ -318,6 +250,6 @@ ui.keyForm.addEventListener('submit', (event) => {
 });
 
 renderChatList();
-renderTranscript();
+transcript.show(current.messages);
 if (apiKey) void refreshModel();
 else openKeyDialog();

@@ -31,7 +31,7 @@ export const VENDOR_FILES: Record<string, { dir: string; file: string }> = {
 };
 const HIGHLIGHT_LANGUAGES_DIR = path.join(packageDir('@highlightjs/cdn-assets'), 'es/languages');
 
-// The page's files are cheap and load seven at once; counting them against the per-IP limit
+// The page's files are cheap and load eight at once; counting them against the per-IP limit
 // would break the page for an office behind one NAT address. Its API calls are still limited.
 const PAGE_FILE: RouteShorthandOptions = { config: { rateLimit: false } };
 
