@@ -1,5 +1,6 @@
 // `npm run chat` / `clawdbot-chat`: chat with the gateway from a terminal. Full screen on a
-// terminal; plain lines when TERM=dumb or when stdin or stdout is not a terminal (pipes).
+// terminal (without colour or emphasis under NO_COLOR); plain lines when TERM=dumb or when
+// stdin or stdout is not a terminal (pipes).
 import { describeError, terminalClient } from '../tui/client';
 import { ClientConfigError, loadClientConfig } from '../tui/config';
 import { FullScreenChat } from '../tui/fullscreen';
@@ -36,7 +37,8 @@ async function main(): Promise<number> {
     });
   }
 
-  const display = new TerminalDisplay(process.stdin, process.stdout);
+  // no-color.org: set and not empty.
+  const display = new TerminalDisplay(process.stdin, process.stdout, !process.env.NO_COLOR);
   const chat = new FullScreenChat(client, config.url, display, model);
   display.start(
     (text, key) => chat.handleKey(text, key),

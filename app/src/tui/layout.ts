@@ -1,4 +1,4 @@
-import { markdownLines, type MarkdownLine } from './markdown';
+import { markdownLines, sliceSpans, type EmphasisSpan, type MarkdownLine } from './markdown';
 import { fitToWidth, sanitize, wrap } from './text';
 
 export type Role = 'user' | 'assistant' | 'info' | 'error';
@@ -18,6 +18,8 @@ const LINE_STYLES: Record<MarkdownLine['kind'], Style> = { text: 'plain', quote:
 export interface Row {
   text: string;
   style: Style;
+  /** Bold, italic or inline code inside the row, when there is any. */
+  spans?: EmphasisSpan[];
 }
 
 export interface Screen {
@@ -64,9 +66,16 @@ export function transcriptRows(entries: Entry[], streaming: string | undefined, 
     const lines: MarkdownLine[] =
       entry.role === 'assistant' ? markdownLines(sanitize(entry.text)) : [{ text: sanitize(entry.text), kind: 'text' }];
     const bodyStyle: Style = entry.role === 'error' ? 'error' : 'plain';
-    for (const { text, kind } of lines) {
+    for (const { text, kind, spans } of lines) {
+      const style = kind === 'text' ? bodyStyle : LINE_STYLES[kind];
+      let from = 0;
       for (const line of wrap(text, columns - indent.length)) {
-        rows.push({ text: fitToWidth(indent + line, columns), style: kind === 'text' ? bodyStyle : LINE_STYLES[kind] });
+        const row: Row = { text: fitToWidth(indent + line, columns), style };
+        // wrap() drops the spaces it breaks at: the line starts at its next occurrence.
+        const start = text.indexOf(line, from);
+        from = start + line.length;
+        const inRow = spans ? sliceSpans(spans, start, from, indent.length) : [];
+        rows.push(inRow.length > 0 ? { ...row, spans: inRow } : row);
       }
     }
     rows.push({ text: fitToWidth('', columns), style: 'plain' });

@@ -1,7 +1,8 @@
 import { constants } from 'node:os';
 import { emitKeypressEvents, type Key } from 'node:readline';
 import type { ReadStream, WriteStream } from 'node:tty';
-import type { Frame, Style } from './layout';
+import type { Frame, Row, Style } from './layout';
+import type { Emphasis } from './markdown';
 import { displayWidth } from './text';
 
 // The full-screen UI speaks plain ECMA-48/VT100 plus three xterm private modes (alternate
@@ -31,6 +32,29 @@ const STYLES: Record<Style, string> = {
   code: `${CSI}36m`,
   plain: '',
 };
+// NO_COLOR (no-color.org): no colours and no emphasis; the bars keep reverse video, which marks
+// them apart from the conversation without colour.
+const NO_COLOR_STYLES: Record<Style, string> = { ...STYLES, user: '', assistant: '', error: '', heading: '', code: '' };
+const EMPHASIS: Record<Emphasis, string> = { bold: `${CSI}1m`, italic: `${CSI}3m`, code: `${CSI}36m` };
+
+/**
+ * A row as written: its style, its text with SGR switched at every edge of its emphasis
+ * (spans may nest: bold inside italic), then a reset. The text is the layout's, already
+ * sanitized, so the only escape sequences here are these.
+ */
+function styledRow({ text, style, spans = [] }: Row, styles: Record<Style, string>, emphasis: boolean): string {
+  if (!emphasis || spans.length === 0) return styles[style] + text + SEQUENCES.resetStyle;
+  const edges = [...new Set([0, text.length, ...spans.flatMap((span) => [span.start, span.end])])]
+    .filter((edge) => edge <= text.length)
+    .sort((a, b) => a - b);
+  let out = '';
+  for (let i = 0; i < edges.length - 1; i++) {
+    const [from, to] = [edges[i], edges[i + 1]];
+    const active = spans.filter((span) => span.start <= from && span.end >= to).map((span) => EMPHASIS[span.emphasis]);
+    out += SEQUENCES.resetStyle + styles[style] + active.join('') + text.slice(from, to);
+  }
+  return out + SEQUENCES.resetStyle;
+}
 
 /** Where the full-screen chat draws: a real terminal, or a test's record of frames. */
 export interface Display {
@@ -48,11 +72,16 @@ export type KeyHandler = (text: string | undefined, key: Key) => void;
 export class TerminalDisplay implements Display {
   private previousRows: string[] = [];
   private active = false;
+  private readonly styles: Record<Style, string>;
 
+  /** `colour`: false for NO_COLOR, which leaves colours and emphasis out. */
   constructor(
     private readonly input: ReadStream,
     private readonly output: WriteStream,
-  ) {}
+    private readonly colour: boolean,
+  ) {
+    this.styles = colour ? STYLES : NO_COLOR_STYLES;
+  }
 
   get size(): { columns: number; rows: number } {
     return { columns: this.output.columns || 80, rows: this.output.rows || 24 };
@@ -81,7 +110,7 @@ export class TerminalDisplay implements Display {
       this.previousRows = [];
     }
     frame.rows.forEach((row, index) => {
-      const styled = STYLES[row.style] + row.text + SEQUENCES.resetStyle;
+      const styled = styledRow(row, this.styles, this.colour);
       if (this.previousRows[index] === styled) return;
       // Only a row shorter than the screen needs the rest erased: after a full-width row the
       // cursor sits on the last cell, and erasing there would eat that cell.
