@@ -141,3 +141,28 @@ describe('full-screen chat (painted on a recorded display)', () => {
     await second.chat.finished;
   });
 });
+
+describe('full-screen chat with hybrid routing', () => {
+  let gw: TestGateway & { fake: FakeLLM };
+  beforeAll(async () => {
+    gw = await startGatewayWithFakeModel({ ROUTING: 'hybrid' });
+  });
+  afterAll(() => gw.close());
+
+  it("labels a reply the rules engine kept, and keeps the model's name in the top bar", async () => {
+    const display = new RecordedDisplay({ columns: 100, rows: 20 });
+    const url = new URL(gw.url);
+    const chat = new FullScreenChat(terminalClient(url, gw.apiKey), url, display, { name: 'fake-gpt', provider: 'openai' });
+    chat.resize();
+    send(chat, 'hello');
+    await until(display, (t) => t.includes('Enter: send') && /clawdbot - /.test(t));
+    expect(display.lines).toContain('clawdbot - rules (hybrid routing; fake-gpt (openai) answers the rest)');
+    expect(display.lines[0]).toMatch(/^ clawdbot \| fake-gpt \(openai\) \|/);
+
+    // The model's own reply carries no label: the top bar names it.
+    send(chat, 'why is the sea salty?');
+    const screen = await until(display, (t) => t.includes('echo: why is the sea salty?') && t.includes('Enter: send'));
+    expect(screen).toMatch(/\nclawdbot\n {2}echo: why is the sea salty\?/);
+    expect(display.lines[0]).toMatch(/^ clawdbot \| fake-gpt \(openai\) \|/);
+  });
+});
