@@ -3,11 +3,13 @@ import * as aws from '@pulumi/aws';
 import { Deployment } from '../components/single-host/deployment';
 import { Secrets } from '../components/shared/secrets';
 import { loadConfig } from './config';
+import { onHa } from './ha';
 import { onAws, onMachine } from './site';
 
-// The clawdbot stack: config in, components composed, outputs out. The bot runs on an EC2 host
-// that the stack builds (target aws) or on a machine of yours (target ssh); either way the same
-// Deployment ships it there.
+// The clawdbot stack: config in, components composed, outputs out. On the single-host tier the
+// bot runs on an EC2 host that the stack builds (target aws) or on a machine of yours (target
+// ssh), and either way the same Deployment ships it there; on the ha tier (infra/ha.ts) it runs
+// as replicas on ECS Fargate.
 
 export = async () => {
   const config = loadConfig();
@@ -22,6 +24,11 @@ export = async () => {
   // the backup replica).
   const providerIn = (region: string) => new aws.Provider(`${name}-${region}`, { ...config.aws!.provider, region });
 
+  if (config.tier === 'ha') {
+    const secrets = new Secrets(name, config.bot, opts);
+    return { ...(await onHa(config, { provider: provider!, providerIn }, partition!, secrets, opts)), ...secretOutputs(secrets) };
+  }
+
   // First: the hosted-zone lookup stops a bad `domain` before anything exists.
   const site =
     config.target.kind === 'aws'
@@ -34,7 +41,7 @@ export = async () => {
     name,
     {
       ...site.deployment,
-      build: { context: '.', dockerfile: 'app/Dockerfile', baseImage: config.deployment.baseImage },
+      build: { context: '.', dockerfile: 'app/Dockerfile', baseImage: config.baseImage },
       imageTransport: config.deployment.imageTransport,
       environment: secrets.botEnvironment,
       domain: config.dns?.fqdn,
@@ -51,7 +58,13 @@ export = async () => {
     release: deployment.release,
     // Read by `npm run rollback -- <stack>` (infra/rollback.ts).
     rollbackTarget: deployment.rollbackTarget,
-    // Secrets, shown only with `pulumi stack output --show-secrets`.
+    ...secretOutputs(secrets),
+  };
+};
+
+/** The secrets among the outputs, shown only with `pulumi stack output --show-secrets`. */
+function secretOutputs(secrets: Secrets): Record<string, pulumi.Output<string>> {
+  return {
     gatewayApiKey: secrets.gatewayApiKey,
     adminToken: secrets.adminToken,
     // Generated webhook secrets to paste into the DingTalk / Feishu consoles, when those channels are on.
@@ -59,4 +72,4 @@ export = async () => {
     ...(secrets.dingtalkAesKey && { dingtalkAesKey: secrets.dingtalkAesKey }),
     ...(secrets.feishuEncryptKey && { feishuEncryptKey: secrets.feishuEncryptKey }),
   };
-};
+}

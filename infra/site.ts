@@ -9,7 +9,7 @@ import { readHostKey } from '../components/single-host/hostKey';
 import { HEALTH_CHECK_METRICS_REGION, Monitoring } from '../components/shared/monitoring';
 import { Network } from '../components/single-host/network';
 import { backupSettings } from '../components/scripts/backup-settings';
-import type { StackConfig } from './config';
+import type { SingleHostConfig } from './config';
 import { findHostedZoneId } from './config/dns';
 import type { AwsTarget, MachineTarget } from './config/target';
 import { SSM_TUNNEL_PORT } from './ssm-tunnel';
@@ -33,7 +33,7 @@ export interface AwsProviders {
 
 /** An EC2 host of this stack: network, backups, host, DNS and monitoring. */
 export async function onAws(
-  config: StackConfig,
+  config: SingleHostConfig,
   target: AwsTarget,
   { provider, providerIn }: AwsProviders,
   partition: pulumi.Output<aws.GetPartitionResult>,
@@ -149,7 +149,7 @@ export async function onAws(
 
 /** A machine of yours: nothing to build; with targetBackups, a bucket and the machine's own backup user. */
 export function onMachine(
-  config: StackConfig,
+  config: SingleHostConfig,
   target: MachineTarget,
   partition: pulumi.Output<aws.GetPartitionResult> | undefined,
   opts: pulumi.ComponentResourceOptions,
@@ -187,7 +187,7 @@ export function onMachine(
  * What the deployment installs on the host for its backups: backup.env (with the access key of a
  * machine of yours; an EC2 host uses its role) and the timer. Applied in place, like any step.
  */
-function hostBackupSettings(config: StackConfig, backups: Backups): HostBackupSettings {
+function hostBackupSettings(config: SingleHostConfig, backups: Backups): HostBackupSettings {
   const backupConfig = config.backups!;
   return {
     settings: pulumi.all([backups.bucketName, backups.objectPrefix, backups.hostCredentials]).apply(([bucket, prefix, credentials]) =>
@@ -199,7 +199,7 @@ function hostBackupSettings(config: StackConfig, backups: Backups): HostBackupSe
 
 /** The stack's backups (config.backups must be set), for an EC2 host or a machine of yours. */
 function newBackups(
-  config: StackConfig,
+  config: SingleHostConfig,
   host: BackupsArgs['host'],
   partition: pulumi.Output<aws.GetPartitionResult>,
   opts: pulumi.ComponentResourceOptions,

@@ -84,6 +84,15 @@ export const HOST_PATHS = {
   restoreCommand: '/opt/clawdbot/bin/restore',
 } as const;
 
+/**
+ * How long the gateway finishes in-flight requests after SIGTERM (app/src/main.ts). A load
+ * balancer drains a target at least this long, and the container's stop timeout exceeds it.
+ */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
+/** The user (and group) id the image runs as (app/Dockerfile's USER). */
+export const CONTAINER_UID = 10001;
+
 /** Path of the data dir inside the image. */
 export const CONTAINER_DATA_DIR = '/data';
 

@@ -6,12 +6,14 @@ export interface AlarmTopicArgs {
   partition: pulumi.Input<string>;
   /** Subscribed to the topic when set. */
   alarmEmail?: pulumi.Input<string>;
+  /** Services besides CloudWatch that publish to the topic (e.g. elasticache.amazonaws.com for its failover events). */
+  otherPublishers?: string[];
 }
 
 /**
  * An SNS topic that alarms notify, encrypted with a key of its own: CloudWatch cannot publish to
  * a topic under the AWS-managed alias/aws/sns key (its policy admits no other service), so the
- * key's policy lets CloudWatch of this account use it. One per region that has alarms: an alarm
+ * key's policy lets CloudWatch of this account (and `otherPublishers`) use it. One per region that has alarms: an alarm
  * notifies only topics in its own region. `opts` carries the parent and, for another region, the
  * provider.
  */
@@ -35,6 +37,13 @@ export function alarmTopic(name: string, args: AlarmTopicArgs, opts: pulumi.Cust
             Resource: '*',
             Condition: { StringEquals: { 'aws:SourceAccount': account } },
           },
+          ...(args.otherPublishers ?? []).map((service) => ({
+            Sid: `${service.split('.')[0]}Publishes`,
+            Effect: 'Allow',
+            Principal: { Service: service },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            Resource: '*',
+          })),
         ],
       }),
     },

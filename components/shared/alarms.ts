@@ -21,9 +21,15 @@ export type AlarmSpec = Omit<aws.cloudwatch.MetricAlarmArgs, 'name' | 'alarmActi
   treatMissingData: 'missing' | 'ignore' | 'breaching' | 'notBreaching';
 };
 
-/** A failure-rate expression over two counters published as deltas: 100 × failures ÷ total. */
-function percentOf(failures: string, total: string, period: number, dimensions: Record<string, pulumi.Input<string>>): aws.types.input.cloudwatch.MetricAlarmMetricQuery[] {
-  const sum = (metricName: string) => ({ namespace: APP_NAMESPACE, metricName, dimensions, period, stat: 'Sum' });
+/** A failure-rate expression over two counters (of `namespace`) summed per period: 100 × failures ÷ total. */
+export function percentOf(
+  failures: string,
+  total: string,
+  period: number,
+  dimensions: Record<string, pulumi.Input<string>>,
+  namespace: string = APP_NAMESPACE,
+): aws.types.input.cloudwatch.MetricAlarmMetricQuery[] {
+  const sum = (metricName: string) => ({ namespace, metricName, dimensions, period, stat: 'Sum' });
   return [
     { id: 'failures', metric: sum(failures), returnData: false },
     { id: 'total', metric: sum(total), returnData: false },
@@ -33,12 +39,12 @@ function percentOf(failures: string, total: string, period: number, dimensions: 
 }
 
 /** Every one-minute period of the window breaches: "sustained for <minutes> minutes". */
-function sustainedFor(minutes: number) {
+export function sustainedFor(minutes: number) {
   return { evaluationPeriods: minutes, datapointsToAlarm: minutes };
 }
 
 /** A host percentage whose one-minute average stays above `threshold` for 10 minutes. */
-function percentAboveFor10Minutes(
+export function percentAboveFor10Minutes(
   what: string,
   metric: { namespace: string; metricName: string; dimensions: Record<string, pulumi.Input<string>> },
   threshold: number,
@@ -54,6 +60,34 @@ function percentAboveFor10Minutes(
     // No data while the host boots, stops or is being replaced is no overload: a dead host is
     // the status check's business, and `breaching` would page at every first boot.
     treatMissingData: 'missing',
+  };
+}
+
+/** The alarms on the bot's own model metrics of `stack`, on any tier. */
+export function modelAlarms(stack: pulumi.Input<string>): Record<'modelFailureRate' | 'modelKeyExpiry', AlarmSpec> {
+  const app = { [STACK_DIMENSION]: stack };
+  return {
+    modelFailureRate: {
+      alarmDescription: 'Model API calls failing above 10% for 5 minutes',
+      metricQueries: percentOf(METRICS.modelFailures, METRICS.modelCalls, 60, app),
+      ...sustainedFor(5),
+      comparisonOperator: 'GreaterThanThreshold',
+      threshold: 10,
+      treatMissingData: 'notBreaching',
+    },
+    modelKeyExpiry: {
+      alarmDescription: 'Model API key expires in less than 7 days',
+      namespace: APP_NAMESPACE,
+      metricName: METRICS.modelKeyDaysToExpiry,
+      dimensions: app,
+      statistic: 'Minimum',
+      period: 300,
+      evaluationPeriods: 1,
+      comparisonOperator: 'LessThanThreshold',
+      threshold: 7,
+      // The bot exports the gauge only when MODEL_KEY_EXPIRES_AT is set: no gauge, no expiry.
+      treatMissingData: 'notBreaching',
+    },
   };
 }
 
@@ -101,27 +135,7 @@ export function alarmSpecs(args: { instanceId: pulumi.Input<string>; stack: pulu
       threshold: 5,
       treatMissingData: 'notBreaching',
     },
-    modelFailureRate: {
-      alarmDescription: 'Model API calls failing above 10% for 5 minutes',
-      metricQueries: percentOf(METRICS.modelFailures, METRICS.modelCalls, 60, app),
-      ...sustainedFor(5),
-      comparisonOperator: 'GreaterThanThreshold',
-      threshold: 10,
-      treatMissingData: 'notBreaching',
-    },
-    modelKeyExpiry: {
-      alarmDescription: 'Model API key expires in less than 7 days',
-      namespace: APP_NAMESPACE,
-      metricName: METRICS.modelKeyDaysToExpiry,
-      dimensions: app,
-      statistic: 'Minimum',
-      period: 300,
-      evaluationPeriods: 1,
-      comparisonOperator: 'LessThanThreshold',
-      threshold: 7,
-      // The bot exports the gauge only when MODEL_KEY_EXPIRES_AT is set: no gauge, no expiry.
-      treatMissingData: 'notBreaching',
-    },
+    ...modelAlarms(args.stack),
     heartbeat: {
       alarmDescription: 'The bot published no metrics for 5 minutes: it, its host or the agent is gone',
       namespace: APP_NAMESPACE,

@@ -1,9 +1,11 @@
-import { CLOUDWATCH_NAMESPACE, LOG_FILES, METRICS } from '../../app/src/contract';
+import { CLOUDWATCH_NAMESPACE, LOG_FILES, METRICS, ROUTES } from '../../app/src/contract';
 
 // What the host's CloudWatch agent publishes, in one place: the agent config (rendered into
 // cloud-init by the Host) and the alarms (Monitoring) both read these names, so an alarm can
 // never watch a metric the agent does not send.
 
+/** Days the bot's log groups keep their events. */
+export const LOG_RETENTION_DAYS = 30;
 /** Namespace of the agent's host metrics. */
 export const HOST_NAMESPACE = 'CWAgent';
 /** Namespace of the bot's scraped metrics. */
@@ -47,6 +49,50 @@ export interface AgentConfigArgs {
 
 const exactly = (names: readonly string[]) => names.map((name) => `^${name}$`);
 
+/**
+ * The agent's logs section: the bot's log files into `appLogGroup`, one stream per file under
+ * `streamPrefix` (an agent placeholder such as {instance_id}), and the bot's metrics, scraped as
+ * `prometheusConfigPath` says, published as EMF to APP_NAMESPACE.
+ */
+export function agentLogsSection(args: AgentConfigArgs, streamPrefix: string) {
+  return {
+    force_flush_interval: 15,
+    logs_collected: {
+      files: {
+        collect_list: Object.values(LOG_FILES).map((file) => ({
+          file_path: `${args.logsDir}/${file}`,
+          log_group_name: args.appLogGroup,
+          log_stream_name: `${streamPrefix}/${file}`,
+        })),
+      },
+    },
+    metrics_collected: {
+      prometheus: {
+        log_group_name: args.prometheusLogGroup,
+        prometheus_config_path: args.prometheusConfigPath,
+        emf_processor: {
+          metric_namespace: APP_NAMESPACE,
+          metric_declaration_dedup: true,
+          metric_declaration: [
+            {
+              source_labels: ['job'],
+              label_matcher: `^${METRICS_JOB}$`,
+              dimensions: [[STACK_DIMENSION]],
+              metric_selectors: exactly(APP_METRICS),
+            },
+            {
+              source_labels: ['job', 'quantile'],
+              label_matcher: `^${METRICS_JOB};${LATENCY_QUANTILE.replace('.', '\\.')}$`,
+              dimensions: [[STACK_DIMENSION, 'quantile']],
+              metric_selectors: exactly([LATENCY_METRIC]),
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
 /** amazon-cloudwatch-agent.json for the host. */
 export function renderAgentConfig(args: AgentConfigArgs): string {
   const config = {
@@ -59,43 +105,16 @@ export function renderAgentConfig(args: AgentConfigArgs): string {
         disk: { measurement: ['used_percent'], resources: [ROOT_DISK_DIMENSIONS.path], drop_device: true },
       },
     },
-    logs: {
-      force_flush_interval: 15,
-      logs_collected: {
-        files: {
-          collect_list: Object.values(LOG_FILES).map((file) => ({
-            file_path: `${args.logsDir}/${file}`,
-            log_group_name: args.appLogGroup,
-            log_stream_name: `{instance_id}/${file}`,
-          })),
-        },
-      },
-      metrics_collected: {
-        prometheus: {
-          log_group_name: args.prometheusLogGroup,
-          prometheus_config_path: args.prometheusConfigPath,
-          emf_processor: {
-            metric_namespace: APP_NAMESPACE,
-            metric_declaration_dedup: true,
-            metric_declaration: [
-              {
-                source_labels: ['job'],
-                label_matcher: `^${METRICS_JOB}$`,
-                dimensions: [[STACK_DIMENSION]],
-                metric_selectors: exactly(APP_METRICS),
-              },
-              {
-                source_labels: ['job', 'quantile'],
-                label_matcher: `^${METRICS_JOB};${LATENCY_QUANTILE.replace('.', '\\.')}$`,
-                dimensions: [[STACK_DIMENSION, 'quantile']],
-                metric_selectors: exactly([LATENCY_METRIC]),
-              },
-            ],
-          },
-        },
-      },
-    },
+    logs: agentLogsSection(args, '{instance_id}'),
   };
   // Compact: user data is capped at 16 KB.
   return JSON.stringify(config);
+}
+
+/** The Prometheus scrape config of the agent: the bot's metrics port, every sample labelled with the stack. JSON, which is YAML. */
+export function renderScrapeConfig(args: { target: string; stack: string }): string {
+  return JSON.stringify({
+    global: { scrape_interval: '60s', scrape_timeout: '10s' },
+    scrape_configs: [{ job_name: METRICS_JOB, metrics_path: ROUTES.metrics, static_configs: [{ targets: [args.target], labels: { [STACK_DIMENSION]: args.stack } }] }],
+  });
 }

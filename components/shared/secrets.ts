@@ -58,6 +58,8 @@ export class Secrets extends pulumi.ComponentResource {
   public readonly feishuEncryptKey?: pulumi.Output<string>;
   /** Environment variables for the bot (app/src/lib/config.ts and app/src/channels/settings.ts names), as one secret. */
   public readonly botEnvironment: pulumi.Output<Record<string, string>>;
+  /** The names in botEnvironment, plain: they follow the config, never a secret. */
+  public readonly botEnvironmentNames: pulumi.Output<string[]>;
 
   constructor(name: string, args: SecretsArgs, opts?: pulumi.ComponentResourceOptions) {
     super('clawdbot:secrets:Secrets', name, {}, opts);
@@ -115,6 +117,7 @@ export class Secrets extends pulumi.ComponentResource {
 
     const present = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, pulumi.Input<string>] => entry[1] !== undefined));
     this.botEnvironment = pulumi.secret(pulumi.output(present) as pulumi.Output<Record<string, string>>);
+    this.botEnvironmentNames = pulumi.output(Object.keys(present));
 
     this.registerOutputs({
       gatewayApiKey: this.gatewayApiKey,
@@ -123,6 +126,7 @@ export class Secrets extends pulumi.ComponentResource {
       dingtalkAesKey: this.dingtalkAesKey,
       feishuEncryptKey: this.feishuEncryptKey,
       botEnvironment: this.botEnvironment,
+      botEnvironmentNames: this.botEnvironmentNames,
     });
   }
 }

@@ -6,6 +6,7 @@ import * as aws from '@pulumi/aws';
 import * as docker from '@pulumi/docker';
 import { local, remote, type types } from '@pulumi/command';
 import { pullImageCommand } from '../scripts/image';
+import { ecrImage } from '../shared/ecrImage';
 import type { ReleasePlan } from '../scripts/plan';
 import type { DeploymentArgs } from './deployment';
 
@@ -40,29 +41,9 @@ export function buildImage(name: string, args: ImageBuildArgs, parent: pulumi.Re
   const build = { context: args.build.context, dockerfile: args.build.dockerfile, platform: args.platform, args: buildArgs };
   if (args.imageTransport === 'ecr') {
     if (!args.hostRoleName) throw new Error('deployment: imageTransport "ecr" needs hostRoleName (the role that pulls)');
-    const repository = new aws.ecr.Repository(`${name}-image`, { imageTagMutability: 'MUTABLE', forceDelete: true, imageScanningConfiguration: { scanOnPush: true } }, child);
-    new aws.ecr.LifecyclePolicy(
-      `${name}-image`,
-      {
-        repository: repository.name,
-        policy: JSON.stringify({
-          rules: [{ rulePriority: 1, description: 'keep what the host keeps for rollback', selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: args.keepReleases }, action: { type: 'expire' } }],
-        }),
-      },
-      child,
-    );
+    const built = ecrImage(name, { build, keepImages: args.keepReleases, keepReason: 'keep what the host keeps for rollback' }, parent);
     new aws.iam.RolePolicyAttachment(`${name}-image-pull`, { role: args.hostRoleName, policyArn: aws.iam.ManagedPolicy.AmazonEC2ContainerRegistryReadOnly }, child);
-    const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, child);
-    const image = new docker.Image(
-      `${name}-image`,
-      {
-        build,
-        imageName: pulumi.interpolate`${repository.repositoryUrl}:latest`,
-        registry: { server: repository.repositoryUrl, username: token.userName, password: pulumi.secret(token.password) },
-      },
-      child,
-    );
-    return { image, repository };
+    return built;
   }
   // The tag follows the host, so a new host gets a fresh build: the save step needs the
   // image in the local engine, which a fresh CI runner only has after building it.

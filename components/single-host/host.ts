@@ -3,6 +3,7 @@ import * as aws from '@pulumi/aws';
 import type { RestoreSource } from '../shared/backupAccess';
 import { hostRoleStatements } from './hostRole';
 import { renderUserData } from './userData';
+import { LOG_RETENTION_DAYS } from '../shared/cloudwatchAgent';
 
 /** The bucket the host's role may use; what the backup job does with it comes with the deployment. */
 export interface HostBackupArgs {
@@ -52,7 +53,6 @@ export type Architecture = 'arm64' | 'amd64';
 export const SSH_USER = 'ubuntu';
 
 /** Log groups the agent writes to keep this long. */
-const LOG_RETENTION_DAYS = 30;
 
 /** Canonical's public SSM parameter for the current Ubuntu 24.04 LTS server image: where an operator looks up the `ami` to pin. */
 export function ubuntuAmiParameter(architecture: Architecture): string {

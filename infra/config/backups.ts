@@ -1,7 +1,6 @@
 import type { RestoreSource } from '../../components/shared/backupAccess';
 import { isOnCalendar } from '../../components/scripts/on-calendar';
 import { ConfigReader, type Environment } from './reader';
-import type { Target } from './target';
 
 /** The stack's backups: always on aws; on target ssh only with targetBackups. */
 export interface BackupsConfig {
@@ -19,9 +18,9 @@ const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const RESTORE_SOURCE_KEYS = ['restoreFromBucket', 'restoreFromPrefix', 'restoreFromRegion'] as const;
 
-/** Undefined on a target without backups, where a restore source is refused. */
-export function readBackups(config: ConfigReader, target: Target, environment: Environment): BackupsConfig | undefined {
-  if (target.kind === 'aws' || config.boolean('targetBackups')) return readBackupSettings(config, environment);
+/** Undefined on a target without backups, where a restore source is refused. `onAws`: the stack builds where the bot runs, and always backs up. */
+export function readBackups(config: ConfigReader, onAws: boolean, environment: Environment): BackupsConfig | undefined {
+  if (onAws || config.boolean('targetBackups')) return readBackupSettings(config, environment);
   for (const key of RESTORE_SOURCE_KEYS) {
     if (config.optionalString(key) !== undefined) config.fail(key, 'needs backups: on target ssh, set targetBackups to true');
   }

@@ -9,8 +9,7 @@ export interface DeploymentConfig {
   sshPrivateKey: pulumi.Output<string>;
   imageTransport: 'ssh' | 'ecr';
   restoreOnBoot: RestoreOnBoot;
-  /** Registry mirrors: the app's base image, Caddy, Redis. */
-  baseImage?: string;
+  /** Registry mirrors on the host: Caddy, Redis. */
   caddyImage?: string;
   redisImage?: string;
   keepReleases: number;
@@ -18,6 +17,11 @@ export interface DeploymentConfig {
 
 /** A Docker image reference: [registry[:port]/]path[:tag][@sha256:digest]. */
 const IMAGE_REFERENCE = /^(?:[A-Za-z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::\w[\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+/** An optional image reference (a registry mirror's copy), checked. */
+export function readImage(config: ConfigReader, key: string): string | undefined {
+  return config.optionalMatching(key, IMAGE_REFERENCE, 'a Docker image reference (e.g. registry.example.cn/library/caddy:2.10-alpine)');
+}
 
 /**
  * What the fresh host restores before the bot first starts. `restorePrefix` is where restores
@@ -58,14 +62,12 @@ export function readDeployment(config: ConfigReader, target: Target, restorePref
   if (imageTransport === 'ecr' && target.kind === 'ssh') {
     config.fail('imageTransport', 'ecr needs target aws (the host pulls with its instance role); use ssh');
   }
-  const image = (key: string) => config.optionalMatching(key, IMAGE_REFERENCE, 'a Docker image reference (e.g. registry.example.cn/library/caddy:2.10-alpine)');
   return {
     sshPrivateKey: config.requiredSecret('sshPrivateKey', (value) => privateKeyProblem(value, target.kind === 'aws' ? target.host.sshPublicKey : undefined)),
     imageTransport,
     restoreOnBoot: readRestoreOnBoot(config, restorePrefix),
-    baseImage: image('baseImage'),
-    caddyImage: image('caddyImage'),
-    redisImage: image('redisImage'),
+    caddyImage: readImage(config, 'caddyImage'),
+    redisImage: readImage(config, 'redisImage'),
     keepReleases: config.integer('keepReleases', 1, 50),
   };
 }

@@ -58,6 +58,18 @@ export function mockState(args: pulumi.runtime.MockResourceArgs, region: string)
     case 'docker:index/image:Image':
       // A local image's repoDigest is its ID, a pushed one's repository@digest; both follow the build.
       return { repoDigest: `${inputs.skipPush ? '' : `${String(inputs.imageName).split(':')[0]}@`}sha256:${stableHash(JSON.stringify(inputs.build))}` };
+    case 'aws:acm/certificate:Certificate':
+      return { arn, domainValidationOptions: [{ domainName: inputs.domainName, resourceRecordName: `_${stableHash(name).slice(0, 8)}.${inputs.domainName}.`, resourceRecordType: 'CNAME', resourceRecordValue: `_${stableHash(arn).slice(0, 8)}.acm-validations.aws.` }] };
+    case 'aws:lb/loadBalancer:LoadBalancer':
+      return { arn, arnSuffix: `app/${name}/${stableHash(name).slice(0, 16)}`, dnsName: `${name}-${stableHash(name).slice(0, 8)}.${region}.elb.amazonaws.com`, zoneId: 'Z1LMS91P8CMLE5' };
+    case 'aws:lb/targetGroup:TargetGroup':
+      return { arn, arnSuffix: `targetgroup/${name}/${stableHash(name).slice(0, 16)}` };
+    case 'aws:elasticache/replicationGroup:ReplicationGroup':
+      return { arn, primaryEndpointAddress: `master.${name}.cache.amazonaws.com` };
+    case 'aws:ecs/cluster:Cluster':
+    case 'aws:ecs/service:Service':
+    case 'aws:backup/vault:Vault':
+      return { arn, name: inputs.name ?? name };
     case 'command:remote:Command':
       return { stdout: '', stderr: '' };
     case 'command:local:Command':
@@ -85,6 +97,8 @@ export function mockCall(args: pulumi.runtime.MockCallArgs, region: string): Rec
       return { name: `${inputs.serviceName}.amazonaws.com`, suffix: 'amazonaws.com', id: inputs.serviceName };
     case 'aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings':
       return { locations: [`${region}b`, `${region}a`], instanceTypes: [], locationTypes: [] };
+    case 'aws:index/getAvailabilityZones:getAvailabilityZones':
+      return { names: [`${region}a`, `${region}b`, `${region}c`], zoneIds: [], id: region };
     case 'aws:ec2/getVpc:getVpc':
       return { id: 'vpc-0default' };
     case 'aws:ec2/getSubnet:getSubnet':

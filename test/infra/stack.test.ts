@@ -1012,7 +1012,9 @@ describe('secrets', () => {
     const fromConfig = Object.entries(simulation.config)
       .filter(([key]) => /ApiKey|Secret|Token|AesKey|EncryptKey|PrivateKey/.test(key))
       .map(([, value]) => value);
-    const generated = strings(only(simulation, 'clawdbot:secrets:Secrets').outputs);
+    // The variables' names are plain by design.
+    const { botEnvironmentNames: _names, ...secretOutputs } = only(simulation, 'clawdbot:secrets:Secrets').outputs;
+    const generated = strings(secretOutputs);
     return [...new Set([...fromConfig, ...generated])].filter((value) => value.length >= 16);
   };
 
