@@ -9,7 +9,6 @@ import { Service, serviceNames } from '../components/ha/service';
 import { Storage } from '../components/ha/storage';
 import type { Secrets } from '../components/shared/secrets';
 import type { HaStackConfig } from './config';
-import { findHostedZoneId } from './config/dns';
 import type { AwsProviders } from './site';
 
 /** The variable that points the gateway at its store (app/src/lib/config.ts). */
@@ -19,16 +18,16 @@ const REDIS_URL = 'REDIS_URL';
  * The ha tier: replicas of the gateway on ECS Fargate in two zones behind a load balancer, sharing
  * a Multi-AZ Valkey and an EFS data dir. Returns the stack's outputs.
  */
-export async function onHa(
+export function onHa(
   config: HaStackConfig,
-  { provider, providerIn }: AwsProviders,
+  /** The hosted zone of config.dns.domain, looked up before anything was declared. */
+  zoneId: string,
+  providerIn: AwsProviders['providerIn'],
   partition: pulumi.Output<aws.GetPartitionResult>,
   secrets: Secrets,
   opts: pulumi.ComponentResourceOptions,
-): Promise<Record<string, pulumi.Input<unknown>>> {
+): Record<string, pulumi.Input<unknown>> {
   const { name, ha, backups } = config;
-  // First: the hosted-zone lookup stops a bad `domain` before anything exists.
-  const zoneId = await findHostedZoneId(config.dns.domain, provider);
 
   const network = new Network(name, { publicCidrs: ha.publicCidrs }, opts);
   const loadBalancer = new LoadBalancer(

@@ -3,6 +3,7 @@ import * as aws from '@pulumi/aws';
 import { Deployment } from '../components/single-host/deployment';
 import { Secrets } from '../components/shared/secrets';
 import { loadConfig } from './config';
+import { findHostedZoneId } from './config/dns';
 import { onHa } from './ha';
 import { onAws, onMachine } from './site';
 
@@ -25,8 +26,10 @@ export = async () => {
   const providerIn = (region: string) => new aws.Provider(`${name}-${region}`, { ...config.aws!.provider, region });
 
   if (config.tier === 'ha') {
+    // First: the hosted-zone lookup stops a bad `domain` before anything exists.
+    const zoneId = await findHostedZoneId(config.dns.domain, provider!);
     const secrets = new Secrets(name, config.bot, opts);
-    return { ...(await onHa(config, { provider: provider!, providerIn }, partition!, secrets, opts)), ...secretOutputs(secrets) };
+    return { ...onHa(config, zoneId, providerIn, partition!, secrets, opts), ...secretOutputs(secrets) };
   }
 
   // First: the hosted-zone lookup stops a bad `domain` before anything exists.
