@@ -1,5 +1,5 @@
 import type * as pulumi from '@pulumi/pulumi';
-import { modelAlarms, percentAboveFor10Minutes, percentOf, sustainedFor, type AlarmSpec } from '../shared/alarms';
+import { latencyP99Above2Seconds, modelAlarms, percentAboveFor10Minutes, percentOf, sustainedFor, type AlarmSpec } from '../shared/alarms';
 
 // What the ha tier's Monitoring watches: the single host's alarm table on this tier's metrics
 // (the service's CPU and memory, the load balancer's latency and 5xx, the bot's own model
@@ -25,19 +25,7 @@ export function haAlarmSpecs(targets: HaAlarmTargets): Record<HaAlarmKey, AlarmS
   return {
     cpu: percentAboveFor10Minutes('Service CPU', { namespace: 'AWS/ECS', metricName: 'CPUUtilization', dimensions: service }, 85),
     memory: percentAboveFor10Minutes('Service memory used', { namespace: 'AWS/ECS', metricName: 'MemoryUtilization', dimensions: service }, 90),
-    latencyP99: {
-      alarmDescription: 'Response latency P99 (at the load balancer) above 2000 ms for 5 minutes',
-      namespace: ALB,
-      metricName: 'TargetResponseTime',
-      dimensions: loadBalancer,
-      extendedStatistic: 'p99',
-      period: 60,
-      ...sustainedFor(5),
-      comparisonOperator: 'GreaterThanThreshold',
-      // In seconds.
-      threshold: 2000 / 1000,
-      treatMissingData: 'notBreaching',
-    },
+    latencyP99: latencyP99Above2Seconds('Response latency P99 (at the load balancer)', { namespace: ALB, metricName: 'TargetResponseTime', dimensions: loadBalancer }),
     errorRate: {
       alarmDescription: 'Gateway 5xx responses above 5% of requests for 5 minutes',
       metricQueries: percentOf('HTTPCode_Target_5XX_Count', 'RequestCount', 60, loadBalancer, ALB),

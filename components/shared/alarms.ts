@@ -63,6 +63,21 @@ export function percentAboveFor10Minutes(
   };
 }
 
+/** A latency in seconds whose P99 stays above 2 s for 5 minutes. */
+export function latencyP99Above2Seconds(what: string, metric: { namespace: string; metricName: string; dimensions: Record<string, pulumi.Input<string>> }): AlarmSpec {
+  return {
+    alarmDescription: `${what} above 2000 ms for 5 minutes`,
+    ...metric,
+    extendedStatistic: 'p99',
+    period: 60,
+    ...sustainedFor(5),
+    comparisonOperator: 'GreaterThanThreshold',
+    threshold: 2000 / 1000,
+    // No requests, no latency.
+    treatMissingData: 'notBreaching',
+  };
+}
+
 /** The alarms on the bot's own model metrics of `stack`, on any tier. */
 export function modelAlarms(stack: pulumi.Input<string>): Record<'modelFailureRate' | 'modelKeyExpiry', AlarmSpec> {
   const app = { [STACK_DIMENSION]: stack };
@@ -113,20 +128,7 @@ export function alarmSpecs(args: { instanceId: pulumi.Input<string>; stack: pulu
       // stopped: silence is no full disk.
       treatMissingData: 'missing',
     },
-    latencyP99: {
-      alarmDescription: 'Response latency P99 above 2000 ms for 5 minutes',
-      namespace: APP_NAMESPACE,
-      metricName: LATENCY_METRIC,
-      dimensions: { ...app, quantile: LATENCY_QUANTILE },
-      extendedStatistic: 'p99',
-      period: 60,
-      ...sustainedFor(5),
-      comparisonOperator: 'GreaterThanThreshold',
-      // The summary is in seconds.
-      threshold: 2000 / 1000,
-      // No requests, no latency.
-      treatMissingData: 'notBreaching',
-    },
+    latencyP99: latencyP99Above2Seconds('Response latency P99', { namespace: APP_NAMESPACE, metricName: LATENCY_METRIC, dimensions: { ...app, quantile: LATENCY_QUANTILE } }),
     errorRate: {
       alarmDescription: '5xx responses above 5% of requests for 5 minutes',
       metricQueries: percentOf(METRICS.http5xx, METRICS.httpRequests, 60, app),
