@@ -293,6 +293,44 @@ describe('pictures', () => {
   });
 });
 
+describe('the client-disconnect signal', () => {
+  /** A signal that counts its reads: reading the real one makes the request's AbortController. */
+  const countedSignal = () => {
+    const controller = new AbortController();
+    const reads = { count: 0 };
+    return {
+      reads,
+      controller,
+      get signal() {
+        reads.count += 1;
+        return controller.signal;
+      },
+    };
+  };
+
+  it('is not read for answers that call no model (rules), plain or streamed', async () => {
+    const { service } = setup();
+    const plain = countedSignal();
+    await service.reply({ ...turn('s', 'hello'), get signal() { return plain.signal; } });
+    const streamed = countedSignal();
+    for await (const delta of service.replyStream({ ...turn('s', 'hello'), get signal() { return streamed.signal; } })) expect(delta).toBeTruthy();
+    const completion = countedSignal();
+    await service.complete([{ role: 'user', content: 'hello' }], { get signal() { return completion.signal; } });
+    expect([plain.reads.count, streamed.reads.count, completion.reads.count]).toEqual([0, 0, 0]);
+  });
+
+  it('is not read when the model does not use it, and reaches the model when it does', async () => {
+    const { service, model } = setup({ routing: 'llm' });
+    const unused = countedSignal();
+    await service.complete([{ role: 'user', content: 'question' }], { get signal() { return unused.signal; } });
+    expect(unused.reads.count).toBe(0);
+
+    const used = countedSignal();
+    await service.reply({ ...turn('s', 'question'), get signal() { return used.signal; } });
+    expect(model.requests.at(-1)!.signal).toBe(used.controller.signal);
+  });
+});
+
 describe('conversation log', () => {
   it('appends every exchange as JSONL, failures included', async () => {
     const { service, model, exchanges } = setup({ routing: 'hybrid' });

@@ -62,7 +62,7 @@ export class ConversationService implements ChatService {
     const startedAt = performance.now();
     try {
       const history = await this.options.sessions.load(turn);
-      const answer = await this.answer(plan, [...history, user], { signal: turn.signal });
+      const answer = await this.answer(plan, [...history, user], lazySignal(turn));
       await this.remember(turn, user, answer.text);
       await this.log(turn, user, answer, startedAt);
       return { sessionId: turn.sessionId, reply: answer.text, model: answer.model };
@@ -76,7 +76,7 @@ export class ConversationService implements ChatService {
     const user = this.userMessage(turn);
     return this.streamAnswer(route([user], undefined, this.options), turn, user, {
       conversation: async () => [...(await this.options.sessions.load(turn)), user],
-      options: { signal: turn.signal },
+      options: lazySignal(turn),
       finish: (text) => this.remember(turn, user, text),
     });
   }
@@ -170,7 +170,10 @@ export class ConversationService implements ChatService {
       ...(options.tools ? { tools: options.tools } : {}),
       ...(options.endUser ? { endUser: options.endUser } : {}),
       ...(options.streamUsage ? { streamUsage: true } : {}),
-      signal: options.signal,
+      // Read on use only: reading it makes the request's AbortController (see ClientDisconnect).
+      get signal() {
+        return options.signal;
+      },
     };
   }
 
@@ -241,6 +244,18 @@ export class ConversationService implements ChatService {
       ...(error !== undefined ? { error: error instanceof Error ? error.message : String(error) } : {}),
     });
   }
+}
+
+/**
+ * Options whose signal is the turn's, read only when a model call uses it: reading it makes the
+ * request's AbortController, which rules and cached answers never need (see ClientDisconnect).
+ */
+function lazySignal(turn: Pick<Turn, 'signal'>): CompletionOptions {
+  return {
+    get signal() {
+      return turn.signal;
+    },
+  };
 }
 
 /** The answer before any text: who was to answer. */

@@ -1,11 +1,11 @@
 import fp from 'fastify-plugin';
 import type { GatewayDeps } from '../deps';
-import { onEveryOutcome, routeLabel } from './metrics';
+import { routeLabel } from './request-outcome';
 
 /** One access.log line per request. No headers and no bodies: those carry secrets and text. */
 export const accessLogPlugin = fp<GatewayDeps>(
   async (app, { logs }) => {
-    onEveryOutcome(app, (request, status, seconds, ip) => {
+    app.onRequestOutcome((request, status, seconds, ip) => {
       logs.access.info({
         reqId: request.id,
         method: request.method,
@@ -18,5 +18,5 @@ export const accessLogPlugin = fp<GatewayDeps>(
       });
     });
   },
-  { name: 'clawdbot-access-log' },
+  { name: 'clawdbot-access-log', dependencies: ['clawdbot-request-outcome'] },
 );

@@ -35,9 +35,11 @@ export const identifyClient = fp<GatewayDeps>(
     // Keyed by digest: the lookup compares digests, never the keys themselves.
     const keyIds = new Map((deps.settings.apiKeys ?? []).map((key) => [sha256(key), apiKeyId(key)] as const));
     app.decorateRequest('apiKeyId', undefined);
-    app.addHook('onRequest', async (request) => {
+    // A callback hook: an async one costs a promise per request.
+    app.addHook('onRequest', (request, _reply, done) => {
       const token = bearerToken(request);
       if (token) request.apiKeyId = keyIds.get(sha256(token));
+      done();
     });
   },
   { name: 'clawdbot-identify-client' },

@@ -13,8 +13,10 @@ export const newRequestId = () => `req_${randomUUID().replaceAll('-', '')}`;
  */
 export const requestIdPlugin = fp(
   async (app) => {
-    app.addHook('onRequest', async (request, reply) => {
+    // A callback hook: an async one costs a promise per request.
+    app.addHook('onRequest', (request, reply, done) => {
       reply.header(REQUEST_ID_HEADER, request.id);
+      done();
     });
   },
   { name: 'clawdbot-request-id' },
