@@ -1,0 +1,68 @@
+// The server processes bench/run.js measures: starting and stopping them, their memory, and
+// the gateway's environment.
+'use strict';
+const { fork } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+
+const API_KEY = 'bench-key-0123456789abcdef';
+
+function freePort() {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** VmRSS (now) and VmHWM (peak since start or the last resetPeakRss) of a process, in bytes. */
+function memory(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kB = (field) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)[1]) * 1024;
+  return { rss: kB('VmRSS'), peak: kB('VmHWM') };
+}
+
+/** Starts VmHWM again from the current RSS (proc(5), clear_refs). */
+const resetPeakRss = (pid) => fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Starts a server process; resolves once `readyUrl` answers 200, with the time that took. */
+async function startServer(script, args, env, readyUrl) {
+  const startedAt = performance.now();
+  const child = fork(script, args, { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  for (;;) {
+    try {
+      if ((await fetch(readyUrl)).ok) return { child, coldStartMs: performance.now() - startedAt };
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() - startedAt > 20_000 || child.exitCode !== null) throw new Error(`${script} did not start`);
+    await sleep(5);
+  }
+}
+
+async function stopServer(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** The gateway as `npm start` runs it, on `port`, with the per-key rate limit out of the way. */
+function gatewayEnv(port, dataDir, extra = {}) {
+  return {
+    PATH: process.env.PATH,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    METRICS_PORT: '0',
+    CLAWDBOT_DATA_DIR: dataDir,
+    CLAWDBOT_API_KEYS: API_KEY,
+    // Saturation is the point here, not the per-key limit.
+    RATE_LIMIT_QPS: '1000000',
+    ...extra,
+  };
+}
+
+module.exports = { API_KEY, freePort, memory, resetPeakRss, sleep, startServer, stopServer, gatewayEnv };
