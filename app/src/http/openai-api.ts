@@ -58,6 +58,17 @@ const toolChoice = z.union([
 ], { error: 'must be "none", "auto", "required" or {"type":"function","function":{"name"}}' });
 
 /**
+ * OpenAI's API takes null as "not set" for every optional field. At the top level such fields
+ * are dropped before validation, so that each has a plain optional schema: a null-to-undefined
+ * transform on each of its 23 optional fields made validating `{"messages":[...]}` cost 5 µs
+ * instead of 2 µs, for fields a request rarely sends.
+ */
+function withoutNulls(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== null));
+}
+
+/**
  * The Chat Completions fields the gateway honours, passes on or safely ignores (docs/clients.md
  * has the table). Any other field (n > 1, a JSON response_format, logprobs, non-empty logit_bias
  * ...) is refused with a 400 naming it: silently ignoring it would hand the client an answer to
@@ -69,33 +80,33 @@ const completionRequest = z
       /** Accepted for compatibility; the gateway answers with its current model. */
       model: z.string().optional(),
       messages: z.array(message).min(1),
-      stream: unsetIfNull(z.boolean()),
+      stream: z.boolean().optional(),
       // include_obfuscation pads chunks against side channels on OpenAI's network; nothing to pad here.
-      stream_options: unsetIfNull(z.strictObject({ include_usage: z.boolean().optional(), include_obfuscation: z.boolean().optional() })),
-      max_tokens: unsetIfNull(z.number().int().positive()),
-      max_completion_tokens: unsetIfNull(z.number().int().positive()),
-      temperature: unsetIfNull(z.number().min(0).max(2)),
-      top_p: unsetIfNull(z.number().min(0).max(1)),
-      stop: unsetIfNull(z.union([z.string().min(1), z.array(z.string().min(1)).max(4)])),
-      presence_penalty: unsetIfNull(z.number().min(-2).max(2)),
-      frequency_penalty: unsetIfNull(z.number().min(-2).max(2)),
-      seed: unsetIfNull(z.number().int()),
-      n: unsetIfNull(z.literal(1, { error: 'only one choice (n: 1) is supported' })),
-      response_format: unsetIfNull(z.strictObject({ type: z.literal('text', { error: 'only text answers are supported' }) })),
-      tools: unsetIfNull(z.array(tool).min(1).max(128)),
-      tool_choice: unsetIfNull(toolChoice),
-      parallel_tool_calls: unsetIfNull(z.boolean()),
+      stream_options: z.strictObject({ include_usage: z.boolean().optional(), include_obfuscation: z.boolean().optional() }).optional(),
+      max_tokens: z.number().int().positive().optional(),
+      max_completion_tokens: z.number().int().positive().optional(),
+      temperature: z.number().min(0).max(2).optional(),
+      top_p: z.number().min(0).max(1).optional(),
+      stop: z.union([z.string().min(1), z.array(z.string().min(1)).max(4)]).optional(),
+      presence_penalty: z.number().min(-2).max(2).optional(),
+      frequency_penalty: z.number().min(-2).max(2).optional(),
+      seed: z.number().int().optional(),
+      n: z.literal(1, { error: 'only one choice (n: 1) is supported' }).optional(),
+      response_format: z.strictObject({ type: z.literal('text', { error: 'only text answers are supported' }) }).optional(),
+      tools: z.array(tool).min(1).max(128).optional(),
+      tool_choice: toolChoice.optional(),
+      parallel_tool_calls: z.boolean().optional(),
       // Accepted, not used: what they ask for is the operator's to decide (storing answers at
       // the provider, a paid service tier on the operator's account) or a no-op here.
-      logprobs: unsetIfNull(z.literal(false, { error: 'log probabilities are not supported' })),
-      logit_bias: unsetIfNull(z.record(z.string(), z.number()).refine((bias) => Object.keys(bias).length === 0, 'token biases are not supported (token ids differ between models)')),
-      store: unsetIfNull(z.boolean()),
-      metadata: unsetIfNull(z.record(z.string(), z.string())),
-      service_tier: unsetIfNull(z.string()),
-      prompt_cache_key: unsetIfNull(z.string()),
+      logprobs: z.literal(false, { error: 'log probabilities are not supported' }).optional(),
+      logit_bias: z.record(z.string(), z.number()).refine((bias) => Object.keys(bias).length === 0, 'token biases are not supported (token ids differ between models)').optional(),
+      store: z.boolean().optional(),
+      metadata: z.record(z.string(), z.string()).optional(),
+      service_tier: z.string().optional(),
+      prompt_cache_key: z.string().optional(),
       /** The end user, passed on to the provider for its abuse monitoring. */
-      user: unsetIfNull(z.string()),
-      safety_identifier: unsetIfNull(z.string()),
+      user: z.string().optional(),
+      safety_identifier: z.string().optional(),
     },
     { error: (issue) => (issue.code === 'unrecognized_keys' ? 'not supported by this gateway' : undefined) },
   )
@@ -183,7 +194,7 @@ export const openaiApiPlugin: FastifyPluginAsync<GatewayDeps> = async (app, { ch
   });
 
   app.post(ROUTES.chatCompletions, async (request, reply) => {
-    const body = parseBody(completionRequest, request.body);
+    const body = parseBody(completionRequest, withoutNulls(request.body));
     const messages = body.messages.map(toChatMessage);
     const disconnect = new ClientDisconnect(reply);
     const includeUsage = body.stream === true && body.stream_options?.include_usage === true;
