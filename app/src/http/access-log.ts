@@ -1,16 +1,15 @@
 import fp from 'fastify-plugin';
 import type { GatewayDeps } from '../deps';
-import { routeLabel } from './request-outcome';
 
 /** One access.log line per request. No headers and no bodies: those carry secrets and text. */
 export const accessLogPlugin = fp<GatewayDeps>(
   async (app, { logs }) => {
-    app.onRequestOutcome((request, status, seconds, ip) => {
+    app.onRequestOutcome((request, { status, seconds, ip, route }) => {
       logs.access.info({
         reqId: request.id,
         method: request.method,
         path: request.url.split('?')[0],
-        route: routeLabel(request),
+        route,
         status,
         durationMs: Math.round(seconds * 1000),
         ip,

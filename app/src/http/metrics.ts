@@ -1,12 +1,10 @@
 import fp from 'fastify-plugin';
 import type { GatewayDeps } from '../deps';
-import { routeLabel } from './request-outcome';
 
 /** Times and counts every response by route and status (served on the metrics port). */
 export const metricsPlugin = fp<GatewayDeps>(
   async (app, { metrics }) => {
-    app.onRequestOutcome((request, status, seconds) => {
-      const route = routeLabel(request);
+    app.onRequestOutcome((request, { status, seconds, route }) => {
       const labels = { route, method: request.method, status: String(status) };
       metrics.httpRequestDuration.observe(labels, seconds);
       metrics.httpLatency.observe(seconds);

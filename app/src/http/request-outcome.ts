@@ -2,8 +2,15 @@ import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { CLIENT_CLOSED_STATUS } from '../lib/errors';
 
-/** What happens to a finished request: its status, duration, and the client's IP read on arrival. */
-export type OutcomeRecorder = (request: FastifyRequest, status: number, seconds: number, ip: string) => void;
+/** How a request ended. `ip` is the client's, read on arrival; `route` as routeLabel() says. */
+export interface RequestOutcome {
+  status: number;
+  seconds: number;
+  ip: string;
+  route: string;
+}
+
+export type OutcomeRecorder = (request: FastifyRequest, outcome: RequestOutcome) => void;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -12,8 +19,11 @@ declare module 'fastify' {
   }
 }
 
-/** The route pattern, so labels stay few; requests that matched no route share one label. */
-export const routeLabel = (request: FastifyRequest) => request.routeOptions.url ?? 'unmatched';
+/**
+ * The route pattern, so labels stay few; requests that matched no route share one label.
+ * Read once per request: Fastify builds the whole routeOptions object on every read.
+ */
+const routeLabel = (request: FastifyRequest) => request.routeOptions.url ?? 'unmatched';
 
 /**
  * Tells every recorder (metrics, access log) how each request ended: with the status sent, or
@@ -33,9 +43,13 @@ export const requestOutcomePlugin = fp(
       const receivedAt = performance.now();
       const ip = request.ip;
       reply.raw.on('close', () => {
-        const status = reply.raw.writableFinished ? reply.statusCode : CLIENT_CLOSED_STATUS;
-        const seconds = (performance.now() - receivedAt) / 1000;
-        for (const record of recorders) record(request, status, seconds, ip);
+        const outcome = {
+          status: reply.raw.writableFinished ? reply.statusCode : CLIENT_CLOSED_STATUS,
+          seconds: (performance.now() - receivedAt) / 1000,
+          ip,
+          route: routeLabel(request),
+        };
+        for (const record of recorders) record(request, outcome);
       });
       done();
     });
