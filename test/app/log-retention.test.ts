@@ -74,13 +74,14 @@ describe('log rotation by the gateway itself', () => {
   }, 120_000);
 
   it('deletes the oldest rotated files to stay within LOG_MAX_MB', async () => {
-    const maxBytes = 8 * KIB;
+    // 16 KiB: 150 lines of about 200 bytes (30 KiB) outgrow it.
+    const maxBytes = 16 * KIB;
     const logsDir = await refusedCallbacks(maxBytes, 150, 'SIGTERM');
     for (const log of ['audit.log', 'access.log']) {
       const files = filesOf(logsDir, log);
-      expect(files.length).toBeLessThanOrEqual(4);
+      expect(files.length).toBeGreaterThanOrEqual(2);
       const total = files.reduce((sum, file) => sum + fs.statSync(file).size, 0);
-      // One buffered chunk (4 KiB) may land in a file past its rotation point.
+      // One write (a buffered 4 KiB chunk, or a group commit) may land in a file past its rotation point.
       expect(total).toBeLessThanOrEqual(maxBytes + 4 * KIB);
       expect(linesOf(files, () => true)).toBeLessThan(150);
     }
