@@ -51,7 +51,7 @@ export const DATA_LAYOUT = {
   legacyModelKey: 'secrets/model-api-key',
 } as const;
 
-/** Log files under `<data dir>/logs/`; the host's logrotate rotates exactly these. */
+/** Log files under `<data dir>/logs/`; the gateway rotates them itself (LOG_MAX_MB, LOG_RETENTION_DAYS). */
 export const LOG_FILES = {
   access: 'access.log',
   error: 'error.log',

@@ -13,6 +13,11 @@ export interface Logs {
   error: Logger;
   modelApi: Logger;
   audit: Logger;
+  /**
+   * Resolves once every audit line logged so far is on disk: whoever acknowledges an audited
+   * action (an admin answer, an IM delivery's ack) waits for it first.
+   */
+  auditWritten(): Promise<void>;
 }
 
 /**

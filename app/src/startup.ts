@@ -55,7 +55,7 @@ export async function createDeps(settings: Settings, console?: Logger): Promise<
   if (!fs.existsSync(faqFile)) writeFileAtomic(faqFile, `${JSON.stringify(STARTER_FAQ, null, 2)}\n`);
   const rules = new RulesModel(faqFile);
 
-  const logs = createLogs(path.join(dataDir, DATA_LAYOUT.logs), settings.logLevel as LevelWithSilent);
+  const logs = createLogs(path.join(dataDir, DATA_LAYOUT.logs), settings.logLevel as LevelWithSilent, settings.logRetention);
   if (stale.length > 0) logs.error.warn({ files: stale }, 'removed temporary files left by a crash');
   const store = createStore(settings.redisUrl, settings.memoryStore, logs.error);
   const registry = new Registry();

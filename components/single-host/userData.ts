@@ -65,7 +65,6 @@ export function renderUserData(args: UserDataArgs): string {
     stackLabel: STACK_DIMENSION,
     // Quoted: a stack named `on`, `yes` or `1` would otherwise reach Prometheus as a bool or number.
     stack: JSON.stringify(args.stack),
-    logsDir: HOST_PATHS.logs,
     provisionScript,
   });
 

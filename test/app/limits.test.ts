@@ -98,6 +98,8 @@ describe('the limit settings', () => {
     expect(settingError({ CONVERSATION_LOG_MAX_MB: '-1' }).variable).toBe('CONVERSATION_LOG_MAX_MB');
     expect(settingError({ MEMORY_STORE_MAX_ENTRIES: '10' }).variable).toBe('MEMORY_STORE_MAX_ENTRIES');
     expect(settingError({ MEMORY_STORE_MAX_MB: 'big' }).variable).toBe('MEMORY_STORE_MAX_MB');
+    expect(settingError({ LOG_MAX_MB: '0' }).variable).toBe('LOG_MAX_MB');
+    expect(settingError({ LOG_RETENTION_DAYS: '1.5' }).variable).toBe('LOG_RETENTION_DAYS');
   });
 
   it('have documented defaults', () => {

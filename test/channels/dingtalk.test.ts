@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { NO_VISION_REPLY, UNSUPPORTED_REPLY } from '../../app/src/channels/answer';
+import { NO_VISION_REPLY, UNSUPPORTED_REPLY, tooLongReply } from '../../app/src/channels/answer';
 import { DingtalkApi } from '../../app/src/channels/dingtalk/api';
 import { loadSettings } from '../../app/src/lib/config';
 import { MemoryStore } from '../../app/src/store/memory';
@@ -187,6 +187,14 @@ describe('DingTalk robot callback', () => {
     expect(gw.chat.notices).toEqual([
       { turn: { sessionId: 'dingtalk:cid-single-1:staff-1', channel: 'dingtalk', message: '[image]' }, reply: NO_VISION_REPLY },
     ]);
+  });
+
+  it('tells the user a message over MAX_MESSAGE_CHARS is too long, and the limit, without asking the model', async () => {
+    await robotCallback(gw, fake.robotMessage({ text: 'x'.repeat(16_001) }));
+    const [sent] = await fake.waitFor(/^\/robot\/sendBySession$/);
+    expect(sent.body.markdown.text).toBe(tooLongReply(16_001, 16_000));
+    expect(gw.chat.turns).toHaveLength(0);
+    expect(gw.chat.notices.map((notice) => notice.turn.message)).toEqual(['[16001 characters, over MAX_MESSAGE_CHARS]']);
   });
 
   it('answers a message type it cannot read with a notice, logged like any other answer', async () => {

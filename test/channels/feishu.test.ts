@@ -1,4 +1,4 @@
-import { NO_VISION_REPLY } from '../../app/src/channels/answer';
+import { NO_VISION_REPLY, tooLongReply } from '../../app/src/channels/answer';
 import { FeishuApi, replyUuid } from '../../app/src/channels/feishu/api';
 import { waitForSlot } from '../../app/src/channels/limits';
 import { loadSettings } from '../../app/src/lib/config';
@@ -190,6 +190,15 @@ describe('Feishu webhook', () => {
     await gw.close();
     expect(fake.received(reply)).toHaveLength(3);
     expect(fake.delivered).toHaveLength(1);
+  });
+
+  it('tells the user a message over MAX_MESSAGE_CHARS is too long, and the limit, without asking the model', async () => {
+    await deliverEncrypted(gw, messageEvent({ text: 'x'.repeat(16_001) }));
+    await gw.close();
+    expect(fake.replyTexts).toEqual([tooLongReply(16_001, 16_000)]);
+    expect(fake.replyTexts[0]).toMatch(/too long \(16001 characters\); I can read at most 16000/);
+    expect(gw.chat.turns).toEqual([]);
+    expect(gw.chat.notices.map((notice) => notice.turn.message)).toEqual(['[16001 characters, over MAX_MESSAGE_CHARS]']);
   });
 
   it('tells the user plainly when the current model cannot read a picture', async () => {

@@ -84,7 +84,7 @@ export function captureLogs(): CapturedLogs {
   const make = (stream: string): Logger =>
     pino({ level: 'debug' }, { write: (line: string) => void lines.push({ ...JSON.parse(line), stream }) });
   return {
-    logs: { access: make('access'), error: make('error'), modelApi: make('modelApi'), audit: make('audit') },
+    logs: { access: make('access'), error: make('error'), modelApi: make('modelApi'), audit: make('audit'), auditWritten: async () => undefined },
     lines,
     text: () => lines.map((line) => JSON.stringify(line)).join('\n'),
   };

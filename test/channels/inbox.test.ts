@@ -14,6 +14,7 @@ interface Message {
 class FakeAdapter implements ChannelAdapter<Message> {
   readonly channel = 'feishu' as const;
   readonly messageLimit = 1000;
+  resendWindowMs?: number;
   readonly answered: string[] = [];
   readonly sent: Array<{ text: string; part: number }> = [];
   answerWith: (message: Message, signal: AbortSignal) => Promise<string> = async (message) => `re: ${message.text}`;
@@ -48,6 +49,8 @@ function clockedStore() {
   const store = new MemoryStore(() => now);
   return { store, advance: (ms: number) => (now += ms) };
 }
+
+afterEach(() => jest.restoreAllMocks());
 
 const never = () => new Promise<string>(() => {});
 
@@ -174,6 +177,44 @@ describe('Inbox: exactly-once handling', () => {
     expect(adapter.sent.map((s) => s.part)).toEqual([0, 1, 2]);
     expect(adapter.answered).toEqual(['long']);
     expect(await metric('clawdbot_channel_replies_total', 'reply')).toBe(1);
+  });
+
+  it('gives a half-sent message up, audited, once a resend could fall outside the platform\'s dedup window', async () => {
+    const { store, advance } = clockedStore();
+    const crashed = setup(store);
+    crashed.adapter.resendWindowMs = 50 * 60 * 1000;
+    crashed.adapter.beforeSend = () => new Promise(() => {}); // killed while the part is in flight
+    await crashed.inbox.accept('m1', 'chat', { text: 'hi' });
+    await new Promise((resolve) => setImmediate(resolve));
+
+    const answeredAt = Date.now();
+    jest.spyOn(Date, 'now').mockReturnValue(answeredAt + 50 * 60 * 1000 + 1);
+    advance(60 * 60 * 1000);
+    const survivor = setup(store);
+    survivor.adapter.resendWindowMs = 50 * 60 * 1000;
+    await survivor.inbox.recover();
+    await survivor.inbox.idle();
+    expect(survivor.adapter.sent).toEqual([]);
+    expect(survivor.adapter.answered).toEqual([]);
+    expect(await survivor.metric('clawdbot_channel_failures_total', 'abandoned')).toBe(1);
+    expect(survivor.captured.lines.find((line) => line.stream === 'audit' && String(line.msg).startsWith('channel message abandoned'))).toMatchObject({ sent: 0, parts: 1 });
+    expect(await survivor.inbox.accept('m1', 'chat', { text: 'hi' })).toBe('duplicate');
+  });
+
+  it('resumes a half-sent message within the platform\'s dedup window', async () => {
+    const { store, advance } = clockedStore();
+    const crashed = setup(store);
+    crashed.adapter.resendWindowMs = 50 * 60 * 1000;
+    crashed.adapter.beforeSend = () => new Promise(() => {});
+    await crashed.inbox.accept('m1', 'chat', { text: 'hi' });
+    await new Promise((resolve) => setImmediate(resolve));
+
+    advance((LEASE_TTL_SECONDS + 1) * 1000);
+    const survivor = setup(store);
+    survivor.adapter.resendWindowMs = 50 * 60 * 1000;
+    await survivor.inbox.recover();
+    await survivor.inbox.idle();
+    expect(survivor.adapter.sent).toEqual([{ text: 're: hi', part: 0 }]);
   });
 
   it('gives up on a permanent platform error and counts it', async () => {

@@ -104,11 +104,9 @@ describe('cloud-init user data', () => {
     expect(scrape[0].static_configs[0].labels).toEqual({ Stack: stack });
   });
 
-  it('rotates the bot\'s logs daily, 7 times, compressed, copying because pino keeps them open', () => {
-    expect(HOST_PATHS.logs).toBe('/opt/clawdbot/logs');
-    const rotation = file('/etc/logrotate.d/clawdbot').split('\n').map((line) => line.trim());
-    expect(rotation[0]).toBe('/opt/clawdbot/logs/*.log {');
-    expect(rotation).toEqual(expect.arrayContaining(['daily', 'rotate 7', 'compress', 'copytruncate']));
+  it('leaves the bot\'s logs to the gateway, which rotates them itself: no logrotate entry would fight it', () => {
+    expect(cloudConfig().write_files.map((f) => f.path).filter((p) => p.startsWith('/etc/logrotate.d/'))).toEqual([]);
+    expect(render()).not.toContain(HOST_PATHS.logs + '/*.log');
   });
 
   it('gives the deploy user the bot\'s host directories and the docker group, which every deploy step needs', () => {

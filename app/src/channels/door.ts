@@ -71,6 +71,11 @@ export class Door {
     return { status: 503, body: errorBody(503, message, 'store_unavailable'), outcome: 'unavailable' };
   }
 
+  /** Resolves once the audit lines of the deliveries so far are on disk: acknowledge only after. */
+  audited(): Promise<void> {
+    return this.deps.logs.auditWritten();
+  }
+
   /** Records how long a delivery took to acknowledge. */
   observeAck(outcome: string, seconds: number): void {
     this.metrics.ackDuration.observe({ channel: this.channel, outcome }, seconds);

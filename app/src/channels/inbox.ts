@@ -13,6 +13,12 @@ export interface ChannelAdapter<P> {
   /** Longest message the platform takes, in characters. */
   readonly messageLimit: number;
   /**
+   * How long the platform drops a resent part as a duplicate (Feishu's reply uuid). Past it, a
+   * message whose parts may have been sent is given up rather than resent. Absent: the
+   * platform has no such key, and a resend may be a copy whenever it happens.
+   */
+  readonly resendWindowMs?: number;
+  /**
    * Whether a message accepted without being sure it is for the bot needs an answer at all,
    * decided in the background (a failure here is retried like a failed send). Absent: always.
    */
@@ -30,6 +36,8 @@ interface JobRecord<P> {
   payload?: P;
   /** The answer, split; saved before the first part is sent so a retry resends nothing. */
   parts?: string[];
+  /** When `parts` was saved (ms): no part went out before, so resends are timed from it. */
+  answeredAt?: number;
   sent: number;
   attempts: number;
 }
@@ -201,7 +209,16 @@ export class Inbox<P> {
           return;
         }
         record.parts = splitMessage(await this.answer(payload, signal), this.adapter.messageLimit);
+        record.answeredAt = Date.now();
         await this.save(key, record);
+      } else if (this.pastResendWindow(record)) {
+        await this.finish(key, record, 'failed');
+        this.metrics.failures.inc({ channel: this.channel, outcome: 'abandoned' });
+        this.logs.audit.warn(
+          { channel: this.channel, key, sent: record.sent, parts: record.parts.length, answeredAt: new Date(record.answeredAt as number).toISOString() },
+          'channel message abandoned: a resend could show a part twice',
+        );
+        return;
       }
       let path = '';
       for (let part = record.sent; part < record.parts.length; part++) {
@@ -227,6 +244,16 @@ export class Inbox<P> {
       await this.save(key, record);
       await this.store.set(this.leaseKey(key), this.owner, RETRY_DELAY_SECONDS);
     }
+  }
+
+  /**
+   * Whether the platform may no longer recognise a resent part: the answer was saved longer ago
+   * than its resend window, so an earlier attempt at the next part may have reached the user.
+   * Records saved before answeredAt existed are resumed as before.
+   */
+  private pastResendWindow(record: JobRecord<P>): boolean {
+    const window = this.adapter.resendWindowMs;
+    return window !== undefined && record.answeredAt !== undefined && Date.now() - record.answeredAt >= window;
   }
 
   private async answer(payload: P, signal: AbortSignal): Promise<string> {

@@ -34,6 +34,7 @@ async function callbackRoute(app: FastifyInstance, path: string, channel: Callba
     scope.post(path, { config: { rateLimit: false } }, async (request, reply) => {
       const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const result = await channel.handleCallback({ headers: request.headers, query: request.query, rawBody });
+      await channel.door.audited();
       channel.door.observeAck(result.outcome, reply.elapsedTime / 1000);
       return reply.code(result.status).send(result.body);
     });

@@ -10,7 +10,8 @@ import { parseBody } from './errors';
 /**
  * GET /admin/model (what is serving) and PUT /admin/model (hot switch), behind the admin
  * token. Every admin call goes to the audit log with the caller's address before it is
- * handled (refused ones too); a switch adds its outcome.
+ * handled (refused ones too); a switch adds its outcome. No answer leaves before its audit
+ * lines are on disk.
  */
 export const adminPlugin: FastifyPluginAsync<GatewayDeps> = async (app, { settings, models, logs }) => {
   const adminToken = settings.adminToken as string;
@@ -20,6 +21,10 @@ export const adminPlugin: FastifyPluginAsync<GatewayDeps> = async (app, { settin
       throw new InputError('missing or invalid admin token: send Authorization: Bearer <CLAWDBOT_ADMIN_TOKEN>', undefined, 'invalid_admin_token', 401);
     }
     logs.audit.info({ event: 'admin_call', ip: request.ip, method: request.method, path: request.url.split('?')[0] }, 'admin request');
+  });
+  // The answer (a refusal too) leaves only once its audit lines are on disk.
+  app.addHook('onSend', async () => {
+    await logs.auditWritten();
   });
 
   // The routing comes along: with hybrid routing, a switch leaves greetings and the FAQ on the

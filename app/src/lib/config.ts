@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { PORTS } from '../contract';
 import { channelSettingsSchema } from '../channels/settings';
 import type { MessageLimits } from '../chat/limits';
+import type { LogRetention } from '../observability/log-rotation';
 import { DEFAULT_MEMORY_STORE_LIMITS, type MemoryStoreLimits } from '../store/memory';
 import { dataDirFrom } from './data-dir';
 import { emptyAsUndefined, firstProblem, optionalString } from './validation';
@@ -58,6 +59,8 @@ const envSchema = z.object({
   CONVERSATION_LOG_MAX_MB: z.coerce.number().positive().default(1024),
   MEMORY_STORE_MAX_ENTRIES: z.coerce.number().int().min(100).default(DEFAULT_MEMORY_STORE_LIMITS.maxEntries),
   MEMORY_STORE_MAX_MB: z.coerce.number().positive().default(DEFAULT_MEMORY_STORE_LIMITS.maxBytes / MEBIBYTE),
+  LOG_MAX_MB: z.coerce.number().positive().default(256),
+  LOG_RETENTION_DAYS: z.coerce.number().int().min(1).default(7),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -108,6 +111,8 @@ export interface Settings {
   /** Bounds of the in-memory store (no REDIS_URL): past either, the least recently used entries go. */
   memoryStore: MemoryStoreLimits;
   logLevel: string;
+  /** What each file under logs/ keeps, rotated ones included. */
+  logRetention: LogRetention;
   channels: z.infer<typeof channelSettingsSchema>;
 }
 
@@ -170,6 +175,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     conversationLogMaxBytes: Math.round(e.CONVERSATION_LOG_MAX_MB * MEBIBYTE),
     memoryStore: { maxEntries: e.MEMORY_STORE_MAX_ENTRIES, maxBytes: Math.round(e.MEMORY_STORE_MAX_MB * MEBIBYTE) },
     logLevel: e.LOG_LEVEL,
+    logRetention: { maxBytes: Math.round(e.LOG_MAX_MB * MEBIBYTE), retentionDays: e.LOG_RETENTION_DAYS },
     channels: channels.data,
   };
 }

@@ -1,7 +1,9 @@
 import path from 'node:path';
-import pino, { type LevelWithSilent } from 'pino';
+import pino, { type DestinationStream, type LevelWithSilent } from 'pino';
 import { LOG_FILES } from '../contract';
 import type { Logs } from '../deps';
+import { LogRotation, type LogRetention } from './log-rotation';
+import { SyncedLogFile } from './synced-log-file';
 
 /**
  * A safety net: code never passes secrets to a logger, and these paths are censored if one
@@ -40,50 +42,67 @@ export interface FileLogs extends Logs {
 /** Buffered lines of the busy logs are written at least this often. */
 const FLUSH_INTERVAL_MS = 1000;
 
-/** How a log reaches its file. */
-type Durability = 'buffered' | 'written' | 'synced';
-
 /**
- * The four pino JSON logs under `<data dir>/logs/`. access.log and model_api.log take a line
- * per request, so they are buffered (4 KiB or FLUSH_INTERVAL_MS, whichever comes first): a
- * synchronous write per line costs the gateway about 40% of its throughput. error.log is rare
- * and must survive a crash of the process, so it is written synchronously. audit.log records
- * what the gateway acknowledges (switches, admin calls, channel decisions): each line is
- * written and fsynced before the call that logs it returns, so it survives a crash of the host
- * too, and is on disk before the action it records is acknowledged.
+ * The four pino JSON logs under `<data dir>/logs/`, each rotated and bounded by `retention`
+ * (see LogRotation). access.log and model_api.log take a line per request, so they are
+ * buffered (4 KiB or FLUSH_INTERVAL_MS, whichever comes first): a synchronous write per line
+ * costs the gateway about 40% of its throughput. error.log is rare and must survive a crash of
+ * the process, so it is written synchronously. audit.log records what the gateway
+ * acknowledges (switches, admin calls, channel decisions): its lines are written and fsynced
+ * in groups (SyncedLogFile), and whoever acknowledges an audited action first waits for
+ * auditWritten(), so the record survives a crash of the host too.
  */
-export function createLogs(dir: string, level: LevelWithSilent): FileLogs {
+export function createLogs(dir: string, level: LevelWithSilent, retention: LogRetention): FileLogs {
   const destinations: ReturnType<typeof pino.destination>[] = [];
   let closed = false;
-  const open = (file: string, fileLevel: LevelWithSilent, durability: Durability, redacted = true) => {
-    const destination = pino.destination({
-      dest: path.join(dir, file),
-      mkdir: true,
-      ...(durability === 'buffered' ? { sync: false, minLength: 4096 } : { sync: true, fsync: durability === 'synced' }),
-    });
+  // A failed rotation goes to error.log once that file's write is over.
+  const report = (file: string) => (error: unknown) => setImmediate(() => logs.error.error({ err: error, file }, 'log file rotation or write failed'));
+  const logger = (fileLevel: LevelWithSilent, stream: DestinationStream, redacted: boolean) =>
+    pino({ level: fileLevel, ...(redacted ? { redact: { paths: REDACTED_PATHS, censor: '[redacted]' } } : {}) }, stream);
+  const open = (file: string, fileLevel: LevelWithSilent, buffered: boolean, redacted = true) => {
+    const rotation = new LogRotation(path.join(dir, file), retention);
+    const destination = pino.destination({ dest: rotation.file, mkdir: true, ...(buffered ? { sync: false, minLength: 4096 } : { sync: true }) });
     destinations.push(destination);
-    // Work that a forced shutdown cut short may still log after close(): its lines are
-    // dropped, where the closed file would throw (and take the exit code with it).
-    const stream = { write: (line: string) => closed || destination.write(line) };
-    return pino({ level: fileLevel, ...(redacted ? { redact: { paths: REDACTED_PATHS, censor: '[redacted]' } } : {}) }, stream);
+    const stream = {
+      write(line: string) {
+        // Work that a forced shutdown cut short may still log after close(): its lines are
+        // dropped, where the closed file would throw (and take the exit code with it).
+        if (closed) return true;
+        const bytes = Buffer.byteLength(line);
+        if (rotation.due(bytes)) {
+          try {
+            rotation.moveAside();
+            destination.reopen();
+          } catch (error) {
+            report(file)(error);
+          }
+        }
+        rotation.added(bytes);
+        return destination.write(line);
+      },
+    };
+    return logger(fileLevel, stream, redacted);
   };
+  const audit = new SyncedLogFile(new LogRotation(path.join(dir, LOG_FILES.audit), retention), report(LOG_FILES.audit));
   const logs = {
     // The two per-request logs are redacted by construction: their only writers
     // (access-log.ts, models/instrumented.ts) log fixed fields, never a header, a key or a
     // request object. pino's redaction cost a tenth of the gateway's time on access.log and a
     // twentieth on model_api.log.
-    access: open(LOG_FILES.access, level, 'buffered', false),
-    error: open(LOG_FILES.error, errorLogLevel(level), 'written'),
-    modelApi: open(LOG_FILES.modelApi, level, 'buffered', false),
-    audit: open(LOG_FILES.audit, level === 'silent' ? level : 'info', 'synced'),
+    access: open(LOG_FILES.access, level, true, false),
+    error: open(LOG_FILES.error, errorLogLevel(level), false),
+    modelApi: open(LOG_FILES.modelApi, level, true, false),
+    audit: logger(level === 'silent' ? level : 'info', audit, true),
   };
   const flusher = setInterval(() => destinations.forEach((destination) => destination.flush()), FLUSH_INTERVAL_MS).unref();
   return {
     ...logs,
+    auditWritten: () => audit.written(),
     async flush() {
-      await Promise.all(destinations.map((destination) => new Promise((resolve) => destination.flush(resolve))));
+      await Promise.all([audit.written(), ...destinations.map((destination) => new Promise((resolve) => destination.flush(resolve)))]);
     },
     async close() {
+      await audit.close();
       closed = true;
       clearInterval(flusher);
       await Promise.all(

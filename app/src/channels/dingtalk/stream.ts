@@ -87,8 +87,9 @@ export function startDingtalkStream(channel: DingtalkChannel, settings: Dingtalk
     }
     channel
       .receive(body)
-      .then((result) => {
+      .then(async (result) => {
         if (result.status >= 500) return;
+        await channel.door.audited();
         client.socketCallBackResponse(push.headers.messageId, {});
         channel.door.observeAck(result.outcome, Number(process.hrtime.bigint() - started) / 1e9);
       })

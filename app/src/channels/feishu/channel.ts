@@ -15,6 +15,12 @@ import { feishuSignature } from './signature';
 
 /** Text messages may carry up to 150 KB; this many characters stays under it even at 4 bytes each. */
 export const FEISHU_TEXT_LIMIT = 30_000;
+/**
+ * Feishu drops a reply whose uuid it saw within the last hour. Resends stop 10 minutes short of
+ * that: the margin covers the clocks of replicas and Feishu differing and a part's own retries
+ * (at most a minute).
+ */
+const REPLY_UUID_SAFE_MS = 50 * 60 * 1000;
 /** Feishu's send limits: 50 requests a second per app, 5 messages a second per chat. */
 const APP_REQUESTS_PER_SECOND = 50;
 const CHAT_MESSAGES_PER_SECOND = 5;
@@ -36,6 +42,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 export class FeishuChannel implements ChannelAdapter<FeishuJob> {
   readonly channel = 'feishu' as const;
   readonly messageLimit = FEISHU_TEXT_LIMIT;
+  readonly resendWindowMs = REPLY_UUID_SAFE_MS;
   readonly inbox: Inbox<FeishuJob>;
   readonly door: Door;
   private readonly api: FeishuApi;

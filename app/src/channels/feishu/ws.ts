@@ -18,6 +18,7 @@ export function startFeishuWs(channel: FeishuChannel, settings: FeishuSettings, 
       const eventId = data.event_id || data.message.message_id;
       const result = await channel.receiveEvent('im.message.receive_v1', eventId, { sender: data.sender, message: data.message });
       if (result.status >= 500) throw new Error(`im.message.receive_v1 ${eventId}: not recorded, Feishu will push it again`);
+      await channel.door.audited();
       channel.door.observeAck(result.outcome, Number(process.hrtime.bigint() - started) / 1e9);
     },
   });
