@@ -27,6 +27,11 @@ export interface MachineTarget {
 export type Target = AwsTarget | MachineTarget;
 
 const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+/**
+ * Host keys @pulumi/command 1.2.1 can pin: it parses `hostKey` with ssh.ParseAuthorizedKey and
+ * offers exactly that key's type as host key algorithm (docs/infra.md, "The host key is pinned").
+ */
+const HOST_KEY_TYPES = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521'];
 
 /** Where the bot runs, as the `target` key names it. */
 export function readTarget(config: ConfigReader, environment: Environment): Target {
@@ -52,5 +57,13 @@ function readMachineTarget(config: ConfigReader): MachineTarget {
     config.optionalString('targetHostKey') ??
     config.fail('targetHostKey', 'is required for target ssh: the machine\'s host key, e.g. the contents of /etc/ssh/ssh_host_ed25519_key.pub on it, so that no other machine is trusted with the deploy');
   if (!SSH_PUBLIC_KEY.test(hostKey)) config.fail('targetHostKey', 'is not an OpenSSH public key (expected e.g. "ssh-ed25519 AAAA... root@machine")');
+  const keyType = hostKey.split(' ')[0];
+  if (!HOST_KEY_TYPES.includes(keyType)) {
+    config.fail(
+      'targetHostKey',
+      `is an ${keyType} key: @pulumi/command offers the server only the pinned key's type as host key algorithm, and OpenSSH 8.8 or later refuses ssh-rsa (SHA-1) ` +
+        'while security-key types are no host keys; give the machine\'s ed25519 (or ECDSA) key, e.g. /etc/ssh/ssh_host_ed25519_key.pub',
+    );
+  }
   return { kind: 'ssh', host, port: config.integer('targetPort', 1, 65535), user, architecture: config.oneOf('targetArchitecture', ['amd64', 'arm64']), hostKey };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -7,16 +7,17 @@ import * as tls from 'node:tls';
 import { DATA_LAYOUT, HOST_PATHS, LOG_FILES, PORTS, ROUTES } from '../../app/src/contract';
 import { installToolsCommand } from '../../components/scripts/install-tools';
 import { RELEASE_FILES, rollbackCommand } from '../../components/scripts/release';
-import { DEFAULT_HOST_STEP_SETTINGS, SLOT_PORTS, type HostStepSettings } from '../../components/scripts/render';
+import { SLOT_PORTS } from '../../components/scripts/render';
 import { restoreOnBootCommand } from '../../components/scripts/restore-on-boot';
 import { waitForHostCommand, type Platform } from '../../components/scripts/wait-for-host';
-import { renderEnvFile, writeEnvCommand } from '../../components/scripts/write-env';
+import { renderEnvFile } from '../../components/scripts/write-env';
 import { runOverSsh, StepFailed } from '../../components/scripts/ssh';
 import { deployRelease, type ReleaseInput, type ShippedRelease } from './harness/deploy';
-import { BACKUP_BUCKET, NETWORK, PhaseTimer, startEnvironment, type E2eEnvironment } from './harness/environment';
+import { BACKUP_BUCKET, NETWORK, PhaseTimer, S3_REGIONS, startEnvironment, type E2eEnvironment } from './harness/environment';
 import { run, waitFor } from './harness/exec';
-import { buildAppImage, buildFrom, E2E_IMAGES } from './harness/images';
+import { buildAppImage, buildFrom } from './harness/images';
 import { LoadLoop, type LoadResult } from './harness/load';
+import { API_KEY, awsS3, BOT_ENVIRONMENT, dataManifest, hostId, hostPath, PLATFORM, prepareHost, PROXY, SETTINGS } from './harness/stack';
 
 // The deployment's rendered steps, run in order over real SSH against a test host (network
 // namespace, sshd, Podman behind the Docker API): ship and activate, a zero-downtime redeploy
@@ -25,22 +26,9 @@ import { LoadLoop, type LoadResult } from './harness/load';
 
 jest.setTimeout(40 * 60_000);
 
-const API_KEY = 'e2e-api-key-0123456789abcdef';
-const BOT_ENVIRONMENT = {
-  CLAWDBOT_API_KEYS: API_KEY,
-  CLAWDBOT_ADMIN_TOKEN: 'e2e-admin-token-0123456789abcdef',
-  // The load loop runs well above the default 50 requests per second per key.
-  RATE_LIMIT_QPS: '2000',
-};
-const SETTINGS: HostStepSettings = { ...DEFAULT_HOST_STEP_SETTINGS, healthTimeoutSeconds: 60 };
-const PROXY = { caddyImage: E2E_IMAGES.services, redisImage: E2E_IMAGES.services };
 const BACKUP_PREFIX = 'e2e-stack';
 const REPO_ROOT = path.join(__dirname, '..', '..');
 const REMOVE_FROM_HOST = path.join(REPO_ROOT, 'components', 'scripts', 'remove-from-host.ts');
-/** The test host runs this machine's CPU. */
-const PLATFORM: Platform = process.arch === 'arm64' ? 'linux/arm64' : 'linux/amd64';
-/** What a machine of yours is identified by (target ssh); a replaced host gets a new one. */
-const hostId = (generation: number) => `${NETWORK.hostAddress}:${NETWORK.sshPort}#${generation}`;
 
 const timer = new PhaseTimer();
 let env: E2eEnvironment;
@@ -82,37 +70,12 @@ function expectNoFailedRequests(load: LoadResult): void {
   expect(load.ok).toBeGreaterThan(20);
 }
 
-/** sha256 of every file under the data dir except its secrets, by relative path. */
-function dataManifest(dataDir: string): Record<string, string> {
-  const manifest: Record<string, string> = {};
-  const excluded = path.dirname(DATA_LAYOUT.generatedApiKey);
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      const relative = path.relative(dataDir, full);
-      if (relative === excluded) continue;
-      if (entry.isDirectory()) walk(full);
-      else manifest[relative] = `${statSync(full).mode.toString(8)} ${createHash('sha256').update(readFileSync(full)).digest('hex')}`;
-    }
-  };
-  walk(dataDir);
-  return manifest;
-}
-
-function hostPath(hostAbsolute: string): string {
-  return path.join(env.host.rootDir, path.relative(HOST_PATHS.root, hostAbsolute));
-}
-
 /** What cloud-init writes on an AWS host, plus the endpoint of the local S3 server. */
 function backupEnvironment(): Record<string, string> {
-  return { BACKUP_BUCKET, BACKUP_PREFIX, BACKUP_RETENTION_DAYS: '30', AWS_REGION: 'us-east-1', BACKUP_S3_ENDPOINT: env.s3.endpoint };
+  return { BACKUP_BUCKET, BACKUP_PREFIX, BACKUP_RETENTION_DAYS: '30', AWS_REGION: S3_REGIONS.primary.region, BACKUP_S3_ENDPOINT: env.s3.endpoint };
 }
 
-async function s3(...args: string[]): Promise<string> {
-  return run('aws', ['--region', 'us-east-1', '--endpoint-url', env.s3.endpoint, ...args], {
-    env: { ...process.env, AWS_SHARED_CREDENTIALS_FILE: env.s3.credentialsFile, AWS_CONFIG_FILE: '/dev/null' },
-  });
-}
+const s3 = (...args: string[]): Promise<string> => awsS3(env.s3, S3_REGIONS.primary.region, ...args);
 
 async function backupKeys(): Promise<string[]> {
   const listed = await s3('s3api', 'list-objects-v2', '--bucket', BACKUP_BUCKET, '--prefix', `${BACKUP_PREFIX}/`, '--query', 'Contents[].Key', '--output', 'text');
@@ -209,7 +172,7 @@ test('the published ports match the security design', async () => {
 });
 
 test('the bot sees the client\'s address through the proxy, and logs to the host\'s log dir', async () => {
-  const accessLog = path.join(hostPath(HOST_PATHS.logs), LOG_FILES.access);
+  const accessLog = path.join(hostPath(env.host, HOST_PATHS.logs), LOG_FILES.access);
   // The client is the CI end of the veth pair; the proxy's connection comes from the edge network's gateway.
   const { load } = await underLoad(() => new Promise((resolve) => setTimeout(resolve, 2000)));
   expectNoFailedRequests(load);
@@ -217,7 +180,7 @@ test('the bot sees the client\'s address through the proxy, and logs to the host
   const lines = readFileSync(accessLog, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { ip: string; route: string });
   expect(new Set(lines.filter((line) => line.route === '/api/chat').map((line) => line.ip))).toEqual(new Set([NETWORK.ciAddress]));
   // None of it in the data dir, so none of it in a data backup.
-  expect(existsSync(path.join(hostPath(HOST_PATHS.data), DATA_LAYOUT.logs, LOG_FILES.access))).toBe(false);
+  expect(existsSync(path.join(hostPath(env.host, HOST_PATHS.data), DATA_LAYOUT.logs, LOG_FILES.access))).toBe(false);
 });
 
 test('2. a changed image replaces the old one under steady load with zero failed requests', async () => {
@@ -326,7 +289,7 @@ test('a changed Caddyfile reloads the proxy without dropping a request; one the 
     return dir;
   };
   const proxyHeader = async (): Promise<string | null> => (await fetch(`${baseUrl()}${ROUTES.health}`)).headers.get(header);
-  const caddyDir = hostPath(path.join(HOST_PATHS.root, 'caddy'));
+  const caddyDir = hostPath(env.host, path.join(HOST_PATHS.root, 'caddy'));
   const hostCaddyfile = (): string => readFileSync(path.join(caddyDir, 'Caddyfile'), 'utf8');
   expect(await proxyHeader()).toBeNull();
 
@@ -372,11 +335,11 @@ test('a changed Caddyfile reloads the proxy without dropping a request; one the 
 let backedUp: Record<string, string> = {};
 
 test('4. back up to S3, wipe the data, restore: the data is byte-identical', async () => {
-  const dataDir = hostPath(HOST_PATHS.data);
+  const dataDir = hostPath(env.host, HOST_PATHS.data);
   // The FAQ and a model file beside the conversations the load loops left.
   writeFileSync(path.join(dataDir, DATA_LAYOUT.faq), JSON.stringify([{ question: 'e2e?', answer: 'restored', keywords: ['e2e'] }]));
   writeFileSync(path.join(dataDir, 'model-e2e.bin'), createHash('sha512').update('model').digest());
-  writeFileSync(hostPath(HOST_PATHS.backupEnv), renderEnvFile(backupEnvironment()));
+  writeFileSync(hostPath(env.host, HOST_PATHS.backupEnv), renderEnvFile(backupEnvironment()));
   // A backup past retention (the job prunes it), and the bot stopped so that the data holds
   // still to compare.
   const stale = path.join(env.runDir, 'stale.tar.gz');
@@ -410,8 +373,8 @@ test('4. back up to S3, wipe the data, restore: the data is byte-identical', asy
   const named = await ssh(`${HOST_PATHS.restoreCommand} ${keys[0]}`);
   expect(named.stdout).toMatch(/the previous data is in \S+data\.before-restore-\d{8}T\d{6}Z/);
   expect(dataManifest(dataDir)).toEqual(backedUp);
-  const setAside = readdirSync(hostPath(HOST_PATHS.root)).filter((entry) => entry.startsWith('data.before-restore-'));
-  expect(setAside.map((entry) => readFileSync(path.join(hostPath(HOST_PATHS.root), entry, DATA_LAYOUT.faq), 'utf8'))).toEqual(['[]']);
+  const setAside = readdirSync(hostPath(env.host, HOST_PATHS.root)).filter((entry) => entry.startsWith('data.before-restore-'));
+  expect(setAside.map((entry) => readFileSync(path.join(hostPath(env.host, HOST_PATHS.root), entry, DATA_LAYOUT.faq), 'utf8'))).toEqual(['[]']);
   await expect(ssh(`${HOST_PATHS.restoreCommand} ${BACKUP_PREFIX}/2020/01/01/clawdbot-20200101T000000Z.tar.gz`)).rejects.toThrow(/no backup s3:\/\//);
 
   await ssh('docker start clawdbot');
@@ -421,26 +384,13 @@ test('4. back up to S3, wipe the data, restore: the data is byte-identical', asy
 test('5. disaster recovery: a new stack on a fresh host restores the lost one\'s latest backup before the bot starts', async () => {
   await timer.time('5a. a fresh test host (netns, sshd, podman)', () => env.replaceHost());
   const recovered = await timer.time('5b. fresh host: readiness, tools, restore on boot, ship, activate', async () => {
-    const durations: string[] = [];
-    const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
-      const started = Date.now();
-      const result = await work();
-      durations.push(`${name} ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      return result;
-    };
-    await step('readiness', () => ssh(waitForHostCommand(PLATFORM)));
-    // A new stack backs up under its own prefix and restores from the lost stack's. As on a
-    // machine of yours (no cloud-init), the settings arrive on the step's stdin.
-    await step('backup settings', () =>
-      ssh(writeEnvCommand(HOST_PATHS.backupEnv), renderEnvFile({ ...backupEnvironment(), BACKUP_PREFIX: `${BACKUP_PREFIX}-rebuilt`, RESTORE_PREFIX: BACKUP_PREFIX })),
-    );
-    await step('host tools', () => ssh(installToolsCommand(hostId(2), SETTINGS)));
-    const restored = await step('restore on boot', () => ssh(restoreOnBootCommand('latest', SETTINGS)));
-    console.log(`[e2e]   steps: ${durations.join(', ')}`);
+    // A new stack backs up under its own prefix and restores from the lost stack's.
+    const prepared = await prepareHost(env.host, 2, { ...backupEnvironment(), BACKUP_PREFIX: `${BACKUP_PREFIX}-rebuilt`, RESTORE_PREFIX: BACKUP_PREFIX });
+    console.log(`[e2e]   steps: ${prepared.durations.join(', ')}`);
     // Restored before the bot ever started: byte for byte what was backed up.
-    expect(dataManifest(hostPath(HOST_PATHS.data))).toEqual(backedUp);
+    expect(dataManifest(hostPath(env.host, HOST_PATHS.data))).toEqual(backedUp);
     const shipped = await deploy(images.v2);
-    return { restored, shipped };
+    return { restored: prepared.restoreOnBoot, shipped };
   });
   expect(recovered.restored.stdout).toMatch(/restored s3:\/\//);
   const health = await fetch(`${baseUrl()}${ROUTES.health}`);
@@ -478,7 +428,7 @@ test('deleting the deployment stops the services and keeps the data, and tolerat
   expect(await teardown(env.host.address, env.host.ssh.port)).toMatch(/stopped clawdbot; data kept/);
   expect((await ssh(`docker ps -aq --filter label=com.docker.compose.project`)).stdout.trim()).toBe('');
   expect(await tcpConnects(PORTS.gateway)).toBe(false);
-  expect(Object.keys(dataManifest(hostPath(HOST_PATHS.data))).length).toBeGreaterThan(0);
+  expect(Object.keys(dataManifest(hostPath(env.host, HOST_PATHS.data))).length).toBeGreaterThan(0);
   // Nothing left to stop, then no SSH server at all.
   expect(await teardown(env.host.address, env.host.ssh.port)).toMatch(/stopped clawdbot/);
   expect(await teardown('127.0.0.1', await closedPort())).toMatch(/unreachable .*ECONNREFUSED.*nothing left to stop/);

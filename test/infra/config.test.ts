@@ -228,6 +228,10 @@ describe('config rejections', () => {
       await expectRejected('dev', { config: { ...machine, targetHostKey: '192.0.2.20 ssh-ed25519 AAAA' } }, 'clawdbot:targetHostKey: is not an OpenSSH public key');
     });
 
+    it('with an RSA host key, which @pulumi/command would offer the server as the SHA-1 algorithm ssh-rsa only', async () => {
+      await expectRejected('dev', { config: { ...machine, targetHostKey: 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ root@machine' } }, 'clawdbot:targetHostKey: is an ssh-rsa key');
+    });
+
     it('without a host or a user', async () => {
       await expectRejected('dev', { config: { ...machine, targetHost: '' } }, 'clawdbot:targetHost: is required for target ssh: the address or DNS name of your machine');
       await expectRejected('dev', { config: { ...machine, targetUser: '' } }, 'clawdbot:targetUser: is required for target ssh: the user the deployment logs in as');

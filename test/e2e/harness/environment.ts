@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { run } from './exec';
 import { buildBaseImages, E2E_IMAGES } from './images';
@@ -7,11 +7,20 @@ import { startS3, type LocalS3 } from './s3';
 import { startTestHost, type TestHost } from './testHost';
 
 // Everything the e2e run needs, started in order and stopped in reverse, even after a failure:
-// the builder (Podman on the CI side, where Pulumi would build), the base images, a local S3
-// server on the CI side of the veth pair, and the test host.
+// the builder (Podman on the CI side, where Pulumi would build), the base images, local S3
+// servers (one per region) on the CI side of the veth pair, and the test host.
 
-export const NETWORK = { name: 'clawdbot-e2e', ciAddress: '10.123.0.1', hostAddress: '10.123.0.2', sshPort: 2222, s3Port: 9000 } as const;
+export const NETWORK = { name: 'clawdbot-e2e', ciAddress: '10.123.0.1', hostAddress: '10.123.0.2', sshPort: 2222 } as const;
 export const BACKUP_BUCKET = 'clawdbot-e2e-backups';
+/**
+ * Two S3 servers standing for two AWS regions: the stack's own (its backup bucket) and the
+ * replica region (prod's replica bucket, where a rebuild after a lost region restores from).
+ */
+export const S3_REGIONS = {
+  primary: { region: 'us-east-1', port: 9000, bucket: BACKUP_BUCKET },
+  replica: { region: 'ap-northeast-1', port: 9001, bucket: 'clawdbot-e2e-backups-replica' },
+} as const;
+export type S3RegionName = keyof typeof S3_REGIONS;
 const RUN_PARENT = '/var/tmp';
 const RUN_PREFIX = 'clawdbot-e2e-run-';
 
@@ -38,10 +47,17 @@ export class PhaseTimer {
 export interface E2eEnvironment {
   runDir: string;
   builder: IsolatedPodman;
+  /** The primary region's S3 server. */
   s3: LocalS3;
+  s3In(region: S3RegionName): LocalS3;
+  /** Stops a region's S3 server for good (its objects stay on disk, unreachable): a lost region. */
+  loseRegion(region: S3RegionName): Promise<void>;
   host: TestHost;
-  /** Starts a fresh test host (empty disk, empty image store) in place of the current one. */
-  replaceHost(): Promise<TestHost>;
+  /**
+   * Starts a fresh test host (empty image store, new host key) in place of the current one; with
+   * `dataVolume`, the old host's root dir is mounted as the new one's (the re-attached data volume).
+   */
+  replaceHost(options?: { dataVolume?: string }): Promise<TestHost>;
   stop(): Promise<void>;
 }
 
@@ -66,13 +82,14 @@ export async function startEnvironment(timer: PhaseTimer): Promise<E2eEnvironmen
     stops.push(() => builder.stop());
     await timer.time('base images (debootstrap root, Node, Caddy, Redis)', () => buildBaseImages(builder.env, runDir));
 
-    // The S3 server listens on the CI end of the veth pair, so it comes and goes with the host
-    // (its objects stay on disk).
-    const s3Dir = path.join(runDir, 's3');
-    mkdirSync(s3Dir, { recursive: true });
+    // The S3 servers listen on the CI end of the veth pair, so they come and go with the host
+    // (their objects stay on disk). All take the same fixed credentials.
+    const s3Dir = (region: S3RegionName) => path.join(runDir, `s3-${region}`);
+    const credentialsFile = path.join(s3Dir('primary'), 'credentials');
+    const servers = new Map<S3RegionName, LocalS3>();
+    const lost = new Set<S3RegionName>();
     let host: TestHost | undefined;
-    let s3: LocalS3 | undefined;
-    const startHost = async (): Promise<void> => {
+    const startHost = async (dataVolume?: string): Promise<void> => {
       host = await startTestHost({
         runDir: mkdtempSync(path.join(runDir, 'host-')),
         name: NETWORK.name,
@@ -80,35 +97,51 @@ export async function startEnvironment(timer: PhaseTimer): Promise<E2eEnvironmen
         hostAddress: NETWORK.hostAddress,
         sshPort: NETWORK.sshPort,
         // What the instance role and a clean shell are on a real host.
-        sessionEnv: { AWS_SHARED_CREDENTIALS_FILE: path.join(s3Dir, 'credentials'), AWS_CONFIG_FILE: '/dev/null' },
+        sessionEnv: { AWS_SHARED_CREDENTIALS_FILE: credentialsFile, AWS_CONFIG_FILE: '/dev/null' },
+        dataVolume,
       });
-      s3 = await startS3({ dir: s3Dir, address: NETWORK.ciAddress, port: NETWORK.s3Port, bucket: BACKUP_BUCKET });
+      for (const [region, { port, bucket }] of Object.entries(S3_REGIONS) as Array<[S3RegionName, (typeof S3_REGIONS)[S3RegionName]]>) {
+        if (!lost.has(region)) servers.set(region, await startS3({ dir: s3Dir(region), address: NETWORK.ciAddress, port, bucket }));
+      }
       // A real host pulls Caddy and Redis from a registry; this one gets them from the builder.
       await run('sh', ['-c', 'docker save "$0" | DOCKER_HOST="$1" docker load', E2E_IMAGES.services, host.dockerHost], { env: builder.env });
     };
+    const stopS3 = async (region: S3RegionName): Promise<void> => {
+      const server = servers.get(region);
+      servers.delete(region);
+      await server?.stop();
+    };
     const stopHost = async (): Promise<void> => {
-      await s3?.stop();
-      s3 = undefined;
+      for (const region of [...servers.keys()]) await stopS3(region);
       await host?.stop();
       host = undefined;
     };
-    await timer.time('test host (netns, sshd, podman)', startHost);
+    await timer.time('test host (netns, sshd, podman)', () => startHost());
     stops.push(stopHost);
 
+    const s3In = (region: S3RegionName): LocalS3 => {
+      const server = servers.get(region);
+      if (!server) throw new Error(`no S3 server is running for the ${region} region`);
+      return server;
+    };
     const environment: E2eEnvironment = {
       runDir,
       builder,
       get s3() {
-        if (!s3) throw new Error('no S3 server is running');
-        return s3;
+        return s3In('primary');
+      },
+      s3In,
+      loseRegion: async (region) => {
+        lost.add(region);
+        await stopS3(region);
       },
       get host() {
         if (!host) throw new Error('no test host is running');
         return host;
       },
-      replaceHost: async () => {
+      replaceHost: async (options) => {
         await stopHost();
-        await startHost();
+        await startHost(options?.dataVolume);
         return environment.host;
       },
       stop,

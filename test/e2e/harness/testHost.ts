@@ -22,13 +22,18 @@ export interface TestHostOptions {
   sshPort: number;
   /** Environment of every SSH session (what the instance role and Docker context are on a real host). */
   sessionEnv?: Record<string, string>;
+  /**
+   * The dir that becomes HOST_PATHS.root: a replaced host's `rootDir`, as the stack re-attaches
+   * the data volume mounted there to the new instance. A new, empty one when unset.
+   */
+  dataVolume?: string;
 }
 
 export interface TestHost {
   address: string;
   ciAddress: string;
   ssh: SshTarget;
-  /** The private dir that is HOST_PATHS.root inside the test host. */
+  /** The private dir that is HOST_PATHS.root inside the test host: its data volume. */
   rootDir: string;
   /** The host's Docker API socket, reachable from the CI side too. */
   dockerHost: string;
@@ -106,7 +111,7 @@ export async function startTestHost(options: TestHostOptions): Promise<TestHost>
     mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
     await run('/usr/sbin/sshd', ['-t', '-f', sshdConfig]);
 
-    const rootDir = path.join(dir, 'root');
+    const rootDir = options.dataVolume ?? path.join(dir, 'root');
     const createdMountPoint = !existsSync(HOST_PATHS.root);
     const podman: IsolatedPodman = await startPodman({
       dir: podmanDir,
