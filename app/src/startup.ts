@@ -15,9 +15,12 @@ import { removeTemporaryFiles, writeFileAtomic } from './lib/files';
 import { createLogs, type FileLogs } from './observability/logs';
 import { createMetrics } from './observability/metrics';
 import { HotSwapModelManager } from './models/hot-swap';
+import { FileModelChoice } from './models/model-choice';
+import { SharedModelChoice } from './models/shared-choice';
 import { RulesModel, STARTER_FAQ } from './models/rules';
 import { ReadinessChecks } from './observability/readiness';
 import { createStore } from './store';
+import { RedisStore } from './store/redis';
 
 export interface RunningDeps extends GatewayDeps {
   logs: FileLogs;
@@ -57,18 +60,25 @@ export async function createDeps(settings: Settings, console?: Logger): Promise<
 
   const logs = createLogs(path.join(dataDir, DATA_LAYOUT.logs), settings.logLevel as LevelWithSilent, settings.logRetention);
   if (stale.length > 0) logs.error.warn({ files: stale }, 'removed temporary files left by a crash');
-  const store = createStore(settings.redisUrl, settings.memoryStore, logs.error);
+  const store = createStore(settings.redis, settings.memoryStore, logs.error);
   const registry = new Registry();
   const activeSessions = new ActiveSessions();
   const metrics = createMetrics(registry, { activeSessions: () => activeSessions.count(), modelKeyExpiresAt: settings.modelKeyExpiresAt });
 
-  const models = new HotSwapModelManager({
+  const modelChoice =
+    store instanceof RedisStore
+      ? new SharedModelChoice(store)
+      : new FileModelChoice(
+          path.join(dataDir, DATA_LAYOUT.modelSwitch),
+          { stateFile: path.join(dataDir, DATA_LAYOUT.legacyModelState), keyFile: path.join(dataDir, DATA_LAYOUT.legacyModelKey) },
+          logs.audit,
+        );
+  const models = await HotSwapModelManager.start({
     configured: settings.model,
     rules,
     timeoutMs: settings.modelTimeoutMs,
     keyExpiresAt: settings.modelKeyExpiresAt,
-    stateFile: path.join(dataDir, DATA_LAYOUT.modelSwitch),
-    legacy: { stateFile: path.join(dataDir, DATA_LAYOUT.legacyModelState), keyFile: path.join(dataDir, DATA_LAYOUT.legacyModelKey) },
+    home: modelChoice,
     metrics,
     modelApiLog: logs.modelApi,
     auditLog: logs.audit,

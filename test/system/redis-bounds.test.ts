@@ -35,7 +35,7 @@ describe('Redis bounded as on the host', () => {
     expect(settings.get('--maxmemory')).toBe('256mb');
     // The host's policy, with a bound this test can reach in a moment.
     redis = await startRedis(undefined, ['--maxmemory', '4mb', '--maxmemory-policy', settings.get('--maxmemory-policy') as string]);
-    store = new RedisStore(redis.url);
+    store = new RedisStore({ url: redis.url });
   });
   afterAll(async () => {
     await store.close();

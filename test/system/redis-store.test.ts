@@ -17,7 +17,7 @@ beforeAll(async () => {
 afterAll(() => redis.stop());
 
 describeStoreContract('redis', async () => ({
-  store: new RedisStore(redis.url),
+  store: new RedisStore({ url: redis.url }),
   advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 }));
 
@@ -28,7 +28,7 @@ describe('redis store', () => {
     // In a process of its own, so that what is still pending after close() can be listed.
     const script = `
       const { RedisStore } = require('./app/dist/store/redis.js');
-      const store = new RedisStore('redis://127.0.0.1:1');
+      const store = new RedisStore({ url: 'redis://127.0.0.1:1' });
       store.ping().then(() => console.log('ping answered'), (error) => console.log(error.name)).then(() => store.close()).then(() => {
         setTimeout(() => setImmediate(() => console.log(JSON.stringify(process.getActiveResourcesInfo()))), 100);
       });`;
