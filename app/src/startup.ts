@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { LevelWithSilent, Logger } from 'pino';
 import { Registry } from 'prom-client';
+import { MessagesInFlight, protectFromScaleInWhileBusy } from './channels/in-flight';
 import { ActiveSessions } from './chat/active-sessions';
 import { ConversationLog } from './chat/conversation-log';
 import { ConversationService } from './chat/conversation';
@@ -101,6 +102,9 @@ export async function createDeps(settings: Settings, console?: Logger): Promise<
     limits: settings.limits,
   });
 
+  const imInFlight = new MessagesInFlight();
+  if (settings.ecsAgentUri) protectFromScaleInWhileBusy(settings.ecsAgentUri, imInFlight, logs.error);
+
   let closing: Promise<void> | undefined;
   return {
     settings: { ...settings, apiKeys, adminToken },
@@ -111,6 +115,7 @@ export async function createDeps(settings: Settings, console?: Logger): Promise<
     metrics,
     logs,
     readiness: new ReadinessChecks(),
+    imInFlight,
     close() {
       closing ??= (async () => {
         await store.close();

@@ -66,6 +66,8 @@ const envSchema = z.object({
   MEMORY_STORE_MAX_MB: z.coerce.number().positive().default(DEFAULT_MEMORY_STORE_LIMITS.maxBytes / MEBIBYTE),
   LOG_MAX_MB: z.coerce.number().positive().default(256),
   LOG_RETENTION_DAYS: z.coerce.number().int().min(1).default(7),
+  // Set by ECS in every task (agent 1.64+); the task's scale-in protection endpoint lives under it.
+  ECS_AGENT_URI: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).optional()),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -119,6 +121,8 @@ export interface Settings {
   logLevel: string;
   /** What each file under logs/ keeps, rotated ones included. */
   logRetention: LogRetention;
+  /** On ECS: scale-in protection is set here while IM messages are in flight. */
+  ecsAgentUri?: string;
   channels: z.infer<typeof channelSettingsSchema>;
 }
 
@@ -201,6 +205,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     memoryStore: { maxEntries: e.MEMORY_STORE_MAX_ENTRIES, maxBytes: Math.round(e.MEMORY_STORE_MAX_MB * MEBIBYTE) },
     logLevel: e.LOG_LEVEL,
     logRetention: { maxBytes: Math.round(e.LOG_MAX_MB * MEBIBYTE), retentionDays: e.LOG_RETENTION_DAYS },
+    ecsAgentUri: e.ECS_AGENT_URI,
     channels: channels.data,
   };
 }
