@@ -2,7 +2,9 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { sessionKey } from '../../app/src/chat/sessions';
 import { apiKeyId } from '../../app/src/http/auth';
+import Redis from 'ioredis';
 import { RedisStore } from '../../app/src/store/redis';
+import { StoreUnavailableError } from '../../app/src/store/store';
 import { buildApp, startGateway } from '../helpers/gateway';
 import { postJson } from '../helpers/http';
 import { describeStoreContract } from '../helpers/store-contract';
@@ -59,6 +61,21 @@ describe('two gateway replicas sharing one Redis', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it('takes a write refused by a primary demoted in a failover (READONLY) for an outage, not a bug', async () => {
+    const [promoted, demoted] = [await startRedis(), await startRedis()];
+    const store = new RedisStore({ url: demoted.url });
+    const admin = new Redis(demoted.url);
+    try {
+      await store.set('before', 'yes');
+      await admin.call('REPLICAOF', '127.0.0.1', String(promoted.port));
+      await expect(store.set('after', 'yes')).rejects.toBeInstanceOf(StoreUnavailableError);
+    } finally {
+      admin.disconnect();
+      await store.close();
+      await Promise.all([promoted.stop(), demoted.stop()]);
     }
   });
 });

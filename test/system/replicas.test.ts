@@ -221,10 +221,12 @@ describe('three replicas behind HAProxy on Redis with Sentinel', () => {
     await sleep(2_000); // a duplicate would show by now
 
     // 5. One key bursts through the load balancer: the limit holds across the replicas together.
+    const burstStartedAt = Date.now();
     const burst = await Promise.all(
       Array.from({ length: 150 }, () => fetch(`${lb.url}/v1/models`, { headers: { authorization: `Bearer ${BURST_KEY}` } }).then((response) => response.status)),
     );
 
+    const burstMs = Date.now() - burstStartedAt;
     loadRunning = false;
     await loadDone;
 
@@ -249,7 +251,7 @@ describe('three replicas behind HAProxy on Redis with Sentinel', () => {
         `failed in flight at the SIGKILL: ${JSON.stringify(failedBefore.map((o) => o.error ?? o.status))}`,
         `Sentinel promoted the replica ${promotedAt - failoverAt} ms after SENTINEL FAILOVER`,
         `IM: ${repliesPerMessage.size} messages (each delivered to 3 replicas, one killed mid-message), replies each: ${JSON.stringify(Object.fromEntries(repliesPerMessage))}`,
-        `burst of 150 on one key (limit 50/s): ${burst.filter((s) => s === 200).length} accepted, ${burst.filter((s) => s === 429).length} refused with 429`,
+        `burst of 150 on one key (limit 50/s) in ${burstMs} ms: ${burst.filter((s) => s === 200).length} accepted, ${burst.filter((s) => s === 429).length} refused with 429`,
       ].join('\n'),
     );
 
@@ -260,12 +262,13 @@ describe('three replicas behind HAProxy on Redis with Sentinel', () => {
     expect(Math.max(...reachedAfterMs)).toBeLessThanOrEqual(1_000);
     expect(restartedModel).toBe('fake-switched');
     // During the failover: answers or 503 with Retry-After, none hung; afterwards all answered.
-    expect(outcomes.filter((o) => o.status === 0)).toEqual([]);
+    expect(outcomes.filter((o) => o.error === 'hung')).toEqual([]);
     expect(during(failoverAt, recoveredFrom).filter((o) => o.status !== 200 && !(o.status === 503 && o.retryAfter))).toEqual([]);
     expect(during(recoveredFrom, Infinity).filter((o) => o.status !== 200)).toEqual([]);
     expect(during(recoveredFrom, Infinity).length).toBeGreaterThan(0);
     expect([...repliesPerMessage.values()]).toEqual(Array(IM_EVENTS + 1).fill(1));
-    // A limit per process would let all 150 through; a shared one lets 50 a window (two at most in a burst).
-    expect(burst.filter((status) => status === 200).length).toBeLessThanOrEqual(100);
+    // A limit per process would let all 150 through in a window; a shared one lets 50 a window
+    // (windows start at a key's first request, so a burst of under a second meets two at most).
+    expect(burst.filter((status) => status === 200).length).toBeLessThanOrEqual(50 * (Math.floor(burstMs / 1000) + 2));
   }, 240_000);
 });

@@ -66,7 +66,7 @@ const envSchema = z.object({
   MEMORY_STORE_MAX_MB: z.coerce.number().positive().default(DEFAULT_MEMORY_STORE_LIMITS.maxBytes / MEBIBYTE),
   LOG_MAX_MB: z.coerce.number().positive().default(256),
   LOG_RETENTION_DAYS: z.coerce.number().int().min(1).default(7),
-  // Set by ECS in every task (agent 1.64+); the task's scale-in protection endpoint lives under it.
+  // Set by ECS in every task; the task's scale-in protection endpoint lives under it.
   ECS_AGENT_URI: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).optional()),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
