@@ -98,7 +98,8 @@ export class HotSwapModelManager implements ModelManager {
   /** Takes up the choice another replica saved, unless it is the one already served. */
   private follow(): void {
     const run = this.switching.then(async () => {
-      const chosen = await this.restore();
+      // A choice recorded under other MODEL_* (a replica of a newer deploy) is left alone here.
+      const chosen = await this.restore(false);
       if (!chosen || (chosen.switchedAt === this.active.switchedAt && sameModel(chosen.model.descriptor, this.active.model.descriptor))) return;
       const from = this.active.model.descriptor;
       this.active = chosen;
@@ -194,9 +195,10 @@ export class HotSwapModelManager implements ModelManager {
 
   /**
    * The model selected by the last switch, unless MODEL_* changed since (then the environment
-   * wins and the old choice is dropped) or its switch-time key is gone (a restore from backup).
+   * wins, and at start the old choice is dropped) or its switch-time key is gone (a restore
+   * from backup).
    */
-  private async restore(): Promise<ActiveModel | undefined> {
+  private async restore(dropStale = true): Promise<ActiveModel | undefined> {
     const { home, configured, auditLog } = this.options;
     const raw = await home.load();
     if (raw === undefined) return undefined;
@@ -209,7 +211,7 @@ export class HotSwapModelManager implements ModelManager {
     }
     if (!sameModel(state.configured, describe(configured))) {
       auditLog.info({ event: 'model_restore', outcome: 'ignored', reason: 'MODEL_* changed since the last switch', state: describe(state as ModelSettings) }, 'model state ignored');
-      await home.discard();
+      if (dropStale) await home.discard();
       return undefined;
     }
     const apiKey = state.keySource === 'switch' ? state.apiKey : state.keySource === 'configured' ? configured.apiKey : undefined;
