@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 
 export interface TestRedis {
@@ -43,13 +44,17 @@ function answersPing(port: number): Promise<boolean> {
   });
 }
 
-/** Spawns redis-server with `args` and waits until it answers PING on `port`. */
+/**
+ * Spawns redis-server with `args` and waits until it answers PING on `port`. It runs in a
+ * directory of its own: a primary writes an RDB file there for its replicas to sync from.
+ */
 async function spawnRedis(port: number, args: string[]): Promise<TestRedis> {
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'clawdbot-redis-'));
+  const child = spawn('redis-server', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (data: Buffer) => (output += data.toString()));
   child.stderr.on('data', (data: Buffer) => (output += data.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve())).then(() => fs.rmSync(dir, { recursive: true, force: true }));
   for (let attempt = 0; !(await answersPing(port)); attempt++) {
     if (child.exitCode !== null || attempt > 100) {
       child.kill();
