@@ -144,13 +144,13 @@ beforeAll(async () => {
 afterAll(async () => {
   loadRunning = false;
   await loadDone;
-  for (const gateway of gateways) await gateway.stop('SIGKILL');
+  await Promise.all(gateways.map((gateway) => gateway.stop('SIGKILL')));
   await lb?.stop();
   sentinelClient?.disconnect();
-  for (const server of [sentinel, replica, primary]) await server?.stop();
+  await Promise.all([sentinel, replica, primary].map((server) => server?.stop()));
   await Promise.all([llm?.close(), feishu?.close()]);
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+}, 60_000);
 
 describe('three replicas behind HAProxy on Redis with Sentinel', () => {
   it('act as one through a replica crash, a model switch, a Redis failover and IM retries', async () => {
