@@ -21,7 +21,7 @@ import { SharedModelChoice } from './models/shared-choice';
 import { RulesModel, STARTER_FAQ } from './models/rules';
 import { ReadinessChecks } from './observability/readiness';
 import { createStore } from './store';
-import { RedisStore } from './store/redis';
+import type { RedisStore } from './store/redis';
 
 export interface RunningDeps extends GatewayDeps {
   logs: FileLogs;
@@ -67,8 +67,8 @@ export async function createDeps(settings: Settings, console?: Logger): Promise<
   const metrics = createMetrics(registry, { activeSessions: () => activeSessions.count(), modelKeyExpiresAt: settings.modelKeyExpiresAt });
 
   const modelChoice =
-    store instanceof RedisStore
-      ? new SharedModelChoice(store)
+    store.kind === 'redis'
+      ? new SharedModelChoice(store as RedisStore)
       : new FileModelChoice(
           path.join(dataDir, DATA_LAYOUT.modelSwitch),
           { stateFile: path.join(dataDir, DATA_LAYOUT.legacyModelState), keyFile: path.join(dataDir, DATA_LAYOUT.legacyModelKey) },
