@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { MessagesInFlight } from './channels/in-flight';
 import type { ChatService } from './chat/service';
 import type { Settings } from './lib/config';
 import type { GatewayMetrics } from './observability/metrics';
@@ -37,4 +38,6 @@ export interface GatewayDeps {
   logs: Logs;
   /** What /ready checks besides the store and the model; plugins add their own. */
   readiness: ReadinessChecks;
+  /** The IM messages being handled, across channels (ECS scale-in protection follows it). */
+  imInFlight: MessagesInFlight;
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { LevelWithSilent, Logger } from 'pino';
 import { Registry } from 'prom-client';
+import { MessagesInFlight, protectFromScaleInWhileBusy } from './channels/in-flight';
 import { ActiveSessions } from './chat/active-sessions';
 import { ConversationLog } from './chat/conversation-log';
 import { ConversationService } from './chat/conversation';
@@ -15,9 +16,12 @@ import { removeTemporaryFiles, writeFileAtomic } from './lib/files';
 import { createLogs, type FileLogs } from './observability/logs';
 import { createMetrics } from './observability/metrics';
 import { HotSwapModelManager } from './models/hot-swap';
+import { FileModelChoice } from './models/model-choice';
+import { SharedModelChoice } from './models/shared-choice';
 import { RulesModel, STARTER_FAQ } from './models/rules';
 import { ReadinessChecks } from './observability/readiness';
 import { createStore } from './store';
+import type { RedisStore } from './store/redis';
 
 export interface RunningDeps extends GatewayDeps {
   logs: FileLogs;
@@ -57,18 +61,25 @@ export async function createDeps(settings: Settings, console?: Logger): Promise<
 
   const logs = createLogs(path.join(dataDir, DATA_LAYOUT.logs), settings.logLevel as LevelWithSilent, settings.logRetention);
   if (stale.length > 0) logs.error.warn({ files: stale }, 'removed temporary files left by a crash');
-  const store = createStore(settings.redisUrl, settings.memoryStore, logs.error);
+  const store = createStore(settings.redis, settings.memoryStore, logs.error);
   const registry = new Registry();
   const activeSessions = new ActiveSessions();
   const metrics = createMetrics(registry, { activeSessions: () => activeSessions.count(), modelKeyExpiresAt: settings.modelKeyExpiresAt });
 
-  const models = new HotSwapModelManager({
+  const modelChoice =
+    store.kind === 'redis'
+      ? new SharedModelChoice(store as RedisStore)
+      : new FileModelChoice(
+          path.join(dataDir, DATA_LAYOUT.modelSwitch),
+          { stateFile: path.join(dataDir, DATA_LAYOUT.legacyModelState), keyFile: path.join(dataDir, DATA_LAYOUT.legacyModelKey) },
+          logs.audit,
+        );
+  const models = await HotSwapModelManager.start({
     configured: settings.model,
     rules,
     timeoutMs: settings.modelTimeoutMs,
     keyExpiresAt: settings.modelKeyExpiresAt,
-    stateFile: path.join(dataDir, DATA_LAYOUT.modelSwitch),
-    legacy: { stateFile: path.join(dataDir, DATA_LAYOUT.legacyModelState), keyFile: path.join(dataDir, DATA_LAYOUT.legacyModelKey) },
+    home: modelChoice,
     metrics,
     modelApiLog: logs.modelApi,
     auditLog: logs.audit,
@@ -91,6 +102,9 @@ export async function createDeps(settings: Settings, console?: Logger): Promise<
     limits: settings.limits,
   });
 
+  const imInFlight = new MessagesInFlight();
+  if (settings.ecsAgentUri) protectFromScaleInWhileBusy(settings.ecsAgentUri, imInFlight, logs.error);
+
   let closing: Promise<void> | undefined;
   return {
     settings: { ...settings, apiKeys, adminToken },
@@ -101,6 +115,7 @@ export async function createDeps(settings: Settings, console?: Logger): Promise<
     metrics,
     logs,
     readiness: new ReadinessChecks(),
+    imInFlight,
     close() {
       closing ??= (async () => {
         await store.close();

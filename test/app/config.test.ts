@@ -22,7 +22,7 @@ describe('settings from the environment', () => {
     // No answer length or temperature of ours: the client's, or else the provider's defaults.
     expect(settings.maxTokens).toBeUndefined();
     expect(settings.temperature).toBeUndefined();
-    expect(settings.redisUrl).toBeUndefined();
+    expect(settings.redis).toBeUndefined();
     expect(settings.trustProxy).toEqual([]);
   });
 
@@ -48,7 +48,7 @@ describe('settings from the environment', () => {
       port: 8080,
       apiKeys: ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb'],
       model: { provider: 'anthropic', name: 'claude-sonnet-4-6' },
-      redisUrl: 'redis://redis:6379',
+      redis: { url: 'redis://redis:6379' },
       routing: 'llm',
       rateLimitQps: 0.5,
       modelTimeoutMs: 2500,
@@ -56,6 +56,17 @@ describe('settings from the environment', () => {
       trustProxy: ['172.30.0.1', '10.89.0.0/24', 'fd00::/8'],
     });
     expect(settings.modelKeyExpiresAt?.toISOString()).toBe('2027-01-31T00:00:00.000Z');
+  });
+
+  it('reads the Sentinels that name the Redis primary', () => {
+    const settings = loadSettings({ REDIS_SENTINELS: '10.0.0.5:26379, sentinel-b:26380', REDIS_SENTINEL_NAME: 'main' });
+    expect(settings.redis).toEqual({
+      sentinels: [
+        { host: '10.0.0.5', port: 26379 },
+        { host: 'sentinel-b', port: 26380 },
+      ],
+      primaryName: 'main',
+    });
   });
 
   it.each([
@@ -71,6 +82,9 @@ describe('settings from the environment', () => {
     [{ ROUTING: 'random' }, 'ROUTING'],
     [{ RATE_LIMIT_QPS: '0' }, 'RATE_LIMIT_QPS'],
     [{ REDIS_URL: 'http://redis' }, 'REDIS_URL'],
+    [{ REDIS_SENTINELS: '10.0.0.5:26379,10.0.0.6' }, 'REDIS_SENTINELS'],
+    [{ REDIS_SENTINELS: '10.0.0.5:26379', REDIS_URL: 'redis://redis:6379', REDIS_SENTINEL_NAME: 'main' }, 'REDIS_SENTINELS'],
+    [{ REDIS_SENTINELS: '10.0.0.5:26379' }, 'REDIS_SENTINEL_NAME'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ MODEL_TIMEOUT_SECONDS: '-1' }, 'MODEL_TIMEOUT_SECONDS'],
     [{ REQUEST_TIMEOUT_SECONDS: '0' }, 'REQUEST_TIMEOUT_SECONDS'],

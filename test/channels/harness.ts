@@ -1,3 +1,4 @@
+import { MessagesInFlight } from '../../app/src/channels/in-flight';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -118,6 +119,7 @@ export async function startChannelsApp(
     metrics: createMetrics(registry, { activeSessions: () => 0 }),
     logs: captured.logs,
     readiness: new ReadinessChecks(),
+    imInFlight: new MessagesInFlight(),
   };
   const app = Fastify({ bodyLimit: 1024 * 1024 });
   await app.register(channelsPlugin, deps);

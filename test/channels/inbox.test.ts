@@ -1,6 +1,7 @@
 import { Registry } from 'prom-client';
 import { PlatformError } from '../../app/src/channels/http';
 import { APOLOGY, type ChannelAdapter, DEDUP_TTL_SECONDS, Inbox, LEASE_TTL_SECONDS, RETRY_DELAY_SECONDS } from '../../app/src/channels/inbox';
+import { MessagesInFlight } from '../../app/src/channels/in-flight';
 import { channelMetrics } from '../../app/src/channels/metrics';
 import { MemoryStore } from '../../app/src/store/memory';
 import type { Store } from '../../app/src/store/store';
@@ -37,7 +38,7 @@ function setup(store: Store = new MemoryStore()) {
   const metrics = channelMetrics(registry);
   const adapter = new FakeAdapter();
   const captured = captureLogs();
-  const inbox = new Inbox(adapter, store, metrics, captured.logs);
+  const inbox = new Inbox(adapter, store, metrics, captured.logs, new MessagesInFlight());
   const metric = async (name: string, outcome: string) =>
     (await registry.getSingleMetric(name)?.get())?.values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
   return { store, adapter, inbox, metric, captured };

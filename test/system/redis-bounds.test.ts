@@ -3,6 +3,7 @@ import path from 'node:path';
 import Redis from 'ioredis';
 import { parse } from 'yaml';
 import { Inbox, type ChannelAdapter } from '../../app/src/channels/inbox';
+import { MessagesInFlight } from '../../app/src/channels/in-flight';
 import { channelMetrics } from '../../app/src/channels/metrics';
 import { RedisStore } from '../../app/src/store/redis';
 import { Registry } from 'prom-client';
@@ -35,7 +36,7 @@ describe('Redis bounded as on the host', () => {
     expect(settings.get('--maxmemory')).toBe('256mb');
     // The host's policy, with a bound this test can reach in a moment.
     redis = await startRedis(undefined, ['--maxmemory', '4mb', '--maxmemory-policy', settings.get('--maxmemory-policy') as string]);
-    store = new RedisStore(redis.url);
+    store = new RedisStore({ url: redis.url });
   });
   afterAll(async () => {
     await store.close();
@@ -44,7 +45,7 @@ describe('Redis bounded as on the host', () => {
 
   it('evicts sessions to stay within maxmemory, never the IM inbox records: a redelivery is still a duplicate', async () => {
     const logs = { error: pino({ level: 'silent' }), audit: pino({ level: 'silent' }) };
-    const inbox = new Inbox(stuck, store, channelMetrics(new Registry()), logs);
+    const inbox = new Inbox(stuck, store, channelMetrics(new Registry()), logs, new MessagesInFlight());
     expect(await inbox.accept('m1', 'chat', { text: 'hello' })).toBe('accepted');
 
     // 20 MB of sessions into a 4 MB Redis: every write succeeds, the oldest sessions go.
@@ -60,7 +61,7 @@ describe('Redis bounded as on the host', () => {
     } finally {
       client.disconnect();
     }
-    const other = new Inbox(stuck, store, channelMetrics(new Registry()), logs);
+    const other = new Inbox(stuck, store, channelMetrics(new Registry()), logs, new MessagesInFlight());
     expect(await other.accept('m1', 'chat', { text: 'hello' })).toBe('duplicate');
     await inbox.close(0);
     await other.close(0);

@@ -2,7 +2,9 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { sessionKey } from '../../app/src/chat/sessions';
 import { apiKeyId } from '../../app/src/http/auth';
+import Redis from 'ioredis';
 import { RedisStore } from '../../app/src/store/redis';
+import { StoreUnavailableError } from '../../app/src/store/store';
 import { buildApp, startGateway } from '../helpers/gateway';
 import { postJson } from '../helpers/http';
 import { describeStoreContract } from '../helpers/store-contract';
@@ -17,7 +19,7 @@ beforeAll(async () => {
 afterAll(() => redis.stop());
 
 describeStoreContract('redis', async () => ({
-  store: new RedisStore(redis.url),
+  store: new RedisStore({ url: redis.url }),
   advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 }));
 
@@ -28,7 +30,7 @@ describe('redis store', () => {
     // In a process of its own, so that what is still pending after close() can be listed.
     const script = `
       const { RedisStore } = require('./app/dist/store/redis.js');
-      const store = new RedisStore('redis://127.0.0.1:1');
+      const store = new RedisStore({ url: 'redis://127.0.0.1:1' });
       store.ping().then(() => console.log('ping answered'), (error) => console.log(error.name)).then(() => store.close()).then(() => {
         setTimeout(() => setImmediate(() => console.log(JSON.stringify(process.getActiveResourcesInfo()))), 100);
       });`;
@@ -59,6 +61,21 @@ describe('two gateway replicas sharing one Redis', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it('takes a write refused by a primary demoted in a failover (READONLY) for an outage, not a bug', async () => {
+    const [promoted, demoted] = [await startRedis(), await startRedis()];
+    const store = new RedisStore({ url: demoted.url });
+    const admin = new Redis(demoted.url);
+    try {
+      await store.set('before', 'yes');
+      await admin.call('REPLICAOF', '127.0.0.1', String(promoted.port));
+      await expect(store.set('after', 'yes')).rejects.toBeInstanceOf(StoreUnavailableError);
+    } finally {
+      admin.disconnect();
+      await store.close();
+      await Promise.all([promoted.stop(), demoted.stop()]);
     }
   });
 });

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ImPlatform } from '../chat/service';
 import type { Store } from '../store/store';
 import { ConversationQueues } from './conversation-queues';
+import type { MessagesInFlight } from './in-flight';
 import type { ChannelMetrics } from './metrics';
 import { PlatformError } from './http';
 import { splitMessage } from './split';
@@ -84,6 +85,7 @@ export class Inbox<P> {
     private readonly store: Store,
     private readonly metrics: ChannelMetrics,
     private readonly logs: { error: Logger; audit: Logger },
+    private readonly inFlight: MessagesInFlight,
   ) {}
 
   private get channel(): ImPlatform {
@@ -181,10 +183,11 @@ export class Inbox<P> {
   }
 
   private enqueue(key: string, record: JobRecord<P>): void {
+    this.inFlight.started();
     this.queues.add(
       key,
       record.conversation,
-      (signal) => this.process(key, record, signal),
+      (signal) => this.process(key, record, signal).finally(() => this.inFlight.finished()),
       (error) => this.logs.error.error({ err: error, channel: this.channel, key }, 'channel message handling failed'),
     );
   }

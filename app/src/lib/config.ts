@@ -4,6 +4,7 @@ import { channelSettingsSchema } from '../channels/settings';
 import type { MessageLimits } from '../chat/limits';
 import type { LogRetention } from '../observability/log-rotation';
 import { DEFAULT_MEMORY_STORE_LIMITS, type MemoryStoreLimits } from '../store/memory';
+import type { RedisTarget } from '../store/redis';
 import { dataDirFrom } from './data-dir';
 import { emptyAsUndefined, firstProblem, optionalString } from './validation';
 
@@ -52,6 +53,10 @@ const envSchema = z.object({
   RATE_LIMIT_QPS: z.coerce.number().positive().default(50),
   TRUST_PROXY: proxyAddresses,
   REDIS_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^rediss?$/ }).optional()),
+  REDIS_SENTINELS: commaSeparated(
+    z.string().regex(/^[^\s:,]+:\d{1,5}$/, { error: (issue) => `"${String(issue.input)}" is not host:port (such as 10.0.0.5:26379)` }),
+  ),
+  REDIS_SENTINEL_NAME: optionalString,
   CACHE_TTL_SECONDS: z.coerce.number().int().min(0).default(3600),
   MAX_MESSAGE_CHARS: z.coerce.number().int().min(1).default(16_000),
   MAX_HISTORY_CHARS: z.coerce.number().int().min(1).default(48_000),
@@ -61,6 +66,8 @@ const envSchema = z.object({
   MEMORY_STORE_MAX_MB: z.coerce.number().positive().default(DEFAULT_MEMORY_STORE_LIMITS.maxBytes / MEBIBYTE),
   LOG_MAX_MB: z.coerce.number().positive().default(256),
   LOG_RETENTION_DAYS: z.coerce.number().int().min(1).default(7),
+  // Set by ECS in every task; the task's scale-in protection endpoint lives under it.
+  ECS_AGENT_URI: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).optional()),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -100,7 +107,8 @@ export interface Settings {
    * nobody, and the client is the connection's peer.
    */
   trustProxy: string[];
-  redisUrl?: string;
+  /** Unset: the in-memory store. */
+  redis?: RedisTarget;
   cacheTtlSeconds: number;
   /** What one message may carry and one model call may see. */
   limits: MessageLimits;
@@ -113,6 +121,8 @@ export interface Settings {
   logLevel: string;
   /** What each file under logs/ keeps, rotated ones included. */
   logRetention: LogRetention;
+  /** On ECS: scale-in protection is set here while IM messages are in flight. */
+  ecsAgentUri?: string;
   channels: z.infer<typeof channelSettingsSchema>;
 }
 
@@ -128,6 +138,18 @@ function configError(error: z.ZodError): ConfigError {
   return new ConfigError(String(path[0] ?? 'environment'), message);
 }
 
+function redisTarget(url: string | undefined, sentinels: string[], primaryName: string | undefined): RedisTarget | undefined {
+  if (url) return { url };
+  if (sentinels.length === 0 || !primaryName) return undefined;
+  return {
+    sentinels: sentinels.map((sentinel) => {
+      const at = sentinel.lastIndexOf(':');
+      return { host: sentinel.slice(0, at), port: Number(sentinel.slice(at + 1)) };
+    }),
+    primaryName,
+  };
+}
+
 /** Reads and validates the gateway's settings; throws ConfigError naming the bad variable. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Settings {
   const parsed = envSchema.safeParse(env);
@@ -138,6 +160,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
 
   if (e.MAX_HISTORY_CHARS < e.MAX_MESSAGE_CHARS) {
     throw new ConfigError('MAX_HISTORY_CHARS', `must be at least MAX_MESSAGE_CHARS (${e.MAX_MESSAGE_CHARS}): the newest message is always sent whole`);
+  }
+
+  if (e.REDIS_SENTINELS.length > 0 && e.REDIS_URL) {
+    throw new ConfigError('REDIS_SENTINELS', 'set either REDIS_URL or REDIS_SENTINELS, not both');
+  }
+  if (e.REDIS_SENTINELS.length > 0 && !e.REDIS_SENTINEL_NAME) {
+    throw new ConfigError('REDIS_SENTINEL_NAME', 'required with REDIS_SENTINELS: the name Sentinel monitors the primary under (such as mymaster)');
   }
 
   const provider: ModelProvider = e.MODEL_PROVIDER ?? (e.MODEL_API_KEY ? 'openai' : 'rules');
@@ -168,7 +197,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     routing: e.ROUTING,
     rateLimitQps: e.RATE_LIMIT_QPS,
     trustProxy: e.TRUST_PROXY,
-    redisUrl: e.REDIS_URL,
+    redis: redisTarget(e.REDIS_URL, e.REDIS_SENTINELS, e.REDIS_SENTINEL_NAME),
     cacheTtlSeconds: e.CACHE_TTL_SECONDS,
     limits: { maxMessageChars: e.MAX_MESSAGE_CHARS, maxHistoryChars: e.MAX_HISTORY_CHARS },
     conversationRetentionDays: e.CONVERSATION_RETENTION_DAYS,
@@ -176,6 +205,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     memoryStore: { maxEntries: e.MEMORY_STORE_MAX_ENTRIES, maxBytes: Math.round(e.MEMORY_STORE_MAX_MB * MEBIBYTE) },
     logLevel: e.LOG_LEVEL,
     logRetention: { maxBytes: Math.round(e.LOG_MAX_MB * MEBIBYTE), retentionDays: e.LOG_RETENTION_DAYS },
+    ecsAgentUri: e.ECS_AGENT_URI,
     channels: channels.data,
   };
 }

@@ -1,18 +1,16 @@
-import fs from 'node:fs';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import type { ModelProvider, ModelSettings } from '../lib/config';
 import { InputError } from '../lib/errors';
-import { readFileIfExists, writeFileAtomic } from '../lib/files';
 import type { GatewayMetrics } from '../observability/metrics';
 import { instrument } from './instrumented';
 import type { ModelManager, ModelSwitch } from './manager';
+import { describe, modelChoiceSchema, sameModel, type ModelChoice, type ModelChoiceHome } from './model-choice';
 import type { RemoteModelOptions } from './openai';
 import type { RulesModel } from './rules';
 import { ModelError, type ChatModel, type ModelDescriptor } from './types';
 
 /** Where the key in use came from. A key given at switch time is kept with the switched model, in `secrets/`. */
-type KeySource = 'configured' | 'switch' | 'none';
+type KeySource = ModelChoice['keySource'];
 
 interface ActiveModel {
   model: ChatModel;
@@ -22,36 +20,14 @@ interface ActiveModel {
   switchedBy?: string;
 }
 
-const descriptorSchema = z.object({
-  provider: z.enum(['openai', 'anthropic', 'rules']),
-  name: z.string().min(1),
-  endpoint: z.string().optional(),
-});
-
-/**
- * secrets/model.json (0600): the selected model, the key given with it (keySource `switch`),
- * and the configured model it replaced. One file, so one rename replaces model and key together.
- */
-const stateSchema = descriptorSchema.extend({
-  keySource: z.enum(['configured', 'switch', 'none']),
-  apiKey: z.string().min(1).optional(),
-  switchedAt: z.string(),
-  switchedBy: z.string(),
-  /** The MODEL_* model at the time of the switch; when the environment changes, it wins. */
-  configured: descriptorSchema,
-});
-type PersistedState = z.infer<typeof stateSchema>;
-
 export interface HotSwapOptions {
   /** The model from the environment (MODEL_*). */
   configured: ModelSettings;
   rules: RulesModel;
   timeoutMs: number;
   keyExpiresAt?: Date;
-  /** `<data dir>/secrets/model.json` (DATA_LAYOUT.modelSwitch) */
-  stateFile: string;
-  /** The two files of the format before stateFile: migrated at start, then removed. */
-  legacy: { stateFile: string; keyFile: string };
+  /** Where the last switch's choice is kept: the data dir, or the store shared by replicas. */
+  home: ModelChoiceHome;
   metrics: Pick<GatewayMetrics, 'modelCallDuration' | 'modelCalls' | 'modelFailures' | 'modelSwitchDuration'>;
   modelApiLog: Logger;
   auditLog: Logger;
@@ -70,28 +46,6 @@ function remoteModel(provider: 'openai' | 'anthropic', options: RemoteModelOptio
   return new AnthropicModel(options);
 }
 
-function describe(settings: ModelSettings): ModelDescriptor {
-  return { provider: settings.provider, name: settings.name, ...(settings.endpoint ? { endpoint: settings.endpoint } : {}) };
-}
-
-/**
- * A state of the earlier format with its switch-time key added: that key lived in its own file.
- * Unreadable JSON stays as it was, for restore() to report.
- */
-function withLegacyKey(legacyState: string, legacyKey: string | undefined): string {
-  try {
-    const state = JSON.parse(legacyState) as Record<string, unknown>;
-    const apiKey = state.keySource === 'switch' && legacyKey ? { apiKey: legacyKey } : {};
-    return `${JSON.stringify({ ...state, ...apiKey }, null, 2)}\n`;
-  } catch {
-    return legacyState;
-  }
-}
-
-function sameModel(a: z.infer<typeof descriptorSchema>, b: ModelDescriptor): boolean {
-  return a.provider === b.provider && a.name === b.name && (a.endpoint ?? '') === (b.endpoint ?? '');
-}
-
 /**
  * Holds the current model and replaces it in one assignment. A request takes current() once
  * and keeps that model (its own SDK client) to the end, so neither in-flight nor new
@@ -100,10 +54,28 @@ function sameModel(a: z.infer<typeof descriptorSchema>, b: ModelDescriptor): boo
  */
 export class HotSwapModelManager implements ModelManager {
   private active: ActiveModel;
+  /** Switches, and changes followed from other replicas, run one at a time, in order. */
   private switching: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly options: HotSwapOptions) {
-    this.active = this.restore() ?? this.activate(options.configured, options.configured.apiKey ? 'configured' : 'none');
+  private constructor(private readonly options: HotSwapOptions) {
+    this.active = this.activate(options.configured, options.configured.apiKey ? 'configured' : 'none');
+  }
+
+  /**
+   * Serves the last switch's choice, if it is still valid, else the configured model; with a
+   * shared home, follows the switches made on other replicas from then on.
+   */
+  static async start(options: HotSwapOptions): Promise<HotSwapModelManager> {
+    const manager = new HotSwapModelManager(options);
+    try {
+      const restored = await manager.restore();
+      if (restored) manager.active = restored;
+    } catch (error) {
+      // Redis away at start: the configured model serves until the subscription connects and re-reads.
+      options.auditLog.warn({ event: 'model_restore', outcome: 'failed', reason: (error as Error).message }, 'model choice unreadable: serving the configured model');
+    }
+    options.home.watch?.(() => manager.follow());
+    return manager;
   }
 
   current(): ChatModel {
@@ -123,8 +95,29 @@ export class HotSwapModelManager implements ModelManager {
     return run;
   }
 
+  /** Takes up the choice another replica saved, unless it is the one already served. */
+  private follow(): void {
+    const run = this.switching.then(async () => {
+      // A choice recorded under other MODEL_* (a replica of a newer deploy) is left alone here.
+      const chosen = await this.restore(false);
+      if (!chosen || (chosen.switchedAt === this.active.switchedAt && sameModel(chosen.model.descriptor, this.active.model.descriptor))) return;
+      const from = this.active.model.descriptor;
+      this.active = chosen;
+      this.options.auditLog.info({ event: 'model_switch', outcome: 'followed', from, to: chosen.model.descriptor, switchedBy: chosen.switchedBy }, 'model switched on another replica');
+    });
+    this.switching = run.catch((error) => {
+      this.options.auditLog.warn({ event: 'model_switch', outcome: 'not_followed', reason: (error as Error).message }, 'model choice unreadable: still serving the current model');
+    });
+  }
+
   private async switchNow(request: ModelSwitch, actor: string): Promise<{ model: ModelDescriptor; durationMs: number }> {
     const startedAt = performance.now();
+    if (request.apiKey && !this.options.home.keepsSwitchKeys) {
+      throw new InputError(
+        'apiKey: not accepted when replicas share the model choice (REDIS_URL or REDIS_SENTINELS): keys stay out of Redis, so switch on MODEL_API_KEY, which every replica has',
+        'apiKey',
+      );
+    }
     const from = this.active.model.descriptor;
     const { settings, keySource } = this.resolve(request);
     const candidate = this.activate(settings, keySource, actor);
@@ -140,7 +133,7 @@ export class HotSwapModelManager implements ModelManager {
         throw error;
       }
     }
-    this.persist(candidate, request.apiKey);
+    await this.persist(candidate, request.apiKey);
     this.active = candidate;
     const durationMs = performance.now() - startedAt;
     this.options.metrics.modelSwitchDuration.observe(durationMs / 1000);
@@ -188,63 +181,42 @@ export class HotSwapModelManager implements ModelManager {
     };
   }
 
-  /** One write and one rename: a crash at any point leaves the old model and key, or the new ones. */
-  private persist(next: ActiveModel, newKey: string | undefined): void {
-    const { stateFile, configured } = this.options;
-    const state: PersistedState = {
+  private async persist(next: ActiveModel, newKey: string | undefined): Promise<void> {
+    const choice: ModelChoice = {
       ...describe(next.settings),
       keySource: next.keySource,
       ...(newKey ? { apiKey: newKey } : {}),
       switchedAt: next.switchedAt ?? new Date().toISOString(),
       switchedBy: next.switchedBy ?? 'unknown',
-      configured: describe(configured),
+      configured: describe(this.options.configured),
     };
-    writeFileAtomic(stateFile, `${JSON.stringify(state, null, 2)}\n`, 0o600);
-  }
-
-  /**
-   * The state file's content, after moving a state of the earlier format (model.json and
-   * secrets/model-api-key) into it in one write. The old files go only once the new one is in
-   * place, so a crash here leaves one format or the other complete.
-   */
-  private readState(): string | undefined {
-    const { stateFile, legacy } = this.options;
-    let raw = readFileIfExists(stateFile);
-    if (raw === undefined) {
-      const legacyState = readFileIfExists(legacy.stateFile);
-      if (legacyState === undefined) return undefined;
-      raw = withLegacyKey(legacyState, readFileIfExists(legacy.keyFile));
-      writeFileAtomic(stateFile, raw, 0o600);
-      this.options.auditLog.info({ event: 'model_restore', outcome: 'migrated', from: [legacy.stateFile, legacy.keyFile], to: stateFile }, 'model state migrated');
-    }
-    fs.rmSync(legacy.stateFile, { force: true });
-    fs.rmSync(legacy.keyFile, { force: true });
-    return raw;
+    await this.options.home.save(choice);
   }
 
   /**
    * The model selected by the last switch, unless MODEL_* changed since (then the environment
-   * wins and the old state is dropped) or its switch-time key is gone (a restore from backup).
+   * wins, and at start the old choice is dropped) or its switch-time key is gone (a restore
+   * from backup).
    */
-  private restore(): ActiveModel | undefined {
-    const { stateFile, configured, auditLog } = this.options;
-    const raw = this.readState();
+  private async restore(dropStale = true): Promise<ActiveModel | undefined> {
+    const { home, configured, auditLog } = this.options;
+    const raw = await home.load();
     if (raw === undefined) return undefined;
-    let state: PersistedState;
+    let state: ModelChoice;
     try {
-      state = stateSchema.parse(JSON.parse(raw));
+      state = modelChoiceSchema.parse(JSON.parse(raw));
     } catch (error) {
-      auditLog.warn({ event: 'model_restore', outcome: 'ignored', reason: `unreadable ${stateFile}: ${(error as Error).message}` }, 'model state ignored');
+      auditLog.warn({ event: 'model_restore', outcome: 'ignored', reason: `unreadable ${home.where}: ${(error as Error).message}` }, 'model state ignored');
       return undefined;
     }
     if (!sameModel(state.configured, describe(configured))) {
       auditLog.info({ event: 'model_restore', outcome: 'ignored', reason: 'MODEL_* changed since the last switch', state: describe(state as ModelSettings) }, 'model state ignored');
-      fs.rmSync(stateFile, { force: true });
+      if (dropStale) await home.discard();
       return undefined;
     }
     const apiKey = state.keySource === 'switch' ? state.apiKey : state.keySource === 'configured' ? configured.apiKey : undefined;
     if (state.provider !== 'rules' && !apiKey) {
-      auditLog.warn({ event: 'model_restore', outcome: 'ignored', reason: `no key for the switched model in ${stateFile}` }, 'model state ignored');
+      auditLog.warn({ event: 'model_restore', outcome: 'ignored', reason: `no key for the switched model in ${home.where}` }, 'model state ignored');
       return undefined;
     }
     const apiSecret = state.keySource === 'configured' && state.provider === configured.provider ? configured.apiSecret : undefined;

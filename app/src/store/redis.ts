@@ -1,48 +1,8 @@
-import Redis, { ReplyError } from 'ioredis';
+import Redis, { ReplyError, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { GET_PINNED, INCREMENT_SCRIPT, PINNED_DEADLINES_KEY, SET_PINNED, SWEEP_PINNED } from './redis-scripts';
 import { isPinnedKey, StoreUnavailableError, type Store } from './store';
 
-// Starts a fixed window on the first hit; also repairs a counter that somehow lost its TTL.
-const INCREMENT_SCRIPT = `
-local count = redis.call('INCR', KEYS[1])
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
-end
-return {count, ttl}`;
-
-/*
- * Pinned keys (isPinnedKey) carry no Redis TTL, so that a volatile-* maxmemory policy can never
- * evict them: their deadlines (epoch ms, Redis's clock) are the scores of the sorted set
- * PINNED_DEADLINES_KEY instead. A pinned key past its deadline reads as absent and is deleted
- * by the next read or write of it, or by the sweep.
- */
-const PINNED_DEADLINES_KEY = 'pinned-deadlines';
-const NOW_MS = `local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)`;
-// KEYS[1] the key, KEYS[2] the deadlines; drops the key if its deadline has passed.
-const EXPIRE_PINNED = `${NOW_MS}
-local deadline = redis.call('ZSCORE', KEYS[2], KEYS[1])
-if deadline and tonumber(deadline) <= now then
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[2], KEYS[1])
-end`;
-const GET_PINNED = `${EXPIRE_PINNED}
-return redis.call('GET', KEYS[1])`;
-// ARGV[1] the value, ARGV[2] the TTL in ms (0: none), ARGV[3] 'NX' to set only an absent key.
-const SET_PINNED = `${EXPIRE_PINNED}
-if ARGV[3] == 'NX' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('SET', KEYS[1], ARGV[1])
-if tonumber(ARGV[2]) > 0 then redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), KEYS[1])
-else redis.call('ZREM', KEYS[2], KEYS[1]) end
-return 1`;
-// KEYS[1] the deadlines; deletes up to ARGV[1] pinned keys past theirs.
-const SWEEP_PINNED = `${NOW_MS}
-local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
-for _, key in ipairs(expired) do redis.call('DEL', key) end
-if #expired > 0 then redis.call('ZREM', KEYS[1], unpack(expired)) end
-return #expired`;
 const SWEEP_INTERVAL_MS = 60_000;
 const SWEEP_BATCH = 1000;
 
@@ -62,9 +22,14 @@ const CONNECT_TIMEOUT_MS = 5000;
 const COMMAND_TIMED_OUT = 'Command timed out';
 // Redis refuses writes with this once maxmemory is reached and nothing is left to evict.
 const OUT_OF_MEMORY = /^OOM /;
+// A primary demoted by a failover refuses writes with this until the client finds the new one.
+const DEMOTED = /^READONLY /;
+
+/** A Redis server (REDIS_URL), or the primary that Sentinel names (REDIS_SENTINELS). */
+export type RedisTarget = { url: string } | { sentinels: Array<{ host: string; port: number }>; primaryName: string };
 
 /**
- * Redis-backed store (REDIS_URL): sessions, cache, rate limits and dedup shared by every
+ * Redis-backed store (REDIS_URL, or REDIS_SENTINELS): sessions, cache, rate limits and dedup shared by every
  * gateway replica. It connects (and reconnects) in the background: the gateway starts even
  * while Redis is away, and /ready answers 503 until it is back.
  *
@@ -87,9 +52,12 @@ export class RedisStore implements Store {
   private readonly firstConnection: Promise<void>;
   private readonly sweeper = setInterval(() => this.sweepPinned(), SWEEP_INTERVAL_MS).unref();
 
+  /** Another connection, in subscriber mode, made by the first subscribe(). */
+  private subscriber?: Redis;
+
   /** `log` (error.log) hears when the connection is lost and when it is back. */
-  constructor(url: string, private readonly log?: Logger) {
-    this.redis = new Redis(url, {
+  constructor(target: RedisTarget, private readonly log?: Logger) {
+    const options: RedisOptions = {
       keyPrefix: REDIS_KEY_PREFIX,
       enableOfflineQueue: false,
       commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
@@ -99,7 +67,15 @@ export class RedisStore implements Store {
       // outlives a socket that had already failed (and kept a test run or a shutdown waiting
       // 2 s); a connection dropped here is failed or hung, so nothing is lost by not waiting.
       disconnectTimeout: 0,
-    });
+      // After a failover the old primary, now a replica, still takes the connection: reconnect,
+      // so Sentinel names the new primary (the refused command itself answers 503).
+      reconnectOnError: (error) => DEMOTED.test(error.message),
+    };
+    this.redis =
+      'url' in target
+        ? new Redis(target.url, options)
+        : // failoverDetector: Sentinel's +switch-master moves the connection at once, before a command finds out.
+          new Redis({ ...options, sentinels: target.sentinels, name: target.primaryName, failoverDetector: true });
     // Failures surface through the failed commands, /ready and the lines below; without a
     // listener ioredis would also print each reconnect attempt as an unhandled 'error' event.
     this.redis.on('error', () => undefined);
@@ -133,8 +109,9 @@ export class RedisStore implements Store {
       await this.firstConnection;
       return await command();
     } catch (error) {
-      // Redis answered with an error: the command is wrong, Redis is fine (unless it is full).
-      if (error instanceof ReplyError && !OUT_OF_MEMORY.test((error as Error).message)) throw error;
+      // Redis answered with an error: the command is wrong, Redis is fine (unless it is full or
+      // no longer the primary).
+      if (error instanceof ReplyError && !OUT_OF_MEMORY.test((error as Error).message) && !DEMOTED.test((error as Error).message)) throw error;
       if ((error as Error).message === COMMAND_TIMED_OUT) {
         this.log?.error({ timeoutMs: REDIS_COMMAND_TIMEOUT_MS }, 'Redis did not answer in time: reconnecting');
         this.redis.disconnect(true);
@@ -212,9 +189,33 @@ export class RedisStore implements Store {
     await this.run(() => this.redis.ping());
   }
 
+  /** Sends `message` to every subscriber of `channel`, on every replica. */
+  async publish(channel: string, message: string): Promise<void> {
+    await this.run(() => this.redis.publish(REDIS_KEY_PREFIX + channel, message));
+  }
+
+  /**
+   * Calls `onMessage` with each message published on `channel`, and `onConnected` each time
+   * the subscription is (re)made: messages sent while it was down are lost, so a subscriber
+   * re-reads what it follows then (also right after subscribing).
+   */
+  subscribe(channel: string, onMessage: (message: string) => void, onConnected: () => void): void {
+    // Subscribing is queued until the connection is up, and redone by ioredis on every reconnect.
+    if (!this.subscriber) {
+      this.subscriber = this.redis.duplicate({ enableOfflineQueue: true });
+      // Its outages are the main connection's too, and are reported there.
+      this.subscriber.on('error', () => undefined);
+    }
+    const name = REDIS_KEY_PREFIX + channel;
+    this.subscriber.on('message', (from: string, message: string) => from === name && onMessage(message));
+    this.subscriber.on('ready', onConnected);
+    this.subscriber.subscribe(name).catch(() => undefined);
+  }
+
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.closing = true;
+    this.subscriber?.disconnect();
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }

@@ -7,7 +7,10 @@
  *   await redis.stop();
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 
 export interface TestRedis {
   url: string;
@@ -18,7 +21,7 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
@@ -42,18 +45,16 @@ function answersPing(port: number): Promise<boolean> {
 }
 
 /**
- * Starts redis-server on `port` (a free one by default) and waits until it answers PING.
- * `settings` are more command-line settings (`['--maxmemory', '2mb']`).
+ * Spawns redis-server with `args` and waits until it answers PING on `port`. It runs in a
+ * directory of its own: a primary writes an RDB file there for its replicas to sync from.
  */
-export async function startRedis(port?: number, settings: string[] = []): Promise<TestRedis> {
-  port ??= await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...settings], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+async function spawnRedis(port: number, args: string[]): Promise<TestRedis> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'clawdbot-redis-'));
+  const child = spawn('redis-server', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (data: Buffer) => (output += data.toString()));
   child.stderr.on('data', (data: Buffer) => (output += data.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve())).then(() => fs.rmSync(dir, { recursive: true, force: true }));
   for (let attempt = 0; !(await answersPing(port)); attempt++) {
     if (child.exitCode !== null || attempt > 100) {
       child.kill();
@@ -73,4 +74,36 @@ export async function startRedis(port?: number, settings: string[] = []): Promis
       await exited;
     },
   };
+}
+
+/**
+ * Starts redis-server on `port` (a free one by default) and waits until it answers PING.
+ * `settings` are more command-line settings (`['--maxmemory', '2mb']`, `['--replicaof', ...]`).
+ */
+export async function startRedis(port?: number, settings: string[] = []): Promise<TestRedis> {
+  port ??= await freePort();
+  return spawnRedis(port, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...settings]);
+}
+
+/**
+ * A Sentinel (redis-server --sentinel) watching the primary at `primaryPort` under `name`, quick
+ * to act: the primary counts as down after 1 s. Sentinel rewrites its config file, so it gets
+ * its own in `dir`.
+ */
+export async function startSentinel(dir: string, primaryPort: number, name: string): Promise<TestRedis> {
+  const port = await freePort();
+  const config = path.join(dir, `sentinel-${port}.conf`);
+  fs.writeFileSync(
+    config,
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      `sentinel monitor ${name} 127.0.0.1 ${primaryPort} 1`,
+      `sentinel down-after-milliseconds ${name} 1000`,
+      `sentinel failover-timeout ${name} 10000`,
+      `sentinel parallel-syncs ${name} 1`,
+      '',
+    ].join('\n'),
+  );
+  return spawnRedis(port, [config, '--sentinel']);
 }

@@ -49,7 +49,7 @@ export class DingtalkChannel implements ChannelAdapter<DingtalkJob> {
     private readonly metrics: ChannelMetrics,
   ) {
     this.api = new DingtalkApi(settings);
-    this.inbox = new Inbox(this, deps.store, metrics, deps.logs);
+    this.inbox = new Inbox(this, deps.store, metrics, deps.logs, deps.imInFlight);
     this.door = new Door(this.channel, deps, metrics);
     this.oapiOrigin = new URL(settings.oapiBase).origin;
     const subscription = settings.eventSubscription;

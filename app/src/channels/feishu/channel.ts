@@ -54,7 +54,7 @@ export class FeishuChannel implements ChannelAdapter<FeishuJob> {
     private readonly metrics: ChannelMetrics,
   ) {
     this.api = new FeishuApi(settings, deps.logs.error);
-    this.inbox = new Inbox(this, deps.store, metrics, deps.logs);
+    this.inbox = new Inbox(this, deps.store, metrics, deps.logs, deps.imInFlight);
     this.door = new Door(this.channel, deps, metrics);
     if (settings.encryptKey) this.cipher = new lark.AESCipher(settings.encryptKey);
   }
