@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
-import { CONTAINER_UID } from '../app/src/contract';
+import { CONTAINER_UID, SHARED_DATA_DIR_VARIABLE } from '../app/src/contract';
 import { Cache } from '../components/ha/cache';
 import { LoadBalancer } from '../components/ha/loadBalancer';
 import { Monitoring } from '../components/ha/monitoring';
@@ -69,8 +69,11 @@ export function onHa(
     name,
     {
       build: { context: '.', dockerfile: 'app/Dockerfile', baseImage: config.baseImage },
-      environment: pulumi.secret(pulumi.all([secrets.botEnvironment, cache.url]).apply(([environment, url]) => ({ ...environment, [REDIS_URL]: url }))),
-      environmentNames: secrets.botEnvironmentNames.apply((names) => [...names, REDIS_URL]),
+      // The replicas share the EFS data dir: each writes conversation files of its own.
+      environment: pulumi.secret(
+        pulumi.all([secrets.botEnvironment, cache.url]).apply(([environment, url]) => ({ ...environment, [REDIS_URL]: url, [SHARED_DATA_DIR_VARIABLE]: 'true' })),
+      ),
+      environmentNames: secrets.botEnvironmentNames.apply((names) => [...names, REDIS_URL, SHARED_DATA_DIR_VARIABLE]),
       stack: config.stack,
       subnetIds: network.subnetIds,
       securityGroupId: network.taskSecurityGroupId,

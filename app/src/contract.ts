@@ -90,6 +90,12 @@ export const HOST_PATHS = {
  */
 export const SHUTDOWN_GRACE_MS = 10_000;
 
+/**
+ * Set to `true` by a tier whose replicas share one data dir (the ha tier's EFS): each replica
+ * then writes conversation files of its own, so no two processes append to one file.
+ */
+export const SHARED_DATA_DIR_VARIABLE = 'SHARED_DATA_DIR';
+
 /** The user (and group) id the image runs as (app/Dockerfile's USER). */
 export const CONTAINER_UID = 10001;
 

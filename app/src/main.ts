@@ -2,14 +2,12 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { listenOn, PortInUseError, startupBanner } from './lib/banner';
+import { SHUTDOWN_GRACE_MS } from './contract';
 import { ConfigError, loadSettings, type Settings } from './lib/config';
 import { startMetricsServer } from './observability/metrics-server';
 import { buildGateway } from './server';
 import { createDeps } from './startup';
 import { openWebPageIfAsked } from './web/open';
-
-/** In-flight requests get this long to finish after SIGTERM. */
-export const SHUTDOWN_GRACE_MS = 10_000;
 
 // Start-up and shutdown notices for the operator, on stdout (docker logs). Request, model,
 // audit and error logs go to the files under <data dir>/logs/. A person at a terminal gets a

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { LevelWithSilent, Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -87,7 +88,7 @@ export async function createDeps(settings: Settings, console?: Logger): Promise<
   const conversationLog = new ConversationLog(path.join(dataDir, DATA_LAYOUT.conversations), logs.error, {
     retentionDays: settings.conversationRetentionDays,
     maxBytes: settings.conversationLogMaxBytes,
-  });
+  }, settings.sharedDataDir ? os.hostname() : undefined);
   const chat = new ConversationService({
     models,
     rules,

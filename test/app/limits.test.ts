@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import pino from 'pino';
+import { ConversationLog, type ExchangeRecord } from '../../app/src/chat/conversation-log';
 import { ConfigError, loadSettings } from '../../app/src/lib/config';
 import { DATA_LAYOUT, LOG_FILES } from '../../app/src/contract';
 import { startGatewayWithFakeModel } from '../helpers/gateway';
@@ -100,6 +102,7 @@ describe('the limit settings', () => {
     expect(settingError({ MEMORY_STORE_MAX_MB: 'big' }).variable).toBe('MEMORY_STORE_MAX_MB');
     expect(settingError({ LOG_MAX_MB: '0' }).variable).toBe('LOG_MAX_MB');
     expect(settingError({ LOG_RETENTION_DAYS: '1.5' }).variable).toBe('LOG_RETENTION_DAYS');
+    expect(settingError({ SHARED_DATA_DIR: 'yes' }).variable).toBe('SHARED_DATA_DIR');
   });
 
   it('have documented defaults', () => {
@@ -145,5 +148,49 @@ describe('conversation log retention', () => {
     } finally {
       await gw.close();
     }
+  });
+
+  describe('in a data dir that replicas share (SHARED_DATA_DIR)', () => {
+    const exchange = (user: string): ExchangeRecord => ({
+      time: new Date().toISOString(),
+      channel: 'api',
+      model: { provider: 'rules', name: 'rules' },
+      source: 'rules',
+      user,
+      reply: 'ok',
+      durationMs: 1,
+    });
+    const lines = (file: string) => fs.readFileSync(path.join(conversations, file), 'utf8').trim().split('\n').map((line) => JSON.parse(line).user);
+
+    it('gives each replica files of its own, so no two processes append to one file', async () => {
+      const a = new ConversationLog(conversations, pino({ level: 'silent' }), { retentionDays: 90, maxBytes: 1e9 }, 'task-a');
+      const b = new ConversationLog(conversations, pino({ level: 'silent' }), { retentionDays: 90, maxBytes: 1e9 }, 'task-b');
+      await Promise.all([1, 2, 3].flatMap((n) => [a.write(exchange(`a${n}`)), b.write(exchange(`b${n}`))]));
+      await Promise.all([a.close(), b.close()]);
+      expect(fs.readdirSync(conversations).sort()).toEqual([`${day(0)}.task-a.jsonl`, `${day(0)}.task-b.jsonl`]);
+      expect(lines(`${day(0)}.task-a.jsonl`)).toEqual(['a1', 'a2', 'a3']);
+      expect(lines(`${day(0)}.task-b.jsonl`)).toEqual(['b1', 'b2', 'b3']);
+    });
+
+    it('expires any replica\'s files past the retention (replicas of earlier deploys are gone), and bounds only its own by size', async () => {
+      const big = `${'{}'.padEnd(3999)}\n`;
+      fs.writeFileSync(path.join(conversations, `${day(30)}.gone-task.jsonl`), '{}\n');
+      fs.writeFileSync(path.join(conversations, `${day(2)}.other-task.jsonl`), big);
+      fs.writeFileSync(path.join(conversations, `${day(2)}.this-task.jsonl`), big);
+      const log = new ConversationLog(conversations, pino({ level: 'silent' }), { retentionDays: 7, maxBytes: 4096 }, 'this-task');
+      await log.write(exchange('today'));
+      await log.close();
+      expect(fs.readdirSync(conversations).sort()).toEqual([`${day(2)}.other-task.jsonl`, `${day(0)}.this-task.jsonl`].sort());
+    });
+
+    it('names the gateway\'s files after its host (an ECS task\'s own hostname)', async () => {
+      const gw = await startGatewayWithFakeModel({ CLAWDBOT_DATA_DIR: dataDir, SHARED_DATA_DIR: 'true' });
+      try {
+        expect((await chat(gw, { message: 'hello' })).status).toBe(200);
+      } finally {
+        await gw.close();
+      }
+      expect(fs.readdirSync(conversations)).toEqual([`${day(0)}.${os.hostname()}.jsonl`]);
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { PORTS, ROUTES, SHUTDOWN_GRACE_MS, METRICS } from '../../app/src/contract';
+import { PORTS, ROUTES, SHUTDOWN_GRACE_MS, METRICS, SHARED_DATA_DIR_VARIABLE } from '../../app/src/contract';
 import { isSecretValue, simulate, SimulationError, type SimulateOptions, type Simulation } from '../../infra/simulate';
 import { inputs, named, ofType, only, strings, waitsFor } from './graph';
 
@@ -146,6 +146,13 @@ describe('ha tier: state', () => {
       const environment = JSON.parse(inputs(version).secretString);
       const token = inputs(only(simulation, 'aws:elasticache/replicationGroup:ReplicationGroup')).authToken;
       expect(environment.REDIS_URL).toBe(`rediss://:${token}@master.clawdbot-${simulation.stack}-cache.cache.amazonaws.com:6379`);
+    }
+  });
+
+  it('tells the gateway that replicas share its data dir, so each writes conversation files of its own', () => {
+    for (const simulation of stacks()) {
+      const environment = JSON.parse(inputs(only(simulation, 'aws:secretsmanager/secretVersion:SecretVersion')).secretString);
+      expect(environment[SHARED_DATA_DIR_VARIABLE]).toBe('true');
     }
   });
 });

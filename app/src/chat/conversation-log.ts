@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { ModelDescriptor } from '../models/types';
 import type { Channel } from './service';
 
-/** One line of `<data dir>/conversations/<UTC date>.jsonl`. */
+/** One line of `<data dir>/conversations/<UTC date>.jsonl` (`<UTC date>.<replica>.jsonl` in a shared data dir). */
 export interface ExchangeRecord {
   time: string;
   channel: Channel;
@@ -30,7 +30,8 @@ export interface ConversationRetention {
   maxBytes: number;
 }
 
-const DAY_FILE = /^(\d{4}-\d{2}-\d{2})\.jsonl$/;
+/** A day file: its day, and the replica that writes it when replicas share the data dir. */
+const DAY_FILE = /^(\d{4}-\d{2}-\d{2})(?:\.(.+))?\.jsonl$/;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
@@ -43,6 +44,11 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * no fsync, as before: one costs about 3 ms here, which every answer would wait for.
  * Old and excess day files are deleted at start, on each new day and whenever the files
  * outgrow their bound.
+ *
+ * Replicas that share the data dir (the ha tier's EFS) each write files of their own,
+ * `<day>.<replica>.jsonl`: appends from two NFS clients to one file can interleave. Each bounds
+ * its own files by size; any of them deletes a file past the retention, so the files of
+ * replicas that are gone (every deploy starts new tasks) expire too.
  */
 export class ConversationLog {
   private day = '';
@@ -55,11 +61,15 @@ export class ConversationLog {
   /** The day whose file alone outgrew maxBytes: its further exchanges are not written. */
   private fullDay = '';
 
-  /** errorLog receives write failures (a full disk must not take the gateway down). */
+  /**
+   * errorLog receives write failures (a full disk must not take the gateway down). replica names
+   * this process in its file names when replicas share the directory.
+   */
   constructor(
     private readonly dir: string,
     private readonly errorLog: Logger,
     private readonly retention: ConversationRetention,
+    private readonly replica?: string,
   ) {
     fs.mkdirSync(dir, { recursive: true });
     this.prune(new Date().toISOString().slice(0, 10));
@@ -100,7 +110,7 @@ export class ConversationLog {
         if (this.fd !== undefined) fs.closeSync(this.fd);
         this.fd = undefined;
         this.prune(day);
-        this.fd = fs.openSync(path.join(this.dir, `${day}.jsonl`), 'a');
+        this.fd = fs.openSync(path.join(this.dir, this.replica ? `${day}.${this.replica}.jsonl` : `${day}.jsonl`), 'a');
         this.day = day;
       }
       if (this.fullDay === day) return;
@@ -118,22 +128,24 @@ export class ConversationLog {
   }
 
   /**
-   * Deletes the day files past the retention, then the oldest ones while all of them and
-   * `pending` bytes about to be written exceed maxBytes; today's file is never deleted.
-   * Returns (and keeps) the size of the files that remain.
+   * Deletes the day files past the retention (any replica's), then this process's oldest ones
+   * while its files and `pending` bytes about to be written exceed maxBytes; today's file is
+   * never deleted. Returns (and keeps) the size of this process's files that remain.
    */
   private prune(today: string, pending = 0): number {
     const oldest = new Date(Date.parse(today) - this.retention.retentionDays * DAY_MS).toISOString().slice(0, 10);
-    const files = fs
-      .readdirSync(this.dir)
-      .flatMap((name) => {
-        const day = DAY_FILE.exec(name)?.[1];
-        return day ? [{ day, file: path.join(this.dir, name), size: fs.statSync(path.join(this.dir, name)).size }] : [];
-      })
-      .sort((a, b) => a.day.localeCompare(b.day));
-    let total = files.reduce((sum, { size }) => sum + size, 0);
-    for (const { day, file, size } of files) {
-      if (day >= today || (day >= oldest && total + pending <= this.retention.maxBytes)) break;
+    const own: Array<{ day: string; file: string; size: number }> = [];
+    for (const name of fs.readdirSync(this.dir)) {
+      const [, day, replica] = DAY_FILE.exec(name) ?? [];
+      if (!day) continue;
+      const file = path.join(this.dir, name);
+      if (day < oldest) fs.rmSync(file, { force: true });
+      else if (replica === this.replica) own.push({ day, file, size: fs.statSync(file).size });
+    }
+    own.sort((a, b) => a.day.localeCompare(b.day));
+    let total = own.reduce((sum, { size }) => sum + size, 0);
+    for (const { day, file, size } of own) {
+      if (day >= today || total + pending <= this.retention.maxBytes) break;
       fs.rmSync(file, { force: true });
       total -= size;
     }

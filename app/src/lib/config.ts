@@ -62,6 +62,7 @@ const envSchema = z.object({
   MAX_HISTORY_CHARS: z.coerce.number().int().min(1).default(48_000),
   CONVERSATION_RETENTION_DAYS: z.coerce.number().int().min(1).default(90),
   CONVERSATION_LOG_MAX_MB: z.coerce.number().positive().default(1024),
+  SHARED_DATA_DIR: z.enum(['true', 'false']).default('false'),
   MEMORY_STORE_MAX_ENTRIES: z.coerce.number().int().min(100).default(DEFAULT_MEMORY_STORE_LIMITS.maxEntries),
   MEMORY_STORE_MAX_MB: z.coerce.number().positive().default(DEFAULT_MEMORY_STORE_LIMITS.maxBytes / MEBIBYTE),
   LOG_MAX_MB: z.coerce.number().positive().default(256),
@@ -116,6 +117,8 @@ export interface Settings {
   conversationRetentionDays: number;
   /** The conversation files together; over it the oldest days go first. */
   conversationLogMaxBytes: number;
+  /** Replicas share the data dir (SHARED_DATA_DIR): each writes conversation files of its own. */
+  sharedDataDir: boolean;
   /** Bounds of the in-memory store (no REDIS_URL): past either, the least recently used entries go. */
   memoryStore: MemoryStoreLimits;
   logLevel: string;
@@ -202,6 +205,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     limits: { maxMessageChars: e.MAX_MESSAGE_CHARS, maxHistoryChars: e.MAX_HISTORY_CHARS },
     conversationRetentionDays: e.CONVERSATION_RETENTION_DAYS,
     conversationLogMaxBytes: Math.round(e.CONVERSATION_LOG_MAX_MB * MEBIBYTE),
+    sharedDataDir: e.SHARED_DATA_DIR === 'true',
     memoryStore: { maxEntries: e.MEMORY_STORE_MAX_ENTRIES, maxBytes: Math.round(e.MEMORY_STORE_MAX_MB * MEBIBYTE) },
     logLevel: e.LOG_LEVEL,
     logRetention: { maxBytes: Math.round(e.LOG_MAX_MB * MEBIBYTE), retentionDays: e.LOG_RETENTION_DAYS },
