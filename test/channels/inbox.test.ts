@@ -1,6 +1,7 @@
 import { Registry } from 'prom-client';
 import { PlatformError } from '../../app/src/channels/http';
-import { APOLOGY, type ChannelAdapter, DEDUP_TTL_SECONDS, Inbox, LEASE_TTL_SECONDS, RETRY_DELAY_SECONDS } from '../../app/src/channels/inbox';
+import type { ChannelAdapter } from '../../app/src/channels/adapter';
+import { APOLOGY, DEDUP_TTL_SECONDS, Inbox, LEASE_TTL_SECONDS, RETRY_DELAY_SECONDS } from '../../app/src/channels/inbox';
 import { MessagesInFlight } from '../../app/src/channels/in-flight';
 import { channelMetrics } from '../../app/src/channels/metrics';
 import { MemoryStore } from '../../app/src/store/memory';
