@@ -75,9 +75,10 @@ export class FakePlatform {
     return this.received(path);
   }
 
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  /** Listens on a free port of `host`: another address than loopback for gateways in other network namespaces. */
+  async start(host = '127.0.0.1'): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, host, resolve));
+    this.url = `http://${host}:${(this.server.address() as AddressInfo).port}`;
   }
 
   async close(): Promise<void> {

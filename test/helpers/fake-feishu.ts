@@ -277,8 +277,8 @@ export class FakeFeishu extends FakePlatform {
   }
 }
 
-export async function startFakeFeishu(): Promise<FakeFeishu> {
+export async function startFakeFeishu(host?: string): Promise<FakeFeishu> {
   const fake = new FakeFeishu();
-  await fake.start();
+  await fake.start(host);
   return fake;
 }

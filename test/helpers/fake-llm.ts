@@ -60,6 +60,8 @@ export interface FakeLLMOptions {
   reply?: string | ((request: RecordedRequest) => string | FakeStep);
   /** Model ids for /v1/models (OpenAI). */
   models?: string[];
+  /** The address to listen on: another than loopback for gateways in other network namespaces. */
+  host?: string;
 }
 
 export interface FakeLLM {
@@ -253,9 +255,10 @@ async function startFake(protocol: Protocol, options: FakeLLMOptions): Promise<F
     res.end();
   };
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
-  const root = `http://127.0.0.1:${port}`;
+  const root = `http://${host}:${port}`;
   return {
     url: protocol === 'openai' ? `${root}/v1` : root,
     requests,

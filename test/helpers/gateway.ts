@@ -11,6 +11,8 @@
  * a source changed (tsc takes ~15 s), so give the beforeAll that calls it a 120 s timeout.
  * `env` is the gateway's whole environment (process.env is not read); pass
  * CLAWDBOT_DATA_DIR to keep a data dir across restarts (it is then not deleted on close).
+ * `netns` (a /run/netns/<name> path) starts it inside that network namespace with nsenter;
+ * pass HOST (its address there) too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -126,10 +128,12 @@ function parseJsonLine(line: string): { url?: string; metricsUrl?: string } | un
 }
 
 /** Runs `node app/dist/main.js`, waits for its "listening" line and a 200 from /health. */
-export async function spawnGateway(env: Record<string, string> = {}): Promise<SpawnedGateway> {
+export async function spawnGateway(env: Record<string, string> = {}, options: { netns?: string } = {}): Promise<SpawnedGateway> {
   buildApp();
   const { dataDir, temporary } = dataDirFor(env);
-  const child = spawn(process.execPath, [MAIN_JS], {
+  // nsenter execs node in place (no --fork), so the child's pid is the gateway's and signals reach it.
+  const [file, args] = options.netns ? ['nsenter', [`--net=${options.netns}`, process.execPath, MAIN_JS]] : [process.execPath, [MAIN_JS]];
+  const child = spawn(file, args, {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', METRICS_PORT: '0', ...env, CLAWDBOT_DATA_DIR: dataDir },
     stdio: ['ignore', 'pipe', 'pipe'],

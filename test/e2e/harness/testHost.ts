@@ -3,15 +3,13 @@ import * as path from 'node:path';
 import { HOST_PATHS } from '../../../app/src/contract';
 import { runOverSsh, type SshTarget } from '../../../components/scripts/ssh';
 import { run, waitFor } from './exec';
+import { createNetns } from './netns';
 import { startPodman, type IsolatedPodman } from './podman';
 
 // The e2e test host: a network namespace with its own address, sshd on a custom port with
 // key-only auth (a throwaway key per run), and Podman behind a Docker-compatible socket so that
 // the docker CLI and compose drive it. sshd and Podman share a mount namespace in which
 // HOST_PATHS.root is a private dir, so the deploy steps use the real host paths.
-//
-// Started with nsenter --net (not `ip netns exec`, which remounts /sys and hides the cgroup
-// mounts Podman needs).
 
 export interface TestHostOptions {
   runDir: string;
@@ -42,14 +40,6 @@ export interface TestHost {
 
 const SHIM = path.join(__dirname, 'docker-compose-shim.sh');
 
-async function ip(...args: string[]): Promise<void> {
-  await run('ip', args);
-}
-
-export async function deleteNetns(name: string): Promise<void> {
-  if (existsSync(`/run/netns/${name}`)) await ip('netns', 'delete', name);
-}
-
 export async function startTestHost(options: TestHostOptions): Promise<TestHost> {
   const { runDir, name, ciAddress, hostAddress, sshPort } = options;
   const dir = path.join(runDir, 'host');
@@ -61,17 +51,8 @@ export async function startTestHost(options: TestHostOptions): Promise<TestHost>
   };
 
   try {
-    await deleteNetns(name);
-    await ip('netns', 'add', name);
-    cleanups.push(() => deleteNetns(name));
-    await ip('link', 'add', `${name}-ci`, 'type', 'veth', 'peer', 'name', `${name}-h`);
-    await ip('link', 'set', `${name}-h`, 'netns', name);
-    await ip('addr', 'add', `${ciAddress}/24`, 'dev', `${name}-ci`);
-    await ip('link', 'set', `${name}-ci`, 'up');
-    await ip('-n', name, 'addr', 'add', `${hostAddress}/24`, 'dev', `${name}-h`);
-    await ip('-n', name, 'link', 'set', `${name}-h`, 'up');
-    await ip('-n', name, 'link', 'set', 'lo', 'up');
-    await ip('-n', name, 'route', 'add', 'default', 'via', ciAddress);
+    const netns = await createNetns({ name, ciAddress, hostAddress });
+    cleanups.push(() => netns.delete());
 
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'clawdbot-e2e', '-f', path.join(dir, 'client_key')]);
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'host_key')]);

@@ -1,5 +1,5 @@
 /**
- * HAProxy (Debian's package) in front of gateway replicas on loopback, round robin.
+ * HAProxy (Debian's package) on a loopback port in front of gateway replicas, round robin.
  *
  * It checks /health, not /ready: an ALB routes to every target when all are unhealthy, HAProxy
  * to none, so a /ready check would turn a Redis failover (every replica not ready for a moment)

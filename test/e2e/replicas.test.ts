@@ -3,16 +3,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Redis from 'ioredis';
+import { PORTS } from '../../app/src/contract';
 import { startFakeOpenAI, type FakeLLM, type RecordedRequest } from '../helpers/fake-llm';
 import { type FakeFeishu, feishuEnv, messageEvent, signedDelivery, startFakeFeishu } from '../helpers/fake-feishu';
 import { buildApp, spawnGateway, type SpawnedGateway } from '../helpers/gateway';
-import { startHaproxy, type TestHaproxy } from './helpers/haproxy';
-import { freePort, startRedis, startSentinel, type TestRedis } from './helpers/redis';
+import { freePort, startRedis, startSentinel, type TestRedis } from '../system/helpers/redis';
+import { startHaproxy, type TestHaproxy } from './harness/haproxy';
+import { createNetns, type Netns } from './harness/netns';
 
-// Issue 15's proof, on loopback (not in network namespaces): three gateway processes behind
-// HAProxy, on a Redis primary and replica watched by Sentinel. Under a steady load: one replica
-// is SIGKILLed (mid IM message), the model is switched through the load balancer, Redis fails
-// over, IM events are delivered to several replicas, and one API key bursts past its limit.
+// Issue 15's proof: three gateway processes, each in a network namespace of its own (a test host
+// with its own address, listening on the gateway port), behind HAProxy, on a Redis primary and
+// replica watched by Sentinel. HAProxy, Redis, Sentinel and the fake model and Feishu servers run
+// on the CI side, on the first namespace's CI address, which every namespace reaches through its
+// default route. Under a steady load: one replica is SIGKILLed (mid IM message), the model is
+// switched through the load balancer, Redis fails over, IM events are delivered to several
+// replicas, and one API key bursts past its limit.
 
 const PRIMARY_NAME = 'clawdbot';
 const LOAD_KEY = 'load-client-key-0123456789';
@@ -24,6 +29,9 @@ const LOAD_CLIENTS = 3;
 const LOAD_INTERVAL_MS = 250;
 const IM_EVENTS = 6;
 const SLOW_TEXT = 'a slow question';
+/** `cbr` (clawdbot replicas): names and addresses apart from the deploy and recovery tests' (clawdbot-e2e, 10.123.0.0/24). */
+const HOSTS = [1, 2, 3].map((index) => ({ name: `cbr-gw${index}`, ciAddress: `10.124.${index}.1`, hostAddress: `10.124.${index}.2` }));
+const CI_ADDRESS = HOSTS[0].ciAddress;
 
 interface Outcome {
   client: number;
@@ -37,6 +45,7 @@ interface Outcome {
 }
 
 let dir: string;
+const hosts: Netns[] = [];
 let primary: TestRedis;
 let replica: TestRedis;
 let sentinel: TestRedis;
@@ -54,7 +63,7 @@ const lastUserText = (request: RecordedRequest): string => String(request.body.m
 function gatewayEnv(): Record<string, string> {
   return {
     ...feishuEnv(feishu),
-    REDIS_SENTINELS: `127.0.0.1:${sentinel.port}`,
+    REDIS_SENTINELS: `${CI_ADDRESS}:${sentinel.port}`,
     REDIS_SENTINEL_NAME: PRIMARY_NAME,
     MODEL_PROVIDER: 'openai',
     MODEL_NAME: 'fake-configured',
@@ -75,8 +84,8 @@ async function waitFor(what: string, condition: () => Promise<boolean> | boolean
   }
 }
 
-async function startReplica(port = 0): Promise<SpawnedGateway> {
-  const gateway = await spawnGateway({ ...gatewayEnv(), PORT: String(port) });
+async function startReplica(host: Netns): Promise<SpawnedGateway> {
+  const gateway = await spawnGateway({ ...gatewayEnv(), HOST: host.address, PORT: String(PORTS.gateway) }, { netns: host.path });
   gateways.push(gateway);
   await waitFor('the replica to be ready', async () => (await fetch(`${gateway.url}/ready`)).status === 200);
   return gateway;
@@ -124,15 +133,17 @@ const tally = (list: Outcome[]) => ({
 beforeAll(async () => {
   buildApp();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'clawdbot-replicas-'));
-  primary = await startRedis();
-  replica = await startRedis(undefined, ['--replicaof', '127.0.0.1', String(primary.port)]);
-  sentinel = await startSentinel(dir, primary.port, PRIMARY_NAME);
-  sentinelClient = new Redis({ host: '127.0.0.1', port: sentinel.port, lazyConnect: true });
+  for (const host of HOSTS) hosts.push(await createNetns(host));
+  primary = await startRedis(undefined, [], CI_ADDRESS);
+  replica = await startRedis(undefined, ['--replicaof', CI_ADDRESS, String(primary.port)], CI_ADDRESS);
+  sentinel = await startSentinel(dir, primary.port, PRIMARY_NAME, CI_ADDRESS);
+  sentinelClient = new Redis({ host: CI_ADDRESS, port: sentinel.port, lazyConnect: true });
   llm = await startFakeOpenAI({
+    host: CI_ADDRESS,
     reply: (request) => (lastUserText(request).includes(SLOW_TEXT) ? { text: 'slow answer', delayMs: 4_000 } : `answer from ${request.body.model}`),
   });
-  feishu = await startFakeFeishu();
-  for (let index = 0; index < 3; index++) await startReplica();
+  feishu = await startFakeFeishu(CI_ADDRESS);
+  for (const host of hosts) await startReplica(host);
   lb = await startHaproxy(dir, await freePort(), gateways.map((gateway) => gateway.url));
   // The replica is known to Sentinel and in sync, so a failover can pick it.
   await waitFor('Sentinel to see the replica in sync', async () => {
@@ -149,10 +160,11 @@ afterAll(async () => {
   sentinelClient?.disconnect();
   await Promise.all([sentinel, replica, primary].map((server) => server?.stop()));
   await Promise.all([llm?.close(), feishu?.close()]);
+  for (const host of hosts) await host.delete();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
-describe('three replicas behind HAProxy on Redis with Sentinel', () => {
+describe('three replicas on network-namespace hosts behind HAProxy on Redis with Sentinel', () => {
   it('act as one through a replica crash, a model switch, a Redis failover and IM retries', async () => {
     loadRunning = true;
     loadDone = Promise.all(Array.from({ length: LOAD_CLIENTS }, (_, client) => loadClient(client)));
@@ -191,8 +203,8 @@ describe('three replicas behind HAProxy on Redis with Sentinel', () => {
         return askedAt - switchAnsweredAt;
       }),
     );
-    // The crashed replica comes back on its port, on the switched model.
-    const restarted = await startReplica(Number(new URL(doomed.url).port));
+    // The crashed replica comes back on its host, on the switched model.
+    const restarted = await startReplica(hosts[2]);
     const restartedModel = ((await (await chat(restarted.url, undefined, 'which model?')).json()) as { model: { name: string } }).model.name;
     await sleep(1_000);
 
