@@ -90,7 +90,7 @@ describe('gateway HTTP API (rules model, memory store)', () => {
     expect(response.status).toBe(200);
     const body = await response.json();
     expect(body).toMatchObject({ object: 'chat.completion', model: 'rules' });
-    expect(body.id).toMatch(/^chatcmpl-/);
+    expect(body.id).toBe(`chatcmpl-${response.headers.get('x-request-id')}`);
     expect(body.choices[0]).toMatchObject({ index: 0, message: { role: 'assistant' }, finish_reason: 'stop' });
     expect(body.choices[0].message.content).toMatch(/clawdbot/i);
   });

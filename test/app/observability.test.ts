@@ -98,6 +98,27 @@ describe('metrics and logs', () => {
     }
   });
 
+  it('counts the rules engine, as the current model too, as model calls of provider rules, outside model_api.log', async () => {
+    const rules = await startGateway();
+    try {
+      for (const content of ['hello', 'what time is it', 'something it cannot answer']) {
+        expect((await postJson(`${rules.url}/v1/chat/completions`, { messages: [{ role: 'user', content }] }, rules.apiKey)).status).toBe(200);
+      }
+      expect((await postJson(`${rules.url}/api/chat`, { message: 'help', stream: true }, rules.apiKey)).status).toBe(200);
+      const text = await (await fetch(rules.metricsUrl)).text();
+      expect(sample(text, METRICS.modelCalls, '{provider="rules",model="rules"}')).toBe(4);
+      expect(sample(text, `${METRICS.modelCallDuration}_count`, '{provider="rules",model="rules"}')).toBe(4);
+      // Its answers are no provider calls: the conversation log records them, as rules answers.
+      expect(await rules.readLog('model_api.log')).toBe('');
+      await rules.deps.close();
+      const dir = path.join(rules.dataDir, DATA_LAYOUT.conversations);
+      const records = fs.readdirSync(dir).flatMap((file) => fs.readFileSync(path.join(dir, file), 'utf8').trim().split('\n')).map((line) => JSON.parse(line));
+      expect(records.map((r) => r.source)).toEqual(['rules', 'rules', 'rules', 'rules']);
+    } finally {
+      await rules.close();
+    }
+  });
+
   it('appends every exchange to conversations/<date>.jsonl', async () => {
     const dir = path.join(gw.dataDir, DATA_LAYOUT.conversations);
     await gw.deps.close(); // flushes the file; the gateway is closed again (a no-op) after all tests

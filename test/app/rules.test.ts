@@ -31,6 +31,19 @@ describe('rules engine', () => {
     expect(new RulesModel(faqFile, noon).answerIfSimple('what time is it?')).toMatch(/^It is \w+day, [12] March 2026 at \d\d:[0-5][0-9]:00/);
   });
 
+  it('tells the time to the second, in each language', () => {
+    let now = new Date('2026-03-01T12:34:56.100Z');
+    const rules = new RulesModel(faqFile, () => now);
+    const first = rules.answerIfSimple('what time is it');
+    expect(first).toMatch(/12:34:56/);
+    now = new Date('2026-03-01T12:34:56.900Z');
+    expect(rules.answerIfSimple('what time is it')).toBe(first);
+    expect(rules.answerIfSimple('现在几点')).toMatch(/^现在是 .*12:34:56/);
+    now = new Date('2026-03-01T12:34:57.000Z');
+    expect(rules.answerIfSimple('what time is it')).toMatch(/12:34:57/);
+    expect(rules.answerIfSimple('现在几点')).toMatch(/^现在是 .*12:34:57/);
+  });
+
   it('lists the FAQ questions in its help', () => {
     writeFaq([{ question: 'How do I reset my password?', answer: 'Use the portal.' }]);
     expect(new RulesModel(faqFile).answerIfSimple('help')).toMatch(/- How do I reset my password\?/);

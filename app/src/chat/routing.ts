@@ -10,13 +10,13 @@ export type Plan = { source: 'rules'; text: string; model: ModelDescriptor } | {
 export interface RoutingOptions {
   models: ModelManager;
   rules: RulesModel;
-  metrics: Pick<GatewayMetrics, 'modelCalls'>;
+  metrics: Pick<GatewayMetrics, 'modelCallDuration'>;
   routing: 'hybrid' | 'llm';
 }
 
 export const hasImages = (message: ChatMessage) => typeof message.content !== 'string' && message.content.some((p) => p.type === 'image');
 
-export const lastUserMessage = (messages: ChatMessage[]) => [...messages].reverse().find((m) => m.role === 'user');
+export const lastUserMessage = (messages: ChatMessage[]) => messages.findLast((m) => m.role === 'user');
 
 /**
  * Hybrid routing looks at the newest user message only: a greeting, a help or time request,
@@ -24,6 +24,11 @@ export const lastUserMessage = (messages: ChatMessage[]) => [...messages].revers
  * or tools) goes to the current model. The rules engine cannot call tools: a conversation
  * with tools, when it is the current model, is refused. A request takes the current model
  * once, so a hot switch never affects it.
+ *
+ * The rules engine answers here, in-process, whether it is the current model or hybrid
+ * routing chose it: such an answer is no provider call, so it skips the model call's request
+ * building, cache key and model_api.log line (together about half the chat service's work on
+ * the rules engine), and is counted as a model call of provider `rules`.
  */
 export function route(messages: ChatMessage[], tools: Tools | undefined, { models, rules, routing, metrics }: RoutingOptions): Plan {
   const model = models.current();
@@ -41,14 +46,15 @@ export function route(messages: ChatMessage[], tools: Tools | undefined, { model
     }
     return { source: 'model', model };
   }
-  if (routing === 'hybrid' && model.descriptor.provider !== 'rules') {
-    const text = rules.answerIfSimple(textOf(lastUserMessage(messages)?.content ?? ''));
-    if (text !== undefined) {
-      metrics.modelCalls.inc({ provider: 'rules', model: rules.descriptor.name });
-      return { source: 'rules', text, model: rules.descriptor };
-    }
-  }
-  return { source: 'model', model };
+  const onRules = model.descriptor.provider === 'rules';
+  if (!onRules && routing !== 'hybrid') return { source: 'model', model };
+  const startedAt = performance.now();
+  const question = textOf(lastUserMessage(messages)?.content ?? '');
+  const text = onRules ? rules.reply(question) : rules.answerIfSimple(question);
+  if (text === undefined) return { source: 'model', model };
+  const { provider, name } = rules.descriptor;
+  metrics.modelCallDuration.observe({ provider, model: name }, (performance.now() - startedAt) / 1000);
+  return { source: 'rules', text, model: rules.descriptor };
 }
 
 /** The model a plan names, before any text. */

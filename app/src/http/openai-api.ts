@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { ROUTES } from '../contract';
@@ -212,7 +211,9 @@ export const openaiApiPlugin: FastifyPluginAsync<GatewayDeps> = async (app, { ch
         return disconnect.signal;
       },
     };
-    const id = `chatcmpl-${randomUUID()}`;
+    // The request's id (x-request-id, access.log's reqId) is unique already: a second random id
+    // per completion would cost as much and tie the answer to nothing.
+    const id = `chatcmpl-${request.id}`;
     const created = epochSeconds();
 
     if (!body.stream) {

@@ -28,7 +28,7 @@ export interface HotSwapOptions {
   keyExpiresAt?: Date;
   /** Where the last switch's choice is kept: the data dir, or the store shared by replicas. */
   home: ModelChoiceHome;
-  metrics: Pick<GatewayMetrics, 'modelCallDuration' | 'modelCalls' | 'modelFailures' | 'modelSwitchDuration'>;
+  metrics: Pick<GatewayMetrics, 'modelCallDuration' | 'modelFailures' | 'modelSwitchDuration'>;
   modelApiLog: Logger;
   auditLog: Logger;
 }
@@ -169,12 +169,18 @@ export class HotSwapModelManager implements ModelManager {
 
   private activate(settings: ModelSettings, keySource: KeySource, switchedBy?: string): ActiveModel {
     const { rules, timeoutMs, metrics, modelApiLog } = this.options;
+    // The rules engine is no provider call: routing answers with it in-process and counts
+    // its answers (chat/routing.ts), so it is not wrapped for model_api.log.
     const model =
       settings.provider === 'rules'
         ? rules
-        : remoteModel(settings.provider, { name: settings.name, endpoint: settings.endpoint, apiKey: settings.apiKey ?? '', apiSecret: settings.apiSecret, timeoutMs });
+        : instrument(
+            remoteModel(settings.provider, { name: settings.name, endpoint: settings.endpoint, apiKey: settings.apiKey ?? '', apiSecret: settings.apiSecret, timeoutMs }),
+            metrics,
+            modelApiLog,
+          );
     return {
-      model: instrument(model, metrics, modelApiLog),
+      model,
       settings,
       keySource,
       ...(switchedBy ? { switchedAt: new Date().toISOString(), switchedBy } : {}),

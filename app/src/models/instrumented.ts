@@ -3,7 +3,7 @@ import { InputError } from '../lib/errors';
 import type { GatewayMetrics } from '../observability/metrics';
 import { ModelError, relay, textOf, type AnswerEnding, type ChatModel, type CompletionRequest } from './types';
 
-type ModelMetrics = Pick<GatewayMetrics, 'modelCallDuration' | 'modelCalls' | 'modelFailures'>;
+type ModelMetrics = Pick<GatewayMetrics, 'modelCallDuration' | 'modelFailures'>;
 
 type Outcome =
   | { kind: 'ok'; reply: string; ending: AnswerEnding }
@@ -12,7 +12,8 @@ type Outcome =
   | { kind: 'abandoned' };
 
 /**
- * Wraps a model so that every call is counted, timed and written to model_api.log.
+ * Wraps a model so that every call is timed (the duration histogram's count is the call count,
+ * see createMetrics) and written to model_api.log.
  * Message text is logged at debug level only.
  */
 export function instrument(model: ChatModel, metrics: ModelMetrics, log: Logger): ChatModel {
@@ -20,7 +21,6 @@ export function instrument(model: ChatModel, metrics: ModelMetrics, log: Logger)
 
   const record = (request: CompletionRequest, stream: boolean, startedAt: number, outcome: Outcome) => {
     const seconds = (performance.now() - startedAt) / 1000;
-    metrics.modelCalls.inc(labels);
     metrics.modelCallDuration.observe(labels, seconds);
     const entry = { ...model.descriptor, stream, durationMs: Math.round(seconds * 1000) };
     if (outcome.kind === 'ok') {

@@ -12,8 +12,8 @@ export interface GatewayMetrics {
   httpLatency: Summary<string>;
   httpRequests: Counter<'route' | 'method' | 'status'>;
   http5xx: Counter<'route'>;
+  /** Its count per label set is also exported as the model call counter (METRICS.modelCalls). */
   modelCallDuration: Histogram<'provider' | 'model'>;
-  modelCalls: Counter<'provider' | 'model'>;
   modelFailures: Counter<'provider' | 'model' | 'reason'>;
   modelSwitchDuration: Summary<string>;
   cacheHits: Counter<string>;
@@ -55,6 +55,28 @@ export function createMetrics(registry: Registry, sources: MetricSources): Gatew
     });
   }
 
+  const modelCallDuration = new Histogram({
+    name: METRICS.modelCallDuration,
+    help: 'Model call duration by provider and model',
+    labelNames: ['provider', 'model'],
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  // The call counter is the histogram's count, read at scrape time rather than counted again
+  // per call; it stays a counter because the CloudWatch agent drops histograms.
+  new Counter({
+    name: METRICS.modelCalls,
+    help: 'Model calls by provider and model',
+    labelNames: ['provider', 'model'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const { metricName, labels, value } of (await modelCallDuration.get()).values) {
+        if (metricName === `${METRICS.modelCallDuration}_count`) this.inc(labels as Record<'provider' | 'model', string>, value);
+      }
+    },
+  });
+
   return {
     httpRequestDuration: new Histogram({
       name: METRICS.httpRequestDuration,
@@ -82,19 +104,7 @@ export function createMetrics(registry: Registry, sources: MetricSources): Gatew
       labelNames: ['route'],
       registers,
     }),
-    modelCallDuration: new Histogram({
-      name: METRICS.modelCallDuration,
-      help: 'Model call duration by provider and model',
-      labelNames: ['provider', 'model'],
-      buckets: DURATION_BUCKETS,
-      registers,
-    }),
-    modelCalls: new Counter({
-      name: METRICS.modelCalls,
-      help: 'Model calls by provider and model',
-      labelNames: ['provider', 'model'],
-      registers,
-    }),
+    modelCallDuration,
     modelFailures: new Counter({
       name: METRICS.modelFailures,
       help: 'Failed model calls by provider, model and reason (error, timeout)',
