@@ -27,7 +27,7 @@ export const lastUserMessage = (messages: ChatMessage[]) => messages.findLast((m
  *
  * The rules engine answers here, in-process, whether it is the current model or hybrid
  * routing chose it: such an answer is no provider call, so it skips the model call's request
- * building, cache key and model_api.log line (together about half the chat service's work on
+ * building, cache key and model_api.log line (together three quarters of the chat service's work on
  * the rules engine), and is counted as a model call of provider `rules`.
  */
 export function route(messages: ChatMessage[], tools: Tools | undefined, { models, rules, routing, metrics }: RoutingOptions): Plan {
