@@ -112,7 +112,7 @@ export const CLOUDWATCH_NAMESPACE = 'Clawdbot';
 export const METRICS = {
   /** Histogram by route and status, for Prometheus. The CloudWatch agent drops histograms... */
   httpRequestDuration: 'clawdbot_http_request_duration_seconds',
-  /** ...so latency also goes out as a summary (quantile label 0.5/0.9/0.99) for the P99 alarm. */
+  /** ...so latency also goes out as a gauge (quantile label 0.5/0.9/0.99), derived from it, for the P99 alarm. */
   httpLatency: 'clawdbot_http_request_latency_seconds',
   httpRequests: 'clawdbot_http_requests_total',
   http5xx: 'clawdbot_http_5xx_total',

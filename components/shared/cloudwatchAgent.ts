@@ -14,7 +14,7 @@ export const APP_NAMESPACE = CLOUDWATCH_NAMESPACE;
 export const METRICS_JOB = 'clawdbot';
 /** Static label put on every scraped sample and published as the app metrics' dimension. */
 export const STACK_DIMENSION = 'Stack';
-/** The quantile of the latency summary that the P99 alarm reads. */
+/** The quantile of the latency gauge that the P99 alarm reads. */
 export const LATENCY_QUANTILE = '0.99';
 
 export const HOST_METRICS = {
@@ -35,8 +35,8 @@ export const ROOT_DISK_DIMENSIONS = { path: '/', fstype: 'ext4' } as const;
 export const APP_METRICS = [METRICS.httpRequests, METRICS.http5xx, METRICS.modelCalls, METRICS.modelFailures, METRICS.modelKeyDaysToExpiry, METRICS.activeSessions] as const;
 
 /**
- * The agent drops Prometheus histograms, so latency is read from the summary the bot also
- * exports, one series per quantile; only the P99 series is published.
+ * The agent drops Prometheus histograms, so latency is read from the gauge the bot derives from
+ * its duration histogram at each scrape, one series per quantile; only the P99 series is published.
  */
 export const LATENCY_METRIC = METRICS.httpLatency;
 

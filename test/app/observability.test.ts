@@ -1,6 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Registry } from 'prom-client';
 import { DATA_LAYOUT, METRICS } from '../../app/src/contract';
+import { LatencyWindow, bucketQuantile } from '../../app/src/observability/latency-window';
+import { createMetrics } from '../../app/src/observability/metrics';
 import { startFakeOpenAI, type FakeLLM } from '../helpers/fake-llm';
 import { startGateway, type TestGateway } from '../helpers/gateway';
 import { postJson } from '../helpers/http';
@@ -127,5 +130,72 @@ describe('metrics and logs', () => {
     expect(records.map((r) => r.user)).toEqual(['hello', 'tell me the SECRET-SAUCE please', 'cache me', 'cache me', 'this one fails']);
     expect(records.map((r) => r.source)).toEqual(['rules', 'model', 'model', 'cache', 'model']);
     expect(records[4].error).toMatch(/HTTP 500/);
+  });
+});
+
+describe('request counts and latency quantiles, derived from the duration histogram at scrape time', () => {
+  const scrape = async (durations: Array<[seconds: number, status: number, count: number]>) => {
+    const registry = new Registry();
+    const metrics = createMetrics(registry, { activeSessions: () => 0 });
+    for (const [seconds, status, count] of durations) {
+      for (let i = 0; i < count; i++) metrics.httpRequestDuration.observe({ route: '/api/chat', method: 'POST', status }, seconds);
+    }
+    return registry.metrics();
+  };
+
+  it('counts requests by route, method and status, and 5xx by route', async () => {
+    const text = await scrape([
+      [0.003, 200, 970],
+      [0.2, 502, 10],
+      [3, 503, 20],
+    ]);
+    expect(sample(text, METRICS.httpRequests, '{route="/api/chat",method="POST",status="200"}')).toBe(970);
+    expect(sample(text, METRICS.httpRequests, '{route="/api/chat",method="POST",status="503"}')).toBe(20);
+    expect(sample(text, METRICS.http5xx, '{route="/api/chat"}')).toBe(30);
+  });
+
+  it('puts the P99 in the bucket of the 99th percentile request, interpolated as histogram_quantile does', async () => {
+    // 970 fast requests, 10 in (0.1, 0.25] s, 20 in (2.5, 5] s: the 990th of 1,000 is the 10th of
+    // the 20 slow ones, half way through their bucket.
+    const text = await scrape([
+      [0.003, 200, 970],
+      [0.2, 200, 10],
+      [3, 200, 20],
+    ]);
+    expect(sample(text, METRICS.httpLatency, '{quantile="0.99"}')).toBeCloseTo(3.75);
+    expect(sample(text, METRICS.httpLatency, '{quantile="0.5"}')).toBeCloseTo((0.005 * 500) / 970);
+    expect(sample(text, METRICS.httpLatency, '{quantile="0.9"}')).toBeLessThanOrEqual(0.005);
+  });
+
+  it('exports no quantiles while there were no requests', async () => {
+    expect(await scrape([])).not.toMatch(new RegExp(`^${METRICS.httpLatency}\\{`, 'm'));
+  });
+});
+
+describe('LatencyWindow', () => {
+  const BOUNDS = [0.1, 1];
+  const MINUTE = 60_000;
+  // Cumulative counts: at most 0.1 s, at most 1 s, all.
+  const counts = (fast: number, slow: number, slower = 0) => [fast, fast + slow, fast + slow + slower];
+
+  it('covers the requests since the scrape a minute ago, not those before it', () => {
+    const window = new LatencyWindow(BOUNDS, 30_000, 0);
+    expect(window.quantiles([0.99], counts(0, 100), MINUTE)).toEqual([expect.closeTo(0.991)]);
+    // The next minute had only fast requests.
+    expect(window.quantiles([0.99], counts(100, 100), 2 * MINUTE)).toEqual([expect.closeTo(0.099)]);
+    expect(window.quantiles([0.99], counts(100, 100), 3 * MINUTE)).toBeUndefined();
+  });
+
+  it("keeps the agent's minute whole when someone scrapes in between", () => {
+    const window = new LatencyWindow(BOUNDS, 30_000, 0);
+    window.quantiles([0.99], counts(0, 0), MINUTE);
+    window.quantiles([0.99], counts(0, 100), MINUTE + 10_000);
+    // The agent's next scrape still sees the 100 slow requests of its minute.
+    expect(window.quantiles([0.99], counts(100, 100), 2 * MINUTE)).toEqual([expect.closeTo(0.982)]);
+  });
+
+  it('gives the highest finite bound for a quantile beyond it, as histogram_quantile does', () => {
+    expect(bucketQuantile(0.99, BOUNDS, counts(10, 0, 90))).toBe(1);
+    expect(bucketQuantile(0.5, BOUNDS, counts(0, 0))).toBeUndefined();
   });
 });

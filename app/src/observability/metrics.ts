@@ -1,17 +1,15 @@
 import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
 import { METRICS } from '../contract';
+import { LatencyWindow } from './latency-window';
 
 /**
  * The gateway's Prometheus metrics, on their own registry (served on METRICS_PORT only).
- * Durations are histograms (a bucket increment per observation). The one latency CloudWatch
- * alarms on is also a Summary, because the CloudWatch agent keeps counters, gauges and
- * summaries but drops histograms.
+ * Durations are histograms (a bucket increment per observation). A request costs one
+ * observation of httpRequestDuration: the request counters and the latency quantiles
+ * CloudWatch alarms on (the agent drops histograms) are derived from it at scrape time.
  */
 export interface GatewayMetrics {
   httpRequestDuration: Histogram<'route' | 'method' | 'status'>;
-  httpLatency: Summary<string>;
-  httpRequests: Counter<'route' | 'method' | 'status'>;
-  http5xx: Counter<'route'>;
   /** Its count per label set is also exported as the model call counter (METRICS.modelCalls). */
   modelCallDuration: Histogram<'provider' | 'model'>;
   modelFailures: Counter<'provider' | 'model' | 'reason'>;
@@ -29,13 +27,13 @@ export interface MetricSources {
   modelKeyExpiresAt?: Date;
 }
 
+/** The latency quantiles exported; the P99 alarm reads 0.99. */
+const LATENCY_QUANTILES = [0.5, 0.9, 0.99];
 /**
- * The latency summary's window: quantiles of the last one to two minutes. Every observation
- * goes into each age bucket's t-digest, so two buckets cost two digest updates per request
- * (five over five minutes cost a tenth of the gateway's CPU). The agent scrapes every minute,
- * so each datapoint of the P99 alarm reflects that minute, not a spike up to five minutes old.
+ * The shortest window the quantiles cover (see LatencyWindow): shorter than the agent's
+ * one-minute scrape interval, so that each of its scrapes covers the minute since the last.
  */
-const LATENCY_WINDOW = { maxAgeSeconds: 120, ageBuckets: 2 };
+const LATENCY_MIN_WINDOW_MS = 30_000;
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const DAY_MS = 86_400_000;
 
@@ -55,6 +53,14 @@ export function createMetrics(registry: Registry, sources: MetricSources): Gatew
     });
   }
 
+  const httpRequestDuration = new Histogram({
+    name: METRICS.httpRequestDuration,
+    help: 'HTTP request duration by route and status',
+    labelNames: ['route', 'method', 'status'],
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  deriveHttpMetrics(httpRequestDuration, registers);
   const modelCallDuration = new Histogram({
     name: METRICS.modelCallDuration,
     help: 'Model call duration by provider and model',
@@ -62,48 +68,10 @@ export function createMetrics(registry: Registry, sources: MetricSources): Gatew
     buckets: DURATION_BUCKETS,
     registers,
   });
-  // The call counter is the histogram's count, read at scrape time rather than counted again
-  // per call; it stays a counter because the CloudWatch agent drops histograms.
-  new Counter({
-    name: METRICS.modelCalls,
-    help: 'Model calls by provider and model',
-    labelNames: ['provider', 'model'],
-    registers,
-    async collect() {
-      this.reset();
-      for (const { metricName, labels, value } of (await modelCallDuration.get()).values) {
-        if (metricName === `${METRICS.modelCallDuration}_count`) this.inc(labels as Record<'provider' | 'model', string>, value);
-      }
-    },
-  });
+  countsOf(modelCallDuration, { name: METRICS.modelCalls, help: 'Model calls by provider and model', labelNames: ['provider', 'model'] }, registers);
 
   return {
-    httpRequestDuration: new Histogram({
-      name: METRICS.httpRequestDuration,
-      help: 'HTTP request duration by route and status',
-      labelNames: ['route', 'method', 'status'],
-      buckets: DURATION_BUCKETS,
-      registers,
-    }),
-    httpLatency: new Summary({
-      name: METRICS.httpLatency,
-      help: 'HTTP request latency over all routes, as quantiles of the last one to two minutes',
-      percentiles: [0.5, 0.9, 0.99],
-      ...LATENCY_WINDOW,
-      registers,
-    }),
-    httpRequests: new Counter({
-      name: METRICS.httpRequests,
-      help: 'HTTP requests by route and status',
-      labelNames: ['route', 'method', 'status'],
-      registers,
-    }),
-    http5xx: new Counter({
-      name: METRICS.http5xx,
-      help: 'HTTP responses with a 5xx status',
-      labelNames: ['route'],
-      registers,
-    }),
+    httpRequestDuration,
     modelCallDuration,
     modelFailures: new Counter({
       name: METRICS.modelFailures,
@@ -134,4 +102,74 @@ export function createMetrics(registry: Registry, sources: MetricSources): Gatew
       },
     }),
   };
+}
+
+/** One label set's observations of a histogram, as prom-client's get() reports them. */
+interface LabelledCount {
+  labels: Partial<Record<string, string | number>>;
+  value: number;
+  metricName?: string;
+}
+
+/** The values of `histogram` whose metric name ends in `suffix` (`_count`, `_bucket`), per label set. */
+async function valuesOf(histogram: Histogram<string>, suffix: '_count' | '_bucket'): Promise<LabelledCount[]> {
+  const { name, values } = await histogram.get();
+  return values.filter((value) => value.metricName === `${name}${suffix}`);
+}
+
+/**
+ * A counter whose values are `histogram`'s counts, read at scrape time rather than counted again
+ * per observation; it stays a counter because the CloudWatch agent drops histograms. `labelsOf`
+ * maps a label set of the histogram to the counter's (undefined: not counted); label sets
+ * mapped to the same one add up.
+ */
+function countsOf<Labels extends string>(
+  histogram: Histogram<string>,
+  counter: { name: string; help: string; labelNames: Labels[] },
+  registers: Registry[],
+  labelsOf: (labels: LabelledCount['labels']) => Partial<Record<Labels, string | number>> | undefined = (labels) => labels,
+): void {
+  new Counter({
+    ...counter,
+    registers,
+    async collect() {
+      const perLabels = await valuesOf(histogram, '_count');
+      this.reset();
+      for (const { labels, value } of perLabels) {
+        const counted = labelsOf(labels);
+        if (counted) this.inc(counted, value);
+      }
+    },
+  });
+}
+
+/**
+ * The request counters (by route, method and status; 5xx by route) and the latency quantiles
+ * over all routes, read from the request duration histogram when the registry is scraped.
+ * The quantiles are interpolated inside the histogram's buckets (see bucketQuantile), so they
+ * are as fine as DURATION_BUCKETS: a P99 of 0.3 s says the 99th request took between 0.25 s
+ * and 0.5 s.
+ */
+function deriveHttpMetrics(duration: Histogram<'route' | 'method' | 'status'>, registers: Registry[]): void {
+  countsOf(duration, { name: METRICS.httpRequests, help: 'HTTP requests by route and status', labelNames: ['route', 'method', 'status'] }, registers);
+  countsOf(duration, { name: METRICS.http5xx, help: 'HTTP responses with a 5xx status', labelNames: ['route'] }, registers, ({ route, status }) =>
+    Number(status) >= 500 ? { route } : undefined,
+  );
+  const window = new LatencyWindow(DURATION_BUCKETS, LATENCY_MIN_WINDOW_MS, Date.now());
+  new Gauge({
+    name: METRICS.httpLatency,
+    help: 'HTTP request latency over all routes: quantiles of the last minute, interpolated in the duration histogram buckets',
+    labelNames: ['quantile'],
+    registers,
+    async collect() {
+      const cumulative = new Array<number>(DURATION_BUCKETS.length + 1).fill(0);
+      for (const { labels, value } of await valuesOf(duration, '_bucket')) {
+        const bound = labels.le === '+Inf' ? DURATION_BUCKETS.length : DURATION_BUCKETS.indexOf(labels.le as number);
+        cumulative[bound] += value;
+      }
+      const quantiles = window.quantiles(LATENCY_QUANTILES, cumulative, Date.now());
+      this.reset();
+      quantiles?.forEach((value, i) => this.set({ quantile: String(LATENCY_QUANTILES[i]) }, value));
+    },
+  });
 }
