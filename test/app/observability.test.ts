@@ -89,6 +89,15 @@ describe('metrics and logs', () => {
     expect(everything).not.toContain(gw.apiKey);
   });
 
+  it('logs the path without its query string, and no key fingerprint for a request without a key', async () => {
+    expect((await fetch(`${gw.url}/health?token=QUERY-SECRET`)).status).toBe(200);
+    const access = (await gw.readLog('access.log')).trim().split('\n').map((line) => JSON.parse(line));
+    const line = access.find((e) => e.route === '/health');
+    expect(line).toMatchObject({ method: 'GET', path: '/health', status: 200, ip: '127.0.0.1', reqId: expect.stringMatching(/^req_/) });
+    expect(line).not.toHaveProperty('apiKeyId');
+    expect(JSON.stringify(access)).not.toContain('QUERY-SECRET');
+  });
+
   it('logs message text at debug level only', async () => {
     const debug = await startGateway({ LOG_LEVEL: 'debug', MODEL_PROVIDER: 'openai', MODEL_ENDPOINT: fake.url, MODEL_API_KEY: MODEL_KEY });
     try {
