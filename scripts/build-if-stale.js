@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Builds app/dist with tsc only when app/src (or app/tsconfig.json) changed since the last
-// build: the pre-script of `npm start`, `npm run chat` and `npm run modelctl`, which then start
-// at once instead of spending seconds in tsc on every call. Serialized across processes with
-// flock where there is one (parallel test workers), so two builds never write app/dist at once.
+// Builds app/dist (app/build.js: tsc, then the gateway's bundle) only when app/src,
+// app/tsconfig.json or app/build.js changed since the last build: the pre-script of `npm start`,
+// `npm run chat` and `npm run modelctl`, which then start at once instead of spending seconds in
+// tsc on every call. Serialized across processes with flock where there is one (parallel test
+// workers), so two builds never write app/dist at once.
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -22,18 +23,18 @@ function newestMtime(dir) {
 
 function isStale() {
   if (!fs.existsSync(BUILD_INFO) || !fs.existsSync(MAIN_JS)) return true;
-  const sources = Math.max(newestMtime(path.join(APP, 'src')), fs.statSync(path.join(APP, 'tsconfig.json')).mtimeMs);
+  const sources = Math.max(newestMtime(path.join(APP, 'src')), ...['tsconfig.json', 'build.js'].map((file) => fs.statSync(path.join(APP, file)).mtimeMs));
   return fs.statSync(BUILD_INFO).mtimeMs < sources;
 }
 
-/** Runs tsc -p app when the build is stale; returns whether it built. */
+/** Runs app/build.js when the build is stale; returns whether it built. */
 function buildIfStale() {
   if (!isStale()) return false;
-  const tsc = [process.execPath, require.resolve('typescript/bin/tsc'), '-p', APP];
+  const build = [process.execPath, path.join(APP, 'build.js')];
   const lock = path.join(os.tmpdir(), 'clawdbot-app-build.lock');
   const hasFlock = fs.existsSync('/usr/bin/flock') || fs.existsSync('/bin/flock');
-  if (hasFlock) execFileSync('flock', [lock, ...tsc], { stdio: 'inherit' });
-  else execFileSync(tsc[0], tsc.slice(1), { stdio: 'inherit' });
+  if (hasFlock) execFileSync('flock', [lock, ...build], { stdio: 'inherit' });
+  else execFileSync(build[0], build.slice(1), { stdio: 'inherit' });
   // tsc leaves .tsbuildinfo untouched when nothing it emits changed (a comment edit): mark the build fresh.
   const now = new Date();
   fs.utimesSync(BUILD_INFO, now, now);

@@ -7,8 +7,11 @@ import type { FastifyPluginAsync, RouteShorthandOptions } from 'fastify';
 import { ROUTES } from '../contract';
 import type { GatewayDeps } from '../deps';
 
-/** app/public: two levels up from both app/src/web (tests, tsx) and app/dist/web (build, image). */
-export const PUBLIC_DIR = path.resolve(__dirname, '../../public');
+/**
+ * app/public: two levels up from app/src/web (tests, tsx) and app/dist/web (tsc's output), one
+ * up from app/dist when this module is part of the gateway's bundle (app/dist/main.js).
+ */
+export const PUBLIC_DIR = path.resolve(__dirname, path.basename(__dirname) === 'web' ? '../..' : '..', 'public');
 
 const packageDir = (name: string) => path.dirname(require.resolve(`${name}/package.json`));
 

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// Builds app/dist: tsc typechecks and emits every module (the CLIs run from there), then esbuild
+// bundles the gateway (src/main.ts and everything it imports) into dist/main.js: one file instead
+// of some 440 modules found, read and compiled one by one at every start (issue 13: cold start
+// and memory at rest; bench/RESULTS.md has the figures).
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const esbuild = require('esbuild');
+
+// Loaded only when needed, from node_modules: bundled, every start would parse them. The SDKs
+// and Redis when the settings call for them; Fastify's inject() and JSON-schema compilers when
+// a test or a route schema uses them (server.ts loads the compilers on first use).
+const LOADED_WHEN_NEEDED = [
+  'openai',
+  '@anthropic-ai/sdk',
+  'ioredis',
+  '@larksuiteoapi/node-sdk',
+  'dingtalk-stream',
+  'axios',
+  'light-my-request',
+  '@fastify/ajv-compiler',
+  '@fastify/fast-json-stringify-compiler',
+];
+
+const outfile = path.join(__dirname, 'dist/main.js');
+execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', __dirname], { stdio: 'inherit' });
+const { outputFiles } = esbuild.buildSync({
+  entryPoints: [path.join(__dirname, 'src/main.ts')],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: LOADED_WHEN_NEEDED,
+  // No comments or indentation: 1.7 MB instead of 2.5 to parse and keep. Names stay, so stack
+  // traces name their functions; the source map (node --enable-source-maps) gives the lines.
+  minifyWhitespace: true,
+  sourcemap: true,
+  write: false,
+  logLevel: 'warning',
+  // server.ts resolves Fastify in node_modules on purpose: its schema compilers load from there.
+  logOverride: { 'require-resolve-not-external': 'silent' },
+});
+for (const { path: file, text } of outputFiles) {
+  // esbuild leaves non-ASCII characters in regular expressions raw, and one such character makes
+  // V8 keep the whole source as a two-byte string: twice its size in memory.
+  const ascii = file === outfile ? text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : text;
+  fs.writeFileSync(file, ascii);
+}
