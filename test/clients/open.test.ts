@@ -64,7 +64,8 @@ describe('npm start -- --open', () => {
     const record = fakeXdgOpen();
     const { log } = capturedLogger();
     openWebPageIfAsked(['node', 'main.js', '--open'], 'http://0.0.0.0:18789', log, 'linux', { PATH: bin, DISPLAY: ':0' });
-    const opened = await eventually(() => (existsSync(record) ? readFileSync(record, 'utf8').trim() : undefined));
+    // Not before echo has written: the shell creates a redirect's file empty first.
+    const opened = await eventually(() => (existsSync(record) ? readFileSync(record, 'utf8').trim() || undefined : undefined));
     expect(opened).toBe('http://localhost:18789/');
   });
 
