@@ -10,7 +10,7 @@ import type {
 import { z } from 'zod';
 import type { RemoteModelOptions } from './openai';
 import type { Deadline } from '../lib/deadline';
-import { callWithDeadline, MODEL_MAX_RETRIES, parseAnswer, readStream, toModelError } from './sdk';
+import { callWithDeadline, MODEL_MAX_RETRIES, parseAnswer, providerFetch, readStream, toModelError } from './sdk';
 import { textOf, type ChatMessage, type ChatModel, type CompletionRequest, type CompletionResult, type FinishReason, type ModelDescriptor, type ModelStream, type Tools, type ToolCall } from './types';
 
 /** Anthropic requires an answer length; this one applies when neither the client nor MAX_TOKENS set one. */
@@ -141,6 +141,7 @@ export class AnthropicModel implements ChatModel {
       baseURL: options.endpoint,
       timeout: options.timeoutMs,
       maxRetries: MODEL_MAX_RETRIES,
+      fetch: providerFetch,
     });
   }
 

@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionToolChoiceOption } from 'openai/resources/chat/completions';
 import { z } from 'zod';
 import type { Deadline } from '../lib/deadline';
-import { callWithDeadline, MODEL_MAX_RETRIES, parseAnswer, readStream, toModelError } from './sdk';
+import { callWithDeadline, MODEL_MAX_RETRIES, parseAnswer, providerFetch, readStream, toModelError } from './sdk';
 import {
   textOf,
   type ChatMessage,
@@ -118,6 +118,7 @@ export class OpenAIModel implements ChatModel {
       baseURL: options.endpoint,
       timeout: options.timeoutMs,
       maxRetries: MODEL_MAX_RETRIES,
+      fetch: providerFetch,
     });
   }
 
