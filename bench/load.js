@@ -10,6 +10,8 @@ const WARMUP_SECONDS = 3;
 const CONNECTIONS = 50;
 const STREAMS = 50;
 const STREAM_SECONDS = 8;
+/** How long bench/upstream.js takes for one answer (20 chunks, 20 ms apart). */
+const UPSTREAM_ANSWER_MS = 400;
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 
@@ -81,7 +83,11 @@ async function paced(options, rate) {
 /**
  * STREAMS clients that each open one streamed completion after the other for STREAM_SECONDS:
  * the time from sending the request to the first content chunk, and content chunks received
- * a second over all streams.
+ * a second over all streams. Client i opens its first stream i / STREAMS of an answer's time
+ * after the first: started together, the clients stayed in step (every answer takes as long),
+ * so the requests came as a burst of 50 within a few milliseconds every 400 ms, and the TTFT
+ * P99 measured how long the 50th of a burst waited behind the other 49, as autocannon's
+ * overallRate did for the fixed-rate row (see paced()).
  */
 async function streamLoad(url, headers) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: STREAMS });
@@ -116,7 +122,8 @@ async function streamLoad(url, headers) {
   const startedAt = performance.now();
   const until = startedAt + STREAM_SECONDS * 1000;
   await Promise.all(
-    Array.from({ length: STREAMS }, async () => {
+    Array.from({ length: STREAMS }, async (_, client) => {
+      await new Promise((resolve) => setTimeout(resolve, (client * UPSTREAM_ANSWER_MS) / STREAMS));
       while (performance.now() < until) await one();
     }),
   );
