@@ -45,7 +45,7 @@ describe('what the gateway loads (start-up time and memory at rest)', () => {
     // One file holds the gateway and the packages it always uses (app/build.js's bundle).
     expect(files.filter((file) => file.startsWith(APP_DIST))).toEqual([path.join(APP_DIST, 'main.js')]);
     const loaded = packagesOf(files);
-    const unneeded = ['ioredis', 'ajv', '@fastify/ajv-compiler', 'light-my-request', 'openai', '@anthropic-ai/sdk', 'dingtalk-stream', '@larksuiteoapi/node-sdk'];
+    const unneeded = ['ioredis', 'ajv', '@fastify/ajv-compiler', 'light-my-request', 'openai', '@anthropic-ai/sdk', 'node-fetch', 'dingtalk-stream', '@larksuiteoapi/node-sdk'];
     expect(unneeded.filter((name) => loaded.has(name))).toEqual([]);
   });
 
