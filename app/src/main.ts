@@ -12,7 +12,7 @@ import { openWebPageIfAsked } from './web/open';
 
 // Old space grows to 1.5x what the last full GC left live before the next one, not up to V8's
 // 4x: under saturation a chat request promotes about half a kilobyte of short-lived objects,
-// and the default let that garbage take old space from 20 to 60 MB (peak RSS over 60,000 chat
+// and the default let that garbage take old space to 47 MB, 27 with this (peak RSS over 60,000 chat
 // requests 135 -> 113 MB, GC pause share unchanged; bench/RESULTS.md). Set here, not on the command
 // line, so `npm start`, the image and the bench all run with it (NODE_OPTIONS refuses it).
 v8.setFlagsFromString('--heap-growing-percent=50');
