@@ -64,7 +64,8 @@ export async function createDeps(settings: Settings, console?: Logger): Promise<
   if (stale.length > 0) logs.error.warn({ files: stale }, 'removed temporary files left by a crash');
   const store = createStore(settings.redis, settings.memoryStore, logs.error);
   const registry = new Registry();
-  const activeSessions = new ActiveSessions();
+  // No more sessions than the in-memory store keeps entries.
+  const activeSessions = new ActiveSessions(settings.memoryStore.maxEntries);
   const metrics = createMetrics(registry, { activeSessions: () => activeSessions.count(), modelKeyExpiresAt: settings.modelKeyExpiresAt });
 
   const modelChoice =

@@ -60,7 +60,7 @@ function setup(options: { routing?: 'hybrid' | 'llm'; cacheTtlSeconds?: number; 
   let now = Date.parse('2026-01-01T00:00:00Z');
   const store = new MemoryStore(() => now);
   const registry = new Registry();
-  const activeSessions = new ActiveSessions(() => now);
+  const activeSessions = new ActiveSessions(100, () => now);
   const metrics = createMetrics(registry, { activeSessions: () => activeSessions.count() });
   fs.writeFileSync(path.join(dir, 'faq.json'), JSON.stringify([{ question: 'opening hours', answer: 'We are open 9 to 6.', keywords: ['营业时间'] }]));
   let current: ChatModel = options.model ?? new RecordingModel();
