@@ -4,14 +4,13 @@
 const http = require('node:http');
 const autocannon = require('autocannon');
 const { memory, resetPeakRss } = require('./processes');
+const { ANSWER_MS: UPSTREAM_ANSWER_MS } = require('./upstream');
 
 const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = 3;
 const CONNECTIONS = 50;
 const STREAMS = 50;
 const STREAM_SECONDS = 8;
-/** How long bench/upstream.js takes for one answer (20 chunks, 20 ms apart). */
-const UPSTREAM_ANSWER_MS = 400;
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 
@@ -85,7 +84,7 @@ async function paced(options, rate) {
  * the time from sending the request to the first content chunk, and content chunks received
  * a second over all streams. Client i opens its first stream i / STREAMS of an answer's time
  * after the first: started together, the clients stayed in step (every answer takes as long),
- * so the requests came as a burst of 50 within a few milliseconds every 400 ms, and the TTFT
+ * so the requests came as a burst of 50 within a few milliseconds once an answer, and the TTFT
  * P99 measured how long the 50th of a burst waited behind the other 49, as autocannon's
  * overallRate did for the fixed-rate row (see paced()).
  */
