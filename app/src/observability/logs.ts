@@ -46,11 +46,13 @@ const FLUSH_INTERVAL_MS = 1000;
  * The four pino JSON logs under `<data dir>/logs/`, each rotated and bounded by `retention`
  * (see LogRotation). access.log and model_api.log take a line per request, so they are
  * buffered (4 KiB or FLUSH_INTERVAL_MS, whichever comes first): a synchronous write per line
- * costs the gateway about 40% of its throughput. error.log is rare and must survive a crash of
- * the process, so it is written synchronously. audit.log records what the gateway
- * acknowledges (switches, admin calls, channel decisions): its lines are written and fsynced
- * in groups (SyncedLogFile), and whoever acknowledges an audited action first waits for
- * auditWritten(), so the record survives a crash of the host too.
+ * costs the gateway about 40% of its throughput. The buffer goes out with one synchronous
+ * write into the page cache: sonic-boom's asynchronous write, a thread-pool round trip per
+ * 4 KiB, cost 2.7-4.2 µs of CPU per line against 1.5 (bench/RESULTS.md). error.log is rare
+ * and must survive a crash of the process, so each line is written at once. audit.log records
+ * what the gateway acknowledges (switches, admin calls, channel decisions): its lines are
+ * written and fsynced in groups (SyncedLogFile), and whoever acknowledges an audited action
+ * first waits for auditWritten(), so the record survives a crash of the host too.
  */
 export function createLogs(dir: string, level: LevelWithSilent, retention: LogRetention): FileLogs {
   const destinations: ReturnType<typeof pino.destination>[] = [];
@@ -61,7 +63,7 @@ export function createLogs(dir: string, level: LevelWithSilent, retention: LogRe
     pino({ level: fileLevel, ...(redacted ? { redact: { paths: REDACTED_PATHS, censor: '[redacted]' } } : {}) }, stream);
   const open = (file: string, fileLevel: LevelWithSilent, buffered: boolean, redacted = true) => {
     const rotation = new LogRotation(path.join(dir, file), retention);
-    const destination = pino.destination({ dest: rotation.file, mkdir: true, ...(buffered ? { sync: false, minLength: 4096 } : { sync: true }) });
+    const destination = pino.destination({ dest: rotation.file, mkdir: true, sync: true, ...(buffered ? { minLength: 4096 } : {}) });
     destinations.push(destination);
     const stream = {
       write(line: string) {
