@@ -48,7 +48,7 @@ const FLUSH_INTERVAL_MS = 1000;
  * buffered (4 KiB or FLUSH_INTERVAL_MS, whichever comes first): a synchronous write per line
  * costs the gateway about 40% of its throughput. The buffer goes out with one synchronous
  * write into the page cache: sonic-boom's asynchronous write, a thread-pool round trip per
- * 4 KiB, cost 2.7-4.2 µs of CPU per line against 1.5 (bench/RESULTS.md). error.log is rare
+ * 4 KiB, cost twice the CPU per line (bench/log-write.js). error.log is rare
  * and must survive a crash of the process, so each line is written at once. audit.log records
  * what the gateway acknowledges (switches, admin calls, channel decisions): its lines are
  * written and fsynced in groups (SyncedLogFile), and whoever acknowledges an audited action
