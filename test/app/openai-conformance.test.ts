@@ -101,6 +101,17 @@ describe('/v1 conforms to OpenAI\'s spec: rules model', () => {
     const lines = (await gw.readLog('access.log')).trim().split('\n').map((line) => JSON.parse(line));
     expect(lines.find((line) => line.reqId === id)).toMatchObject({ path: '/v1/models', status: 200 });
   });
+
+  it('a streamed answer too: its headers, access.log line and request metrics', async () => {
+    const response = await completions({ messages: [{ role: 'user', content: 'help' }], stream: true });
+    const id = response.headers.get('x-request-id');
+    expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect((await readEvents(response)).at(-1)).toBe('[DONE]');
+    const lines = (await gw.readLog('access.log')).trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines.find((line) => line.reqId === id)).toMatchObject({ path: '/v1/chat/completions', status: 200 });
+    const metrics = await (await fetch(gw.metricsUrl)).text();
+    expect(metrics).toMatch(/^clawdbot_http_requests_total\{[^}]*route="\/v1\/chat\/completions"[^}]*status="200"[^}]*\} [1-9]/m);
+  });
 });
 
 describe('/v1 conforms to OpenAI\'s spec: 429', () => {

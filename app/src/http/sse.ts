@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import { describeError } from './errors';
 
@@ -15,33 +15,55 @@ export interface EventFormat {
  * Answers with `text/event-stream`. It waits for the first delta before sending headers, so a
  * failure before any text (bad input, model down) is an ordinary JSON error response. A
  * failure later is sent as `data: {"error":…}`; every stream ends with `data: [DONE]`.
+ *
+ * The events are written to the socket as they come (the reply is hijacked after the first
+ * delta) rather than sent as a Readable over an async generator: that took two async layers and
+ * a stream pipe per event. The headers Fastify collected (x-request-id) are sent along; the
+ * request's outcome (access log, metrics) is recorded on the response's `close` as for any reply.
  */
 export async function sendEventStream(reply: FastifyReply, deltas: AsyncIterable<string>, format: EventFormat): Promise<FastifyReply> {
   const iterator = deltas[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  async function* events(): AsyncGenerator<string> {
-    let text = '';
-    let index = 0;
-    try {
-      for (let step = first; !step.done; step = await iterator.next()) {
-        text += step.value;
-        yield event(format.delta(step.value, index++));
-      }
-      for (const last of format.end(text)) yield event(last);
-    } catch (error) {
-      const { body, unexpected } = describeError(error);
-      if (unexpected) reply.log.error({ err: error }, 'stream failed');
-      yield event(body);
-    } finally {
-      await iterator.return?.();
-    }
-    yield 'data: [DONE]\n\n';
-  }
-  return reply
+  let step = await iterator.next();
+  reply
     .header('content-type', 'text/event-stream; charset=utf-8')
     .header('cache-control', 'no-cache')
     .header('x-accel-buffering', 'no')
-    .send(Readable.from(events(), { objectMode: false }));
+    .hijack();
+  const response = reply.raw;
+  // Fastify's header values are typed as possibly undefined; the ones set are strings.
+  response.writeHead(200, reply.getHeaders() as OutgoingHttpHeaders);
+  let text = '';
+  let index = 0;
+  try {
+    // A client that left ends the loop; return() below stops the source.
+    for (; !step.done && !response.destroyed; step = await iterator.next()) {
+      text += step.value;
+      // A client that reads slower than the model writes: wait for it, or for it to leave.
+      if (!response.write(event(format.delta(step.value, index++))) && !response.destroyed) await writable(response);
+    }
+    if (step.done) for (const last of format.end(text)) response.write(event(last));
+  } catch (error) {
+    const { body, unexpected } = describeError(error);
+    if (unexpected) reply.log.error({ err: error }, 'stream failed');
+    if (!response.destroyed) response.write(event(body));
+  } finally {
+    await iterator.return?.();
+  }
+  if (!response.destroyed) response.end('data: [DONE]\n\n');
+  return reply;
+}
+
+/** Resolves once the response's buffer drained, or the client left. */
+function writable(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
 }
 
 /**
