@@ -139,10 +139,7 @@ export class ConversationService implements ChatService {
       const answer: Answer = unanswered(plan);
       let failure: unknown = new Error('client disconnected');
       try {
-        for await (const delta of service.deltas(plan, await steps.conversation(), steps.options, answer)) {
-          answer.text += delta;
-          yield delta;
-        }
+        yield* service.deltas(plan, await steps.conversation(), steps.options, answer);
         const { finishReason, toolCalls, usage } = answer;
         stream.ending = { finishReason, ...(toolCalls ? { toolCalls } : {}), ...(usage ? { usage } : {}) };
         await steps.finish(answer.text);
@@ -200,10 +197,13 @@ export class ConversationService implements ChatService {
     return { text, model: plan.model.descriptor, source: 'model', finishReason, ...(toolCalls ? { toolCalls } : {}), ...(usage ? { usage } : {}) };
   }
 
-  /** As answer(), streaming; sets answer.source to who actually answered. */
+  /**
+   * As answer(), streaming: adds each delta to answer.text (so an abandoned stream is logged
+   * with the text sent so far) and sets answer.source to who actually answered.
+   */
   private async *deltas(plan: Plan, messages: ChatMessage[], options: CompletionOptions, answer: Answer): AsyncGenerator<string> {
     if (plan.source === 'rules') {
-      Object.assign(answer, NO_MODEL_CALL);
+      Object.assign(answer, { text: plan.text }, NO_MODEL_CALL);
       yield plan.text;
       return;
     }
@@ -211,17 +211,16 @@ export class ConversationService implements ChatService {
     const key = this.cacheKey(plan.model, request);
     const cached = key ? await this.options.cache.lookup(key) : undefined;
     if (cached !== undefined) {
-      Object.assign(answer, { source: 'cache' }, NO_MODEL_CALL);
+      Object.assign(answer, { source: 'cache', text: cached }, NO_MODEL_CALL);
       yield cached;
       return;
     }
-    let text = '';
     const ending = yield* relay(plan.model.stream(request), (delta) => {
-      text += delta;
+      answer.text += delta;
     });
     Object.assign(answer, ending);
-    requireAnswer(text, ending.toolCalls, plan.model);
-    if (key && ending.finishReason === 'stop') await this.options.cache.save(key, text);
+    requireAnswer(answer.text, ending.toolCalls, plan.model);
+    if (key && ending.finishReason === 'stop') await this.options.cache.save(key, answer.text);
   }
 
   private async remember(session: SessionRef, user: ChatMessage, reply: string): Promise<void> {

@@ -67,9 +67,14 @@ export function instrument(model: ChatModel, metrics: ModelMetrics, log: Logger)
       let reply = '';
       let outcome: Outcome = { kind: 'abandoned' };
       try {
-        const ending = yield* relay(model.stream(request), (delta) => {
-          reply += delta;
-        });
+        // The reply text is only logged at debug level: otherwise the model's own stream is
+        // delegated to as it is, one async layer less per delta (yield* returns its ending).
+        const source = model.stream(request);
+        const ending = yield* (callLog.isLevelEnabled('debug')
+          ? relay(source, (delta) => {
+              reply += delta;
+            })
+          : source);
         outcome = { kind: 'ok', reply, ending };
         return ending;
       } catch (error) {
