@@ -12,7 +12,15 @@ const MALFORMED = {
 };
 // Stream events that are not what the protocol sends.
 const MALFORMED_EVENTS = {
-  openai: [{ choices: 'x' }, { choices: [{ delta: { content: 5 } }] }, 'text'],
+  openai: [
+    { choices: 'x' },
+    { choices: [{ delta: { content: 5 } }] },
+    'text',
+    // Text beside something wrong: the text alone does not make a chunk well-formed.
+    { choices: [{ delta: { content: 'hi', tool_calls: 'x' } }] },
+    { choices: [{ delta: { content: 'hi' }, finish_reason: 5 }] },
+    { choices: [{ delta: { content: 'hi' } }, 'x'] },
+  ],
   anthropic: [{}, { type: 'content_block_delta', delta: { type: 'text_delta' } }, { type: 'content_block_delta', delta: { type: 'text_delta', text: [] } }],
 };
 

@@ -67,6 +67,24 @@ const chunkShape = z.object({
   usage: usageShape,
 });
 
+type Nullish = null | undefined;
+
+/**
+ * The text of a chunk of the shape nearly every delta has: one choice whose delta carries
+ * text and no tool call, no finish reason, no usage. Those are read without chunkShape, which
+ * builds a copy of every object it checks (the most the gateway itself allocated per streamed
+ * chunk); every other chunk, of a valid shape or not, goes through chunkShape.
+ */
+function plainText(answer: unknown): string | undefined {
+  const chunk = answer as { choices?: unknown; usage?: unknown } | Nullish;
+  if (typeof chunk !== 'object' || chunk === null || chunk.usage != null || !Array.isArray(chunk.choices) || chunk.choices.length !== 1) return undefined;
+  const choice = chunk.choices[0] as { delta?: { content?: unknown; tool_calls?: unknown } | Nullish; finish_reason?: unknown } | Nullish;
+  if (typeof choice !== 'object' || choice === null || choice.finish_reason != null) return undefined;
+  const delta = choice.delta;
+  if (typeof delta !== 'object' || delta === null || delta.tool_calls != null || typeof delta.content !== 'string') return undefined;
+  return delta.content;
+}
+
 function toOpenAIMessage(message: ChatMessage): ChatCompletionMessageParam {
   if (message.role === 'tool') return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
   if (message.role === 'assistant' && message.toolCalls?.length) {
@@ -179,6 +197,8 @@ export class OpenAIModel implements ChatModel {
           { signal },
         ),
       (answer) => {
+        const text = plainText(answer);
+        if (text !== undefined) return { text };
         const chunk = parseAnswer(chunkShape, answer, this.descriptor);
         const choice = chunk.choices[0];
         return {

@@ -141,10 +141,10 @@ export async function* readStream<Chunk>(
     const stream = await open(deadline.signal);
     for await (const chunk of stream) {
       deadline.restart();
-      const { text, toolCalls: pieces = [], usage: counts, finishReason: reason } = read(chunk);
-      Object.assign(usage, counts);
+      const { text, toolCalls: pieces, usage: counts, finishReason: reason } = read(chunk);
+      if (counts) Object.assign(usage, counts);
       if (reason) finishReason = reason;
-      for (const piece of pieces) {
+      if (pieces) for (const piece of pieces) {
         const call = toolCalls.get(piece.index) ?? { id: '', name: '', arguments: '' };
         toolCalls.set(piece.index, { id: piece.id ?? call.id, name: piece.name ?? call.name, arguments: call.arguments + (piece.arguments ?? '') });
       }
