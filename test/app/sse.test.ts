@@ -1,7 +1,7 @@
 /**
  * sendEventStream with a client that reads slower than the answer comes: the source is asked
  * for no delta while the response's buffer is full, and a client that leaves meanwhile stops
- * the source.
+ * the source. And a failure while the stream stops still ends the response.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -89,5 +89,36 @@ describe('sendEventStream and a slow client', () => {
     response.destroy();
     await waitFor(() => source.stopped);
     expect(source.askedWhileFull).toBe(0);
+  });
+});
+
+describe('sendEventStream and a failure mid-stream', () => {
+  let app: FastifyInstance;
+  afterEach(() => app.close());
+
+  it('ends the response with an error event and [DONE] even when stopping the source fails too', async () => {
+    app = Fastify();
+    app.post('/stream', async (_request, reply) => {
+      async function* deltas() {
+        try {
+          yield 'one';
+          yield 'two';
+        } finally {
+          throw new Error('the source failed to stop');
+        }
+      }
+      const format = {
+        delta: (text: string, index: number) => {
+          if (index > 0) throw new Error('cannot format the second delta');
+          return { text };
+        },
+        end: () => [],
+      };
+      return sendEventStream(reply, deltas(), format);
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const response = await fetch(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}/stream`, { method: 'POST' });
+    const events = (await response.text()).split('\n\n').filter(Boolean);
+    expect(events).toEqual(['data: {"text":"one"}', expect.stringMatching(/^data: \{"error":/), 'data: [DONE]']);
   });
 });

@@ -47,7 +47,8 @@ export async function sendEventStream(reply: FastifyReply, deltas: AsyncIterable
     if (unexpected) reply.log.error({ err: error }, 'stream failed');
     if (!response.destroyed) response.write(event(body));
   } finally {
-    await iterator.return?.();
+    // The reply is hijacked: an error thrown from here would leave the response open.
+    await iterator.return?.().catch((error: unknown) => reply.log.error({ err: error }, 'stream failed'));
   }
   if (!response.destroyed) response.end('data: [DONE]\n\n');
   return reply;
