@@ -25,28 +25,70 @@ const LOADED_WHEN_NEEDED = [
   '@fastify/fast-json-stringify-compiler',
 ];
 
-const outfile = path.join(__dirname, 'dist/main.js');
-execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', __dirname], { stdio: 'inherit' });
-const { outputFiles } = esbuild.buildSync({
-  entryPoints: [path.join(__dirname, 'src/main.ts')],
-  outfile,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  external: LOADED_WHEN_NEEDED,
-  // No comments or indentation: 1.7 MB instead of 2.5 to parse and keep. Names stay, so stack
-  // traces name their functions; the source map (node --enable-source-maps) gives the lines.
-  minifyWhitespace: true,
-  sourcemap: true,
-  write: false,
-  logLevel: 'warning',
-  // server.ts resolves Fastify in node_modules on purpose: its schema compilers load from there.
-  logOverride: { 'require-resolve-not-external': 'silent' },
-});
-for (const { path: file, text } of outputFiles) {
-  // esbuild leaves non-ASCII characters in regular expressions raw, and one such character makes
-  // V8 keep the whole source as a two-byte string: twice its size in memory.
-  const ascii = file === outfile ? text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : text;
-  fs.writeFileSync(file, ascii);
+/**
+ * Parts of packages the bundle would carry without ever running them (issue 13: every start
+ * parses and compiles the whole bundle, and keeps its source in memory).
+ * - zod re-exports all its locales as `z.locales` (and `z.core.locales`), so all 64 (300 KB)
+ *   were bundled; the gateway reports in zod's default English, which zod registers itself
+ *   (v4/classic/schemas.js imports locales/en.js directly, not through these re-exports).
+ * - @fastify/static requires glob (90 KB) at load but calls it only to list a root it serves
+ *   itself (`serve: true`); the web page uses `serve: false` and reply.sendFile. Should a route
+ *   ever need it, glob loads from node_modules on that first call.
+ */
+const unusedAtRun = {
+  name: 'unused-at-run',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, ({ importer }) =>
+      importer.includes(path.join('node_modules', 'zod', 'v4'))
+        ? { path: path.join(path.dirname(importer), '../locales/index.js'), namespace: 'zod-english-only' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, ({ path: file }) => ({
+      contents: "export { default as en } from './en.js';",
+      resolveDir: path.dirname(file),
+    }));
+    build.onResolve({ filter: /^glob$/ }, ({ importer }) =>
+      importer.includes(path.join('@fastify', 'static')) ? { path: 'glob', namespace: 'glob-on-first-call' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'glob-on-first-call' }, () => ({
+      contents: "exports.glob = (...args) => require('glob').glob(...args);",
+      // The require above resolves at run time, from app/dist: glob stays in node_modules.
+      resolveDir: __dirname,
+    }));
+  },
+};
+
+async function build() {
+  const outfile = path.join(__dirname, 'dist/main.js');
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', __dirname], { stdio: 'inherit' });
+  // Asynchronous: esbuild runs plugins in no synchronous build.
+  const { outputFiles } = await esbuild.build({
+    entryPoints: [path.join(__dirname, 'src/main.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: [...LOADED_WHEN_NEEDED, 'glob'],
+    plugins: [unusedAtRun],
+    // No comments or indentation: 1.7 MB instead of 2.5 to parse and keep. Names stay, so stack
+    // traces name their functions; the source map (node --enable-source-maps) gives the lines.
+    minifyWhitespace: true,
+    sourcemap: true,
+    write: false,
+    logLevel: 'warning',
+    // server.ts resolves Fastify in node_modules on purpose: its schema compilers load from there.
+    logOverride: { 'require-resolve-not-external': 'silent' },
+  });
+  for (const { path: file, text } of outputFiles) {
+    // esbuild leaves non-ASCII characters in regular expressions raw, and one such character makes
+    // V8 keep the whole source as a two-byte string: twice its size in memory.
+    const ascii = file === outfile ? text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : text;
+    fs.writeFileSync(file, ascii);
+  }
 }
+
+build().catch((error) => {
+  process.exitCode = 1;
+  if (!error.errors) console.error(error);
+});
