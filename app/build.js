@@ -31,10 +31,17 @@ const LOADED_WHEN_NEEDED = [
  * - zod re-exports all its locales as `z.locales` (and `z.core.locales`), so all 64 (300 KB)
  *   were bundled; the gateway reports in zod's default English, which zod registers itself
  *   (v4/classic/schemas.js imports locales/en.js directly, not through these re-exports).
- * - @fastify/static requires glob (90 KB) at load but calls it only to list a root it serves
- *   itself (`serve: true`); the web page uses `serve: false` and reply.sendFile. Should a route
- *   ever need it, glob loads from node_modules on that first call.
+ * - Two packages are required at load but called only on paths the gateway never takes: glob
+ *   (90 KB) by @fastify/static to list a root it serves itself (`serve: true`; the page uses
+ *   `serve: false` and reply.sendFile), ip-address (45 KB) by @fastify/rate-limit's default key
+ *   (the gateway gives its own keyGenerator). Each is replaced by its one used export, which
+ *   loads the package from node_modules on its first call, should a later change take that path.
  */
+const LOADED_ON_FIRST_CALL = [
+  { name: 'glob', importer: path.join('@fastify', 'static'), exported: 'glob' },
+  { name: 'ip-address', importer: path.join('@fastify', 'rate-limit'), exported: 'Address6' },
+];
+
 const unusedAtRun = {
   name: 'unused-at-run',
   setup(build) {
@@ -47,14 +54,22 @@ const unusedAtRun = {
       contents: "export { default as en } from './en.js';",
       resolveDir: path.dirname(file),
     }));
-    build.onResolve({ filter: /^glob$/ }, ({ importer }) =>
-      importer.includes(path.join('@fastify', 'static')) ? { path: 'glob', namespace: 'glob-on-first-call' } : undefined,
-    );
-    build.onLoad({ filter: /.*/, namespace: 'glob-on-first-call' }, () => ({
-      contents: "exports.glob = (...args) => require('glob').glob(...args);",
-      // The require above resolves at run time, from app/dist: glob stays in node_modules.
-      resolveDir: __dirname,
-    }));
+    for (const { name, importer: by } of LOADED_ON_FIRST_CALL) {
+      build.onResolve({ filter: new RegExp(`^${name}$`) }, ({ importer }) =>
+        importer.includes(by) ? { path: name, namespace: 'loaded-on-first-call' } : undefined,
+      );
+    }
+    build.onLoad({ filter: /.*/, namespace: 'loaded-on-first-call' }, ({ path: name }) => {
+      const { exported } = LOADED_ON_FIRST_CALL.find((stub) => stub.name === name);
+      return {
+        // A function or a class (`new Address6(...)`); the require is external (see below).
+        contents: `exports.${exported} = function (...args) {
+          const real = require('${name}').${exported};
+          return new.target ? new real(...args) : real(...args);
+        };`,
+        resolveDir: __dirname,
+      };
+    });
   },
 };
 
@@ -69,7 +84,7 @@ async function build() {
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    external: [...LOADED_WHEN_NEEDED, 'glob'],
+    external: [...LOADED_WHEN_NEEDED, ...LOADED_ON_FIRST_CALL.map(({ name }) => name)],
     plugins: [unusedAtRun],
     // No comments or indentation: 1.7 MB instead of 2.5 to parse and keep. Names stay, so stack
     // traces name their functions; the source map (node --enable-source-maps) gives the lines.

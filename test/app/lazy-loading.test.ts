@@ -24,7 +24,7 @@ describe('what the gateway loads (start-up time and memory at rest)', () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('with the defaults (rules model, in-memory store, no IM) loads its one bundled file, and no SDK, Redis client, JSON-schema compiler or glob, even after answering', async () => {
+  it('with the defaults (rules model, in-memory store, no IM) loads its one bundled file, and no SDK, Redis client, JSON-schema compiler, glob or ip-address, even after answering', async () => {
     const loadedFile = path.join(dir, 'loaded.json');
     const gateway = await spawnGateway({
       CLAWDBOT_API_KEYS: 'lazy-loading-key-0123456789',
@@ -45,7 +45,7 @@ describe('what the gateway loads (start-up time and memory at rest)', () => {
     // One file holds the gateway and the packages it always uses (app/build.js's bundle).
     expect(files.filter((file) => file.startsWith(APP_DIST))).toEqual([path.join(APP_DIST, 'main.js')]);
     const loaded = packagesOf(files);
-    const unneeded = ['ioredis', 'ajv', '@fastify/ajv-compiler', 'light-my-request', 'openai', '@anthropic-ai/sdk', 'node-fetch', 'dingtalk-stream', '@larksuiteoapi/node-sdk', 'glob'];
+    const unneeded = ['ioredis', 'ajv', '@fastify/ajv-compiler', 'light-my-request', 'openai', '@anthropic-ai/sdk', 'node-fetch', 'dingtalk-stream', '@larksuiteoapi/node-sdk', 'glob', 'ip-address'];
     expect(unneeded.filter((name) => loaded.has(name))).toEqual([]);
   });
 
