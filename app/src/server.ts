@@ -25,7 +25,9 @@ type CompilersFactory = Required<NonNullable<NonNullable<FastifyServerOptions['s
  * start took about 100 modules, 150 ms and 2.5 MB.
  */
 function lazyDefaultCompilers(): CompilersFactory {
-  const fromFastify = createRequire(require.resolve('fastify'));
+  // Resolved on first use too: resolving Fastify took some 2.5 ms of every start.
+  let fastifyRequire: NodeJS.Require | undefined;
+  const fromFastify = (name: string) => (fastifyRequire ??= createRequire(require.resolve('fastify')))(name);
   // ajv-compiler's factory type is a union of two builders; the default (not JTD) one is made here.
   let validator: ((schemas: unknown, options: unknown) => never) | undefined;
   let serializer: CompilersFactory['buildSerializer'] | undefined;

@@ -13,11 +13,30 @@ import type { GatewayDeps } from '../deps';
  */
 export const PUBLIC_DIR = path.resolve(__dirname, path.basename(__dirname) === 'web' ? '../..' : '..', 'public');
 
-const packageDir = (name: string) => path.dirname(require.resolve(`${name}/package.json`));
+/**
+ * A package's directory, found on the first request for one of its files: resolving the three
+ * packages when the gateway starts took about 8 ms of its start-up, for files most starts never
+ * serve.
+ */
+const packageDirs = new Map<string, string>();
+function packageDir(name: string): string {
+  let dir = packageDirs.get(name);
+  if (dir === undefined) {
+    dir = path.dirname(require.resolve(`${name}/package.json`));
+    packageDirs.set(name, dir);
+  }
+  return dir;
+}
+
+/** A file of an installed package, by the package's name and the file's directory inside it. */
+interface PackageFile {
+  packageName: string;
+  dir: string;
+  file: string;
+}
 
 /** The page parses the chat stream with the same SSE parser as the terminal UI: its ESM build. */
 export const SSE_PARSER_PATH = '/vendor/eventsource-parser.js';
-const SSE_PARSER_DIR = path.join(packageDir('eventsource-parser'), 'dist');
 
 /**
  * The page renders replies with the same Markdown parser as the terminal chat (markdown-it, its
@@ -25,14 +44,15 @@ const SSE_PARSER_DIR = path.join(packageDir('eventsource-parser'), 'dist');
  * and one module per language). Served by the gateway itself: the page loads nothing from
  * another host.
  */
-export const VENDOR_FILES: Record<string, { dir: string; file: string }> = {
-  [SSE_PARSER_PATH]: { dir: SSE_PARSER_DIR, file: 'index.js' },
-  '/vendor/markdown-it.js': { dir: path.join(packageDir('markdown-it'), 'dist/browser'), file: 'markdown-it.esm.min.mjs' },
-  '/vendor/highlight/core.js': { dir: path.join(packageDir('@highlightjs/cdn-assets'), 'es'), file: 'core.min.js' },
-  '/vendor/highlight/light.css': { dir: path.join(packageDir('@highlightjs/cdn-assets'), 'styles'), file: 'github.min.css' },
-  '/vendor/highlight/dark.css': { dir: path.join(packageDir('@highlightjs/cdn-assets'), 'styles'), file: 'github-dark.min.css' },
+export const VENDOR_FILES: Record<string, PackageFile> = {
+  [SSE_PARSER_PATH]: { packageName: 'eventsource-parser', dir: 'dist', file: 'index.js' },
+  '/vendor/markdown-it.js': { packageName: 'markdown-it', dir: 'dist/browser', file: 'markdown-it.esm.min.mjs' },
+  '/vendor/highlight/core.js': { packageName: '@highlightjs/cdn-assets', dir: 'es', file: 'core.min.js' },
+  '/vendor/highlight/light.css': { packageName: '@highlightjs/cdn-assets', dir: 'styles', file: 'github.min.css' },
+  '/vendor/highlight/dark.css': { packageName: '@highlightjs/cdn-assets', dir: 'styles', file: 'github-dark.min.css' },
 };
-const HIGHLIGHT_LANGUAGES_DIR = path.join(packageDir('@highlightjs/cdn-assets'), 'es/languages');
+const HIGHLIGHT_LANGUAGES = { packageName: '@highlightjs/cdn-assets', dir: 'es/languages' };
+const dirOf = ({ packageName, dir }: Omit<PackageFile, 'file'>) => path.join(packageDir(packageName), dir);
 
 // The page's files are cheap and load eight at once; counting them against the per-IP limit
 // would break the page for an office behind one NAT address. Its API calls are still limited.
@@ -71,12 +91,12 @@ export const webPlugin: FastifyPluginAsync<GatewayDeps> = async (app) => {
   for (const file of readdirSync(PUBLIC_DIR)) {
     app.get(`/${file}`, PAGE_FILE, (_request, reply) => reply.sendFile(file));
   }
-  for (const [route, { dir, file }] of Object.entries(VENDOR_FILES)) {
-    app.get(route, PAGE_FILE, (_request, reply) => reply.sendFile(file, dir));
+  for (const [route, vendored] of Object.entries(VENDOR_FILES)) {
+    app.get(route, PAGE_FILE, (_request, reply) => reply.sendFile(vendored.file, dirOf(vendored)));
   }
   // A language module by its name; anything else (a path, a missing language) is the JSON 404.
   app.get<{ Params: { language: string } }>('/vendor/highlight/languages/:language', PAGE_FILE, (request, reply) => {
     const name = /^([a-z0-9-]+)\.js$/.exec(request.params.language)?.[1];
-    return name ? reply.sendFile(`${name}.min.js`, HIGHLIGHT_LANGUAGES_DIR) : reply.callNotFound();
+    return name ? reply.sendFile(`${name}.min.js`, dirOf(HIGHLIGHT_LANGUAGES)) : reply.callNotFound();
   });
 };
