@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // Builds app/dist: tsc typechecks and emits every module (the CLIs run from there), then esbuild
-// bundles the gateway (src/main.ts and everything it imports) into dist/main.js: one file instead
-// of some 440 modules found, read and compiled one by one at every start (issue 13: cold start
-// and memory at rest; bench/RESULTS.md has the figures).
-const { execFileSync } = require('node:child_process');
+// bundles the gateway (src/main.ts and everything it imports) into dist/gateway.js: one file
+// instead of some 440 modules found, read and compiled one by one at every start, and its entry
+// point (src/start.ts) into dist/main.js. Last, it starts the gateway once to make the V8 code
+// cache dist/main.js compiles the gateway with (dist/gateway.cache). Issue 13: cold start and
+// memory at rest; bench/RESULTS.md has the figures.
+const { execFileSync, spawn } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const esbuild = require('esbuild');
 
@@ -73,13 +77,55 @@ const unusedAtRun = {
   },
 };
 
+const DIST = path.join(__dirname, 'dist');
+
+/**
+ * Starts the built gateway (its defaults: rules model, in-memory store) until /health answers,
+ * then stops it: at exit it writes the code cache of what it compiled (src/start.ts).
+ */
+async function writeCodeCache() {
+  const cacheFile = path.join(DIST, 'gateway.cache');
+  fs.rmSync(cacheFile, { force: true });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'clawdbot-build-'));
+  const child = spawn(process.execPath, [path.join(DIST, 'main.js')], {
+    env: {
+      PATH: process.env.PATH,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      METRICS_PORT: '0',
+      CLAWDBOT_DATA_DIR: dataDir,
+      CLAWDBOT_API_KEYS: crypto.randomBytes(24).toString('hex'),
+      CLAWDBOT_WRITE_CODE_CACHE: cacheFile,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const url = await new Promise((resolve, reject) => {
+      let output = '';
+      child.stdout.on('data', (data) => {
+        output += data;
+        const listening = /"url":"(http:[^"]+)"/.exec(output);
+        if (listening) resolve(listening[1]);
+      });
+      void exited.then(() => reject(new Error(`the gateway exited before listening:\n${output}`)));
+    });
+    const health = await fetch(`${url}/health`);
+    if (!health.ok) throw new Error(`/health answered ${health.status}`);
+    child.kill('SIGTERM');
+    if ((await exited) !== 0 || !fs.existsSync(cacheFile)) throw new Error('the gateway wrote no code cache');
+  } finally {
+    child.kill('SIGKILL');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 async function build() {
-  const outfile = path.join(__dirname, 'dist/main.js');
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', __dirname], { stdio: 'inherit' });
   // Asynchronous: esbuild runs plugins in no synchronous build.
   const { outputFiles } = await esbuild.build({
-    entryPoints: [path.join(__dirname, 'src/main.ts')],
-    outfile,
+    entryPoints: { gateway: path.join(__dirname, 'src/main.ts'), main: path.join(__dirname, 'src/start.ts') },
+    outdir: DIST,
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -98,9 +144,10 @@ async function build() {
   for (const { path: file, text } of outputFiles) {
     // esbuild leaves non-ASCII characters in regular expressions raw, and one such character makes
     // V8 keep the whole source as a two-byte string: twice its size in memory.
-    const ascii = file === outfile ? text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : text;
+    const ascii = file.endsWith('.js') ? text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : text;
     fs.writeFileSync(file, ascii);
   }
+  await writeCodeCache();
 }
 
 build().catch((error) => {

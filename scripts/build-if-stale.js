@@ -12,6 +12,8 @@ const path = require('node:path');
 const APP = path.resolve(__dirname, '../app');
 const BUILD_INFO = path.join(APP, 'dist/.tsbuildinfo');
 const MAIN_JS = path.join(APP, 'dist/main.js');
+// Written last (the code cache of a start): a build that stopped before it is no build.
+const CODE_CACHE = path.join(APP, 'dist/gateway.cache');
 
 /** The newest modification time under `dir`, directories included (a deleted file changes its directory). */
 function newestMtime(dir) {
@@ -22,7 +24,7 @@ function newestMtime(dir) {
 }
 
 function isStale() {
-  if (!fs.existsSync(BUILD_INFO) || !fs.existsSync(MAIN_JS)) return true;
+  if (![BUILD_INFO, MAIN_JS, CODE_CACHE].every((file) => fs.existsSync(file))) return true;
   const sources = Math.max(newestMtime(path.join(APP, 'src')), ...['tsconfig.json', 'build.js'].map((file) => fs.statSync(path.join(APP, file)).mtimeMs));
   return fs.statSync(BUILD_INFO).mtimeMs < sources;
 }

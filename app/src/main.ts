@@ -1,5 +1,4 @@
 import type { AddressInfo } from 'node:net';
-import v8 from 'node:v8';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { listenOn, PortInUseError, startupBanner } from './lib/banner';
@@ -9,13 +8,6 @@ import { startMetricsServer } from './observability/metrics-server';
 import { buildGateway } from './server';
 import { createDeps } from './startup';
 import { openWebPageIfAsked } from './web/open';
-
-// Old space grows to 1.5x what the last full GC left live before the next one, not up to V8's
-// 4x: under saturation a chat request promotes about half a kilobyte of short-lived objects,
-// and the default let that garbage take old space to 47 MB, 27 with this (peak RSS over 60,000 chat
-// requests 135 -> 113 MB, GC pause share unchanged; bench/RESULTS.md). Set here, not on the command
-// line, so `npm start`, the image and the bench all run with it (NODE_OPTIONS refuses it).
-v8.setFlagsFromString('--heap-growing-percent=50');
 
 // Start-up and shutdown notices for the operator, on stdout (docker logs). Request, model,
 // audit and error logs go to the files under <data dir>/logs/. A person at a terminal gets a

@@ -2,7 +2,7 @@ import { spawnGateway, startGateway, type SpawnedGateway, type TestGateway } fro
 
 // app/build.js leaves out of the bundle what the gateway never runs (zod's other locales,
 // @fastify/static's glob): the bundled gateway must still answer as the sources do.
-describe('the bundled gateway (app/dist/main.js) beside the sources', () => {
+describe('the bundled gateway (app/dist/main.js and gateway.js) beside the sources', () => {
   let bundled: SpawnedGateway;
   let sources: TestGateway;
   beforeAll(async () => {
@@ -30,6 +30,10 @@ describe('the bundled gateway (app/dist/main.js) beside the sources', () => {
     const fromBundle = await chat(bundled, body);
     expect(fromBundle.status).toBe(400);
     expect(fromBundle).toEqual(await chat(sources, body));
+  });
+
+  it("starts with the build's code cache (app/dist/gateway.cache: it warns when it cannot)", () => {
+    expect(bundled.output()).not.toMatch(/CodeCacheWarning/);
   });
 
   it('serves the web page and its vendored files', async () => {

@@ -9,7 +9,7 @@ import type { GatewayDeps } from '../deps';
 
 /**
  * app/public: two levels up from app/src/web (tests, tsx) and app/dist/web (tsc's output), one
- * up from app/dist when this module is part of the gateway's bundle (app/dist/main.js).
+ * up from app/dist when this module is part of the gateway's bundle (app/dist/gateway.js).
  */
 export const PUBLIC_DIR = path.resolve(__dirname, path.basename(__dirname) === 'web' ? '../..' : '..', 'public');
 
