@@ -18,7 +18,7 @@ v8.setFlagsFromString('--heap-growing-percent=50');
 const gateway = path.join(__dirname, 'gateway.js');
 const cacheFile = path.join(__dirname, 'gateway.cache');
 const WITHOUT_CACHE: Record<Exclude<CodeCacheUse, 'used'>, string> = {
-  none: 'is missing (app/build.js makes it)',
+  none: 'is missing',
   stale: 'is from another build of gateway.js',
   rejected: 'was made under other V8 flags or another Node',
 };
@@ -33,7 +33,7 @@ if (process.sourceMapsEnabled) {
   const writeTo = process.env.CLAWDBOT_WRITE_CODE_CACHE;
   if (writeTo) process.once('exit', () => writeCodeCache(compiled, writeTo));
   else if (compiled.cache !== 'used') {
-    process.emitWarning(`${cacheFile} ${WITHOUT_CACHE[compiled.cache]}: the gateway starts without it, slower`, 'CodeCacheWarning');
+    process.emitWarning(`${cacheFile} ${WITHOUT_CACHE[compiled.cache]}: the gateway starts without it, slower; app/build.js (npm run build) makes a new one`, 'CodeCacheWarning');
   }
   runAsModule(compiled, gateway, module, require);
 }
