@@ -3,7 +3,7 @@
 'use strict';
 const http = require('node:http');
 const autocannon = require('autocannon');
-const { memory, resetPeakRss } = require('./processes');
+const { cpuMicros, memory, resetPeakRss } = require('./processes');
 const { ANSWER_MS: UPSTREAM_ANSWER_MS } = require('./upstream');
 
 const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -14,18 +14,26 @@ const STREAM_SECONDS = 8;
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 
-/** Saturation: CONNECTIONS autocannon connections; peak RSS is the server's over the run, warm-up included. */
+/**
+ * Saturation: CONNECTIONS autocannon connections. Peak RSS is the server's over the run, and
+ * cpuPerRequestUs the CPU time the server's process spent per request (all its threads, user
+ * and system), both warm-up included. The CPU figure is the server's own cost: unlike req/s,
+ * it does not depend on how much of the two cores the load generator took.
+ */
 async function saturate(server, options) {
   resetPeakRss(server.pid);
+  const cpuBefore = cpuMicros(server.pid);
   const result = await autocannon({
     connections: CONNECTIONS,
     duration: DURATION_SECONDS,
     warmup: { connections: CONNECTIONS, duration: WARMUP_SECONDS },
     ...options,
   });
+  const requests = result.requests.total + (result.warmup?.requests.total ?? 0);
+  const cpuPerRequestUs = (cpuMicros(server.pid) - cpuBefore) / requests;
   const failures = result.non2xx + result.errors + result.timeouts;
   if (failures > 0) console.log(`    ${failures} failed requests`);
-  return { rps: result.requests.average, peakRss: memory(server.pid).peak, failures };
+  return { rps: result.requests.average, peakRss: memory(server.pid).peak, cpuPerRequestUs, failures };
 }
 
 /** One request on `agent`; resolves with its status once the whole response has arrived. */

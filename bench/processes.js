@@ -23,6 +23,17 @@ function memory(pid) {
   return { rss: kB('VmRSS'), peak: kB('VmHWM') };
 }
 
+// proc(5): utime and stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks (USER_HZ, 100
+// on Linux); counted from after the command name, which may hold spaces.
+const TICK_MICROS = 10_000;
+
+/** The CPU time a process has used so far (user and system, all threads), in microseconds. */
+function cpuMicros(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MICROS;
+}
+
 /** Starts VmHWM again from the current RSS (proc(5), clear_refs). */
 const resetPeakRss = (pid) => fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
 
@@ -65,4 +76,4 @@ function gatewayEnv(port, dataDir, extra = {}) {
   };
 }
 
-module.exports = { API_KEY, freePort, memory, resetPeakRss, sleep, startServer, stopServer, gatewayEnv };
+module.exports = { API_KEY, cpuMicros, freePort, memory, resetPeakRss, sleep, startServer, stopServer, gatewayEnv };

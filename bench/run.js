@@ -4,7 +4,8 @@
 // time to first token and streamed-token throughput through the gateway beside the same fake
 // OpenAI-compatible upstream (bench/upstream.js) called directly. Each server is its own process;
 // the load comes from this one (bench/load.js). Gateway and baseline runs alternate, PAIRS
-// times, and every figure is the median of its runs. Results print as a table and go to
+// times (a baseline run right before each gateway row), and every figure is the median of its
+// runs; a ratio is the median of the pairs' ratios. Results print as a table and go to
 // bench/out/results.json (bench/report.js).
 'use strict';
 const fs = require('node:fs');
@@ -37,7 +38,9 @@ async function main() {
     `clawdbot bench: ${PAIRS} pairs, ${WARMUP_SECONDS} + ${DURATION_SECONDS} s per run, ${CONNECTIONS} connections, ` +
       `Node ${process.version}, ${os.cpus().length} CPUs, load average ${loadAverage()}`,
   );
-  const runs = { helloRps: [], healthRps: [], hiRps: [], timeRps: [], helloPeak: [], hiPeak: [], timePeak: [], helloP99: [], chatP99: [] };
+  // Per row, per pair: the gateway's saturate() result and its baseline's, run right before it.
+  const saturation = { health: [], hi: [], time: [] };
+  const runs = { helloP99: [], chatP99: [] };
   const starts = { hello: [], gateway: [], helloRest: [], gatewayRest: [] };
   const streams = { direct: [], gateway: [] };
   try {
@@ -67,24 +70,23 @@ async function main() {
       body: JSON.stringify({ messages: [{ role: 'user', content }] }),
     });
     const helloUrl = { url: `http://127.0.0.1:${helloPort}/` };
+    const rows = { health: { url: `http://127.0.0.1:${gatewayPort}/health` }, hi: chat('hello'), time: chat('what time is it') };
     for (let pair = 1; pair <= PAIRS; pair++) {
       console.log(`  pair ${pair}/${PAIRS} (load average ${loadAverage()})`);
-      const base = await saturate(hello, helloUrl);
-      runs.helloRps.push(base.rps);
-      runs.helloPeak.push(base.peakRss);
-      runs.healthRps.push((await saturate(gateway, { url: `http://127.0.0.1:${gatewayPort}/health` })).rps);
-      const hi = await saturate(gateway, chat('hello'));
-      runs.hiRps.push(hi.rps);
-      runs.hiPeak.push(hi.peakRss);
-      const time = await saturate(gateway, chat('what time is it'));
-      runs.timeRps.push(time.rps);
-      runs.timePeak.push(time.peakRss);
+      // The baseline runs right before each gateway row, not once a pair: this machine's speed
+      // drifts over the minute a pair takes (hello-world alone moved 39k -> 21k req/s in four
+      // runs), and a row compared with a baseline run 40 s earlier measured the drift.
+      for (const [row, options] of Object.entries(rows)) {
+        const baseline = await saturate(hello, helloUrl);
+        const measured = await saturate(gateway, options);
+        saturation[row].push({ gateway: measured, baseline });
+      }
       runs.helloP99.push((await paced(helloUrl, FIXED_RATE)).p99);
       runs.chatP99.push((await paced(chat('hello'), FIXED_RATE)).p99);
-      console.log(
-        `    req/s hello-world ${Math.round(base.rps)}, /health ${Math.round(runs.healthRps.at(-1))}, chat "hello" ${Math.round(hi.rps)}, ` +
-          `"what time is it" ${Math.round(time.rps)}; P99 at a steady ${FIXED_RATE} QPS ${runs.helloP99.at(-1).toFixed(1)} / ${runs.chatP99.at(-1).toFixed(1)} ms`,
-      );
+      const line = Object.entries(saturation)
+        .map(([row, results]) => `${row} ${Math.round(results.at(-1).gateway.rps)} / ${Math.round(results.at(-1).baseline.rps)}`)
+        .join(', ');
+      console.log(`    req/s (gateway / hello-world) ${line}; P99 at a steady ${FIXED_RATE} QPS ${runs.helloP99.at(-1).toFixed(1)} / ${runs.chatP99.at(-1).toFixed(1)} ms`);
     }
     await Promise.all([stopServer(hello), stopServer(gateway)]);
 
@@ -122,7 +124,7 @@ async function main() {
     for (const dir of dataDirs) fs.rmSync(dir, { recursive: true, force: true });
   }
   report(
-    { runs, starts, streams, fixedRate: FIXED_RATE, streamCount: STREAMS },
+    { saturation, runs, starts, streams, fixedRate: FIXED_RATE, streamCount: STREAMS },
     { pairs: PAIRS, durationSeconds: DURATION_SECONDS, connections: CONNECTIONS },
   );
 }
