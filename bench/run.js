@@ -86,7 +86,7 @@ async function main() {
       const line = Object.entries(saturation)
         .map(([row, results]) => `${row} ${Math.round(results.at(-1).gateway.rps)} / ${Math.round(results.at(-1).baseline.rps)}`)
         .join(', ');
-      console.log(`    req/s (gateway / hello-world) ${line}; P99 at a steady ${FIXED_RATE} QPS ${runs.helloP99.at(-1).toFixed(1)} / ${runs.chatP99.at(-1).toFixed(1)} ms`);
+      console.log(`    gateway / hello-world: req/s ${line}; P99 at a steady ${FIXED_RATE} QPS ${runs.chatP99.at(-1).toFixed(1)} / ${runs.helloP99.at(-1).toFixed(1)} ms`);
     }
     await Promise.all([stopServer(hello), stopServer(gateway)]);
 
