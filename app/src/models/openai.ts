@@ -115,10 +115,10 @@ function finishReasonOf(reason: string | null | undefined): FinishReason {
 }
 
 /**
- * OpenAI itself takes the answer length as max_completion_tokens (its reasoning models refuse
- * max_tokens); the other OpenAI-compatible providers know max_tokens.
+ * The field that carries the answer length: OpenAI itself takes max_completion_tokens (its
+ * reasoning models refuse max_tokens); the other OpenAI-compatible providers know max_tokens.
  */
-const isOpenAIItself = (endpoint?: string) => !endpoint || new URL(endpoint).hostname === 'api.openai.com';
+const maxTokensField = (endpoint?: string) => (!endpoint || new URL(endpoint).hostname === 'api.openai.com' ? 'max_completion_tokens' : 'max_tokens');
 
 /** Any OpenAI-compatible endpoint (OpenAI, DeepSeek, Qwen, MiniMax, Moonshot ...) via the official SDK. */
 export class OpenAIModel implements ChatModel {
@@ -126,10 +126,13 @@ export class OpenAIModel implements ChatModel {
   readonly supportsVision: boolean;
   private readonly client: OpenAI;
   private readonly bearer: string;
+  // Read once: parsing the endpoint's URL on every call cost each call a few microseconds.
+  private readonly maxTokensField: string;
 
   constructor(private readonly options: RemoteModelOptions) {
     this.descriptor = { provider: 'openai', name: options.name, ...(options.endpoint ? { endpoint: options.endpoint } : {}) };
     this.supportsVision = supportsVision('openai', options.name);
+    this.maxTokensField = maxTokensField(options.endpoint);
     this.bearer = options.apiSecret ? `${options.apiKey}:${options.apiSecret}` : options.apiKey;
     this.client = new OpenAI({
       apiKey: this.bearer,
@@ -146,7 +149,7 @@ export class OpenAIModel implements ChatModel {
     return {
       model: this.options.name,
       messages: request.messages.map(toOpenAIMessage),
-      [isOpenAIItself(this.options.endpoint) ? 'max_completion_tokens' : 'max_tokens']: request.maxTokens,
+      [this.maxTokensField]: request.maxTokens,
       temperature: request.temperature,
       top_p: sampling.topP,
       stop: sampling.stop,
