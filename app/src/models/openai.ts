@@ -126,7 +126,7 @@ export class OpenAIModel implements ChatModel {
   readonly supportsVision: boolean;
   private readonly client: OpenAI;
   private readonly bearer: string;
-  // Read once: parsing the endpoint's URL on every call cost each call a few microseconds.
+  // Decided once: the endpoint never changes, so no call needs to parse its URL again.
   private readonly maxTokensField: string;
 
   constructor(private readonly options: RemoteModelOptions) {
