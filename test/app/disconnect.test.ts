@@ -33,6 +33,8 @@ describe('a client that hangs up', () => {
     expect(new TextDecoder().decode((await reader.read()).value)).toContain('"delta"');
     controller.abort();
 
+    // The gateway hangs up on the provider too: the stalled answer is not left holding a connection.
+    await waitFor(() => fake.completions().at(-1)!.hungUp);
     await waitFor(async () => (await gw.readLog('model_api.log')).includes('"outcome":"abandoned"'));
     expect(await gw.deps.store.readList(sessionKey({ sessionId: 'gone', principal: apiKeyId(gw.apiKey) }))).toEqual([]);
     expect((await postJson(`${gw.url}/api/chat`, { message: 'still there?' }, gw.apiKey)).status).toBe(200);

@@ -221,3 +221,26 @@ describe('a model without vision', () => {
     }
   });
 });
+
+describe('an OpenAI-compatible provider that reports an error in its stream', () => {
+  let fake: FakeLLM;
+  let gw: TestGateway;
+  beforeAll(async () => {
+    fake = await startFakeOpenAI();
+    gw = await startGateway({ MODEL_PROVIDER: 'openai', MODEL_ENDPOINT: fake.url, MODEL_API_KEY: MODEL_KEY, ROUTING: 'llm', CACHE_TTL_SECONDS: '0' });
+  });
+  afterAll(async () => {
+    await gw.close();
+    await fake.close();
+  });
+
+  it('answers 502 with the provider\'s message, not a made-up connection failure', async () => {
+    fake.enqueue({ body: { error: { message: 'The server is overloaded', type: 'server_error' } } });
+    const response = await postJson(`${gw.url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'hi' }], stream: true }, gw.apiKey);
+    expect(response.status).toBe(502);
+    const { error } = await response.json();
+    expect(error).toMatchObject({ type: 'api_error', code: 'model_unavailable' });
+    expect(error.message).toContain('The server is overloaded');
+    expect(error.message).not.toContain('cannot be reached');
+  });
+});

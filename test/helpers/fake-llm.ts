@@ -54,6 +54,8 @@ export interface RecordedRequest {
   path: string;
   headers: IncomingHttpHeaders;
   body: any;
+  /** The caller closed the connection before the answer was complete. */
+  hungUp: boolean;
 }
 
 export interface FakeLLMOptions {
@@ -211,7 +213,8 @@ async function startFake(protocol: Protocol, options: FakeLLMOptions): Promise<F
       } catch {
         body = raw;
       }
-      const recorded: RecordedRequest = { method: req.method ?? '', path: (req.url ?? '').split('?')[0], headers: req.headers, body };
+      const recorded: RecordedRequest = { method: req.method ?? '', path: (req.url ?? '').split('?')[0], headers: req.headers, body, hungUp: false };
+      res.on('close', () => (recorded.hungUp = !res.writableFinished));
       requests.push(recorded);
       void answer(recorded, res);
     });

@@ -34,6 +34,11 @@ export class Deadline {
     this.timer.refresh();
   }
 
+  /** Aborts the call: whoever reads its answer stopped before the end. */
+  cancel(): void {
+    this.controller.abort();
+  }
+
   /** Ends the link to the caller's signal and the timer; call it once the call is over. */
   stop(): void {
     clearTimeout(this.timer);

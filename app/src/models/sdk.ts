@@ -122,7 +122,7 @@ export interface StreamChunk {
 }
 
 /**
- * Reads an SDK stream under a Deadline, yielding the text the chunks carry; returns how the
+ * Reads a provider's stream under a Deadline, yielding the text the chunks carry; returns how the
  * answer ended: the tool calls assembled from their pieces, the usage when the chunks
  * reported both counts.
  */
@@ -137,6 +137,7 @@ export async function* readStream<Chunk>(
   const usage: Partial<TokenUsage> = {};
   const toolCalls = new Map<number, { id: string; name: string; arguments: string }>();
   let finishReason: FinishReason = 'stop';
+  let complete = false;
   try {
     const stream = await open(deadline.signal);
     for await (const chunk of stream) {
@@ -150,17 +151,20 @@ export async function* readStream<Chunk>(
       }
       if (text) yield text;
     }
-    // The SDKs end an aborted stream quietly: after our deadline that is a timeout, after the
-    // client left it is not a complete answer either.
+    // An aborted stream can end quietly (the SDKs' own streams do): after our deadline that is a
+    // timeout, after the client left it is not a complete answer either.
     if (deadline.signal.aborted) throw new Error('stream aborted');
     const { promptTokens, completionTokens } = usage;
     const ending: AnswerEnding = { finishReason };
     if (toolCalls.size) ending.toolCalls = [...toolCalls.entries()].sort(([a], [b]) => a - b).map(([, call]) => call);
     if (promptTokens !== undefined && completionTokens !== undefined) ending.usage = { promptTokens, completionTokens };
+    complete = true;
     return ending;
   } catch (error) {
     throw fail(error, deadline);
   } finally {
+    // A consumer that stopped early (the client left) ends the provider's request as well.
+    if (!complete) deadline.cancel();
     deadline.stop();
   }
 }
