@@ -234,6 +234,16 @@ describe('an OpenAI-compatible provider that reports an error in its stream', ()
     await fake.close();
   });
 
+  it('passes streamed text with quotes, backslashes, line breaks and non-ASCII through unchanged', async () => {
+    const text = 'He said "hi" \\ then\nleft: 你好 ✓ \u2028 </script> end';
+    fake.enqueue({ text });
+    const events = await readEvents(await postJson(`${gw.url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'hi' }], stream: true }, gw.apiKey));
+    const chunks = events.slice(0, -1) as Array<{ id: string; choices: Array<{ delta: { content?: string } }> }>;
+    expect(chunks.length).toBeGreaterThan(3);
+    expect(chunks.map((c) => c.choices[0].delta.content ?? '').join('')).toBe(text);
+    expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
+  });
+
   it('answers 502 with the provider\'s message, not a made-up connection failure', async () => {
     fake.enqueue({ body: { error: { message: 'The server is overloaded', type: 'server_error' } } });
     const response = await postJson(`${gw.url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'hi' }], stream: true }, gw.apiKey);

@@ -33,7 +33,7 @@ async function startServer(source: Source): Promise<{ app: FastifyInstance; url:
         source.stopped = true;
       }
     }
-    return sendEventStream(reply, deltas(), { delta: (text) => ({ text }), end: () => [] });
+    return sendEventStream(reply, deltas(), { delta: (text) => JSON.stringify({ text }), end: () => [] });
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   return { app, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/stream` };
@@ -110,7 +110,7 @@ describe('sendEventStream and a failure mid-stream', () => {
       const format = {
         delta: (text: string, index: number) => {
           if (index > 0) throw new Error('cannot format the second delta');
-          return { text };
+          return JSON.stringify({ text });
         },
         end: () => [],
       };

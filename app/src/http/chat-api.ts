@@ -49,7 +49,7 @@ export const chatApiPlugin: FastifyPluginAsync<GatewayDeps> = async (app, { chat
     const stream = chat.replyStream(turn);
     const model = { provider: stream.model.provider, name: stream.model.name };
     return sendEventStream(reply, stream, {
-      delta: (text) => ({ delta: text }),
+      delta: (text) => JSON.stringify({ delta: text }),
       end: (text) => [{ sessionId: turn.sessionId, reply: text, model }],
     });
   });

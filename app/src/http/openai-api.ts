@@ -172,6 +172,10 @@ function messageBody(text: string, ending: AnswerEnding) {
   return { role: 'assistant', content: text || null, refusal: null, tool_calls: toolCallsBody(ending.toolCalls).map(({ index: _, ...call }) => call) };
 }
 
+// Held where a streamed chunk's text goes while its fixed JSON is made (nulls: no model sends it).
+const TEXT_PLACEHOLDER = '\u0000text\u0000';
+const TEXT_PLACEHOLDER_JSON = JSON.stringify(TEXT_PLACEHOLDER);
+
 const epochSeconds = (iso?: string) => Math.floor((iso ? Date.parse(iso) : Date.now()) / 1000);
 const startedAt = new Date().toISOString();
 
@@ -247,8 +251,20 @@ export const openaiApiPlugin: FastifyPluginAsync<GatewayDeps> = async (app, { ch
       started = true;
       return opening;
     };
+    // The chunks after the first differ only in their text: JSON.stringify makes their JSON once,
+    // around a placeholder, and each token's chunk is the two halves around its text's JSON
+    // (a chunk object and its serialization per token were the most the handler allocated).
+    let halves: [string, string] | undefined;
+    const nextDeltaJson = (text: string) => {
+      if (!halves) {
+        const whole = JSON.stringify(chunk(choice({ content: TEXT_PLACEHOLDER }, null)));
+        const at = whole.lastIndexOf(TEXT_PLACEHOLDER_JSON);
+        halves = [whole.slice(0, at), whole.slice(at + TEXT_PLACEHOLDER_JSON.length)];
+      }
+      return halves[0] + JSON.stringify(text) + halves[1];
+    };
     return sendEventStream(reply, stream, {
-      delta: (text) => chunk(choice(firstDelta({ content: text }), null)),
+      delta: (text) => (started ? nextDeltaJson(text) : JSON.stringify(chunk(choice(firstDelta({ content: text }), null)))),
       end: () => {
         const ending = stream.ending ?? { finishReason: 'stop' };
         // Tool calls arrive whole from the models' streams: all in one delta, each with its index.

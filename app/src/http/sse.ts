@@ -5,8 +5,8 @@ import { describeError } from './errors';
 const event = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`;
 
 export interface EventFormat {
-  /** The event carrying one text delta. */
-  delta(text: string, index: number): unknown;
+  /** The JSON of the event carrying one text delta (made per token, so a format can reuse its fixed parts). */
+  delta(text: string, index: number): string;
   /** The events after the last delta, given the whole text. */
   end(text: string): unknown[];
 }
@@ -39,7 +39,7 @@ export async function sendEventStream(reply: FastifyReply, deltas: AsyncIterable
     for (; !step.done && !response.destroyed; step = await iterator.next()) {
       text += step.value;
       // A client that reads slower than the model writes: wait for it, or for it to leave.
-      if (!response.write(event(format.delta(step.value, index++))) && !response.destroyed) await writable(response);
+      if (!response.write(`data: ${format.delta(step.value, index++)}\n\n`) && !response.destroyed) await writable(response);
     }
     if (step.done) for (const last of format.end(text)) response.write(event(last));
   } catch (error) {

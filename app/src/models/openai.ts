@@ -129,6 +129,9 @@ const maxTokensField = (endpoint?: string) => (!endpoint || new URL(endpoint).ho
  * and a chunk carrying `error` fails the call (a 502 with the provider's message). Stopping
  * early leaves the request to readStream, which aborts it.
  */
+// A multi-byte character may be split between two reads of the body.
+const MORE_TO_COME = { stream: true };
+
 async function* completionChunks(response: Response): AsyncGenerator<unknown> {
   const events: string[] = [];
   const parser = createParser({ onEvent: ({ data }) => events.push(data) });
@@ -136,7 +139,7 @@ async function* completionChunks(response: Response): AsyncGenerator<unknown> {
   let done = false;
   // node-fetch's body is a Node Readable (typed as the web stream of the built-in fetch): both iterate.
   for await (const bytes of response.body as unknown as AsyncIterable<Uint8Array>) {
-    parser.feed(text.decode(bytes, { stream: true }));
+    parser.feed(text.decode(bytes, MORE_TO_COME));
     for (let i = 0; i < events.length && !done; i++) {
       if (events[i].startsWith('[DONE]')) {
         done = true;
