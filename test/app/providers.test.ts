@@ -222,7 +222,7 @@ describe('a model without vision', () => {
   });
 });
 
-describe('an OpenAI-compatible provider that reports an error in its stream', () => {
+describe("an OpenAI-compatible provider's stream, read through the gateway", () => {
   let fake: FakeLLM;
   let gw: TestGateway;
   beforeAll(async () => {

@@ -172,7 +172,7 @@ function messageBody(text: string, ending: AnswerEnding) {
   return { role: 'assistant', content: text || null, refusal: null, tool_calls: toolCallsBody(ending.toolCalls).map(({ index: _, ...call }) => call) };
 }
 
-// Held where a streamed chunk's text goes while its fixed JSON is made (nulls: no model sends it).
+// Held where a streamed chunk's text goes while the chunk's fixed JSON is made (see nextDeltaJson).
 const TEXT_PLACEHOLDER = '\u0000text\u0000';
 const TEXT_PLACEHOLDER_JSON = JSON.stringify(TEXT_PLACEHOLDER);
 
