@@ -127,7 +127,7 @@ const MORE_TO_COME = { stream: true };
 /**
  * The chunks of a streamed completion, read from the SDK's raw response with eventsource-parser:
  * the SDK's own Stream passes every chunk through three async generators and a line decoder,
- * about 5% of the gateway's CPU per streamed token (bench/RESULTS.md). It keeps the Stream's
+ * a sixth of what the gateway allocated per streamed token (bench/RESULTS.md). It keeps the Stream's
  * rules: `[DONE]` ends the answer (the body is still read to its end, so the connection goes
  * back to the pool), and a chunk carrying `error` fails the call (a 502 with the provider's
  * message). Stopping early leaves the request to readStream, which aborts it.
