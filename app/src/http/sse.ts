@@ -2,7 +2,8 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import { describeError } from './errors';
 
-const event = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`;
+const eventOf = (json: string) => `data: ${json}\n\n`;
+const event = (data: unknown) => eventOf(JSON.stringify(data));
 
 export interface EventFormat {
   /** The JSON of the event carrying one text delta (made per token, so a format can reuse its fixed parts). */
@@ -39,7 +40,7 @@ export async function sendEventStream(reply: FastifyReply, deltas: AsyncIterable
     for (; !step.done && !response.destroyed; step = await iterator.next()) {
       text += step.value;
       // A client that reads slower than the model writes: wait for it, or for it to leave.
-      if (!response.write(`data: ${format.delta(step.value, index++)}\n\n`) && !response.destroyed) await writable(response);
+      if (!response.write(eventOf(format.delta(step.value, index++))) && !response.destroyed) await writable(response);
     }
     if (step.done) for (const last of format.end(text)) response.write(event(last));
   } catch (error) {
