@@ -18,8 +18,8 @@ const esbuild = require('esbuild');
 const LOADED_WHEN_NEEDED = [
   'openai',
   '@anthropic-ai/sdk',
-  // The SDKs' fetch (models/sdk.ts); with whatwg-url's tables it added 0.3 MB to the bundle.
-  'node-fetch',
+  // The SDKs' HTTP client (models/provider-fetch.ts).
+  'undici',
   'ioredis',
   '@larksuiteoapi/node-sdk',
   'dingtalk-stream',

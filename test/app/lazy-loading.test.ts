@@ -46,7 +46,7 @@ describe('what the gateway loads (start-up time and memory at rest)', () => {
     // gateway.js), which the entry point main.js compiles itself, with its code cache.
     expect(files.filter((file) => file.startsWith(APP_DIST))).toEqual([path.join(APP_DIST, 'main.js')]);
     const loaded = packagesOf(files);
-    const unneeded = ['ioredis', 'ajv', '@fastify/ajv-compiler', 'light-my-request', 'openai', '@anthropic-ai/sdk', 'node-fetch', 'dingtalk-stream', '@larksuiteoapi/node-sdk', 'glob', 'ip-address'];
+    const unneeded = ['ioredis', 'ajv', '@fastify/ajv-compiler', 'light-my-request', 'openai', '@anthropic-ai/sdk', 'undici', 'dingtalk-stream', '@larksuiteoapi/node-sdk', 'glob', 'ip-address'];
     expect(unneeded.filter((name) => loaded.has(name))).toEqual([]);
   });
 

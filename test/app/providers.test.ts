@@ -129,6 +129,26 @@ describe.each([
     expect(fake.completions().length - before).toBe(3);
   });
 
+  it('sends calls in a row over one kept-alive connection', async () => {
+    const before = fake.completions().length;
+    for (const text of ['first', 'second']) {
+      fake.enqueue({ text });
+      expect((await complete({})).status).toBe(200);
+    }
+    const [first, second] = fake.completions().slice(before);
+    expect(second.clientPort).toBe(first.clientPort);
+  });
+
+  it('answers 502 naming the status when the provider redirects, without following it', async () => {
+    const before = fake.completions().length;
+    // Followed, the redirect would reach the fake again and get its default answer.
+    fake.enqueue({ status: 307, headers: { location: provider === 'openai' ? '/v1/chat/completions' : '/v1/messages' } });
+    const response = await complete({});
+    expect(response.status).toBe(502);
+    expect((await response.json()).error.message).toContain('HTTP 307');
+    expect(fake.completions().length - before).toBe(1);
+  });
+
   it('answers 502 with an OpenAI-style body when the provider keeps failing', async () => {
     fake.enqueue(...Array(3).fill({ status: 500, headers: { 'retry-after-ms': '10' } }));
     const response = await complete({});

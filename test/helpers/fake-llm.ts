@@ -56,6 +56,8 @@ export interface RecordedRequest {
   body: any;
   /** The caller closed the connection before the answer was complete. */
   hungUp: boolean;
+  /** The caller's end of the connection: requests on one kept-alive connection share it. */
+  clientPort: number;
 }
 
 export interface FakeLLMOptions {
@@ -213,7 +215,7 @@ async function startFake(protocol: Protocol, options: FakeLLMOptions): Promise<F
       } catch {
         body = raw;
       }
-      const recorded: RecordedRequest = { method: req.method ?? '', path: (req.url ?? '').split('?')[0], headers: req.headers, body, hungUp: false };
+      const recorded: RecordedRequest = { method: req.method ?? '', path: (req.url ?? '').split('?')[0], headers: req.headers, body, hungUp: false, clientPort: req.socket.remotePort ?? 0 };
       res.on('close', () => (recorded.hungUp = !res.writableFinished));
       requests.push(recorded);
       void answer(recorded, res);

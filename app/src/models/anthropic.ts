@@ -10,7 +10,8 @@ import type {
 import { z } from 'zod';
 import type { RemoteModelOptions } from './openai';
 import type { Deadline } from '../lib/deadline';
-import { callWithDeadline, MODEL_MAX_RETRIES, parseAnswer, providerFetch, readStream, toModelError } from './sdk';
+import { callWithDeadline, MODEL_MAX_RETRIES, parseAnswer, readStream, toModelError } from './sdk';
+import { providerFetch } from './provider-fetch';
 import { textOf, type ChatMessage, type ChatModel, type CompletionRequest, type CompletionResult, type FinishReason, type ModelDescriptor, type ModelStream, type Tools, type ToolCall } from './types';
 
 /** Anthropic requires an answer length; this one applies when neither the client nor MAX_TOKENS set one. */

@@ -3,7 +3,8 @@ import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionToolChoiceOption } from 'openai/resources/chat/completions';
 import { z } from 'zod';
 import type { Deadline } from '../lib/deadline';
-import { callWithDeadline, MODEL_MAX_RETRIES, parseAnswer, providerFetch, readStream, toModelError } from './sdk';
+import { callWithDeadline, MODEL_MAX_RETRIES, parseAnswer, readStream, toModelError } from './sdk';
+import { providerFetch } from './provider-fetch';
 import {
   textOf,
   type ChatMessage,
@@ -137,7 +138,7 @@ async function* completionChunks(response: Response): AsyncGenerator<unknown> {
   const parser = createParser({ onEvent: ({ data }) => events.push(data) });
   const text = new TextDecoder();
   let done = false;
-  // node-fetch's body is a Node Readable (typed as the web stream of the built-in fetch): both iterate.
+  // providerFetch's body is a Node Readable (typed as the web stream of the built-in fetch): both iterate.
   for await (const bytes of response.body as unknown as AsyncIterable<Uint8Array>) {
     parser.feed(text.decode(bytes, MORE_TO_COME));
     for (let i = 0; i < events.length && !done; i++) {

@@ -1,4 +1,3 @@
-import nodeFetch from 'node-fetch';
 import type { z } from 'zod';
 import { ClientClosedRequest, InputError } from '../lib/errors';
 import { Deadline, withDeadline } from '../lib/deadline';
@@ -7,16 +6,6 @@ import { ModelError, type AnswerEnding, type FinishReason, type ModelDescriptor,
 
 /** Retries of a failed call (429, 5xx, connection errors), with the SDKs' backoff. */
 export const MODEL_MAX_RETRIES = 2;
-
-/**
- * The fetch both SDKs call the provider with: node-fetch, over node:http and its keep-alive
- * global agent (which honours the provider's `Keep-Alive: timeout` hint), instead of Node's
- * built-in fetch. The built-in one wraps every request and response body in web streams and
- * clones each request to follow redirects; a streamed call through the openai SDK took 28%
- * less CPU with node-fetch (bench/RESULTS.md, 2026-12-07 second session), which is most of
- * the gateway's own cost of a stream and of the time to its first token.
- */
-export const providerFetch = nodeFetch as unknown as typeof fetch;
 
 /** The error classes both official SDKs (openai, @anthropic-ai/sdk) export. */
 export interface SdkErrors {
