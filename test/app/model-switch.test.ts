@@ -230,8 +230,8 @@ describe('admin model API and hot switch', () => {
       await new Promise((resolve) => probe.close(resolve));
       const response = await admin(gw, 'PUT', { name: 'down-model', endpoint: down, apiKey: SWITCH_KEY });
       expect(response.status).toBe(502);
-      // The cause is the socket error's code; under jest, whose realm the SDK copies Node's
-      // errors out of without their code, it is the error's message, which names the code too.
+      // The cause is the socket error's code (ECONNREFUSED). Under jest the SDK takes Node's
+      // error for one of another realm and keeps only its message, which names the code too.
       const { message } = (await response.json()).error;
       expect(message).toContain(`openai model down-model at ${down} cannot be reached (`);
       expect(message).toMatch(/cannot be reached \((connect )?ECONNREFUSED[^)]*\)$/);
