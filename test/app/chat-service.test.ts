@@ -347,6 +347,20 @@ describe('conversation log', () => {
     expect(records[2]).toMatchObject({ sessionId: 's', user: 'will this fail?', reply: '', error: 'provider down' });
     for (const record of records) expect(Date.parse(record.time)).not.toBeNaN();
   });
+  it('records a stream whose client left as a disconnect, with the text sent so far, and stores nothing', async () => {
+    const { service, store, exchanges } = setup({ routing: 'llm' });
+    let sent = '';
+    for await (const delta of service.replyStream(turn('left', 'tell me a long story'))) {
+      sent += delta;
+      // What the gateway does when the client hangs up: it stops reading.
+      break;
+    }
+
+    expect(sent).not.toBe('');
+    expect(await exchanges()).toEqual([expect.objectContaining({ sessionId: 'left', user: 'tell me a long story', reply: sent, error: 'client disconnected' })]);
+    expect(await store.readList('session:left')).toEqual([]);
+  });
+
   it('has an exchange in the file by the time its answer is returned, when many answer at once', async () => {
     const { service } = setup({ routing: 'llm' });
     const onDisk = () =>

@@ -28,6 +28,9 @@ interface Answer extends CompletionAnswer {
   source: Source;
 }
 
+/** What the conversation log records for a stream whose client went away before its end. */
+const CLIENT_LEFT = 'client disconnected';
+
 /** How an answer no provider was asked for ends (rules, cache): a whole answer, no tokens. */
 const NO_MODEL_CALL: AnswerEnding = { finishReason: 'stop', usage: NO_TOKENS };
 
@@ -137,7 +140,9 @@ export class ConversationService implements ChatService {
     async function* run(): AsyncGenerator<string> {
       const startedAt = performance.now();
       const answer: Answer = unanswered(plan);
-      let failure: unknown = new Error('client disconnected');
+      // Until the stream completes or fails, its end is a client that left (an abandoned stream
+      // ends at a `yield`). A message, not an Error: that would capture a stack for every stream.
+      let failure: unknown = CLIENT_LEFT;
       try {
         yield* service.deltas(plan, await steps.conversation(), steps.options, answer);
         const { finishReason, toolCalls, usage } = answer;
