@@ -8,9 +8,26 @@ import type { ModelManager } from './models/manager';
 import type { ReadinessChecks } from './observability/readiness';
 import type { Store } from './store/store';
 
+/** What access.log records of a response (docs/bot.md); apiKeyId is left out without a valid key. */
+export interface AccessLogEntry {
+  reqId: string;
+  method: string;
+  path: string;
+  route: string;
+  status: number;
+  durationMs: number;
+  ip: string;
+  apiKeyId?: string;
+}
+
+/** access.log: one line per response, at info level. */
+export interface AccessLog {
+  info(entry: AccessLogEntry): void;
+}
+
 /** The four log streams under `<data dir>/logs/`. */
 export interface Logs {
-  access: Logger;
+  access: AccessLog;
   error: Logger;
   modelApi: Logger;
   audit: Logger;

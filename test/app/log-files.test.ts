@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LogRotation } from '../../app/src/observability/log-rotation';
+import { createLogs } from '../../app/src/observability/logs';
 import { SyncedLogFile } from '../../app/src/observability/synced-log-file';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -64,5 +65,40 @@ describe('SyncedLogFile', () => {
     expect(fsyncs).toHaveBeenCalledTimes(2);
     await log.close();
     expect(fs.readFileSync(file, 'utf8').split('\n').filter(Boolean)).toHaveLength(101);
+  });
+});
+
+describe('createLogs', () => {
+  const retention = { maxBytes: 1024 * 1024, retentionDays: 7 };
+  const entry = { reqId: 'req_1', method: 'GET', path: '/页面/"quoted"\\', route: 'unmatched', status: 404, durationMs: 3, ip: '::1' };
+  const lines = (file: string) =>
+    fs
+      .readFileSync(path.join(dir, file), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
+
+  it("writes access lines in pino's format, with every field of the entry and none left undefined", async () => {
+    const logs = createLogs(dir, 'info', retention);
+    logs.access.info(entry);
+    logs.access.info({ ...entry, apiKeyId: '0123456789ab' });
+    logs.modelApi.info({ provider: 'rules' }, 'model call');
+    await logs.close();
+    const [first, second] = lines('access.log');
+    expect(first).toEqual({ level: 30, time: expect.any(Number), pid: process.pid, hostname: os.hostname(), ...entry });
+    expect(Math.abs(first.time - Date.now())).toBeLessThan(60_000);
+    expect(first).not.toHaveProperty('apiKeyId');
+    expect(second.apiKeyId).toBe('0123456789ab');
+    expect(lines('model_api.log')).toEqual([expect.objectContaining({ level: 30, pid: process.pid, provider: 'rules', msg: 'model call' })]);
+  });
+
+  it('writes no access lines when LOG_LEVEL is above info', async () => {
+    for (const level of ['warn', 'silent'] as const) {
+      fs.rmSync(path.join(dir, 'access.log'), { force: true });
+      const logs = createLogs(dir, level, retention);
+      logs.access.info(entry);
+      await logs.close();
+      expect(fs.readFileSync(path.join(dir, 'access.log'), 'utf8')).toBe('');
+    }
   });
 });

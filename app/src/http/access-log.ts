@@ -9,7 +9,7 @@ function pathOf(url: string): string {
 
 /**
  * One access.log line per request. No headers and no bodies: those carry secrets and text.
- * pino leaves out a field whose value is undefined (apiKeyId without a valid key).
+ * JSON leaves out a field whose value is undefined (apiKeyId without a valid key).
  */
 export const accessLogPlugin = fp<GatewayDeps>(
   async (app, { logs }) => {

@@ -1,7 +1,8 @@
+import os from 'node:os';
 import path from 'node:path';
 import pino, { type DestinationStream, type LevelWithSilent } from 'pino';
 import { LOG_FILES } from '../contract';
-import type { Logs } from '../deps';
+import type { AccessLog, AccessLogEntry, Logs } from '../deps';
 import { LogRotation, type LogRetention } from './log-rotation';
 import { SyncedLogFile } from './synced-log-file';
 
@@ -39,6 +40,19 @@ export interface FileLogs extends Logs {
   close(): Promise<void>;
 }
 
+/**
+ * access.log's lines, in pino's format (`level`, `time`, `pid`, `hostname`, then the entry), made
+ * by JSON.stringify: the entry's fields are fixed and plain, and pino's generic serializer
+ * cost about a tenth of the /health path's instructions (bench/RESULTS.md).
+ */
+function accessLines(level: LevelWithSilent, stream: { write(line: string): unknown }): AccessLog {
+  if (level === 'silent' || pino.levels.values[level] > pino.levels.values.info) return { info() {} };
+  const head = `{"level":${pino.levels.values.info},"time":`;
+  const processFields = `,"pid":${process.pid},"hostname":${JSON.stringify(os.hostname())},`;
+  // The entry's own JSON after its opening brace.
+  return { info: (entry: AccessLogEntry) => void stream.write(head + Date.now() + processFields + JSON.stringify(entry).slice(1) + '\n') };
+}
+
 /** Buffered lines of the busy logs are written at least this often. */
 const FLUSH_INTERVAL_MS = 1000;
 
@@ -61,17 +75,21 @@ export function createLogs(dir: string, level: LevelWithSilent, retention: LogRe
   const report = (file: string) => (error: unknown) => setImmediate(() => logs.error.error({ err: error, file }, 'log file rotation or write failed'));
   const logger = (fileLevel: LevelWithSilent, stream: DestinationStream, redacted: boolean) =>
     pino({ level: fileLevel, ...(redacted ? { redact: { paths: REDACTED_PATHS, censor: '[redacted]' } } : {}) }, stream);
-  const open = (file: string, fileLevel: LevelWithSilent, buffered: boolean, redacted = true) => {
+  // A log file, rotated; buffered ones are written 4 KiB at a time (or by the flusher below).
+  const open = (file: string, buffered: boolean): DestinationStream => {
     const rotation = new LogRotation(path.join(dir, file), retention);
-    const destination = pino.destination({ dest: rotation.file, mkdir: true, sync: true, ...(buffered ? { minLength: 4096 } : {}) });
+    // Lines go in as bytes: in its default (string) mode, sonic-boom measures the UTF-8 length
+    // of the whole pending buffer on every line, up to 4 KiB each time. Its types know only that mode.
+    const destination = pino.destination({ dest: rotation.file, mkdir: true, sync: true, contentMode: 'buffer', ...(buffered ? { minLength: 4096 } : {}) });
+    const writeBytes = destination.write as unknown as (bytes: Buffer) => boolean;
     destinations.push(destination);
-    const stream = {
+    return {
       write(line: string) {
         // Work that a forced shutdown cut short may still log after close(): its lines are
         // dropped, where the closed file would throw (and take the exit code with it).
         if (closed) return true;
-        const bytes = Buffer.byteLength(line);
-        if (rotation.due(bytes)) {
+        const bytes = Buffer.from(line);
+        if (rotation.due(bytes.length)) {
           try {
             rotation.moveAside();
             destination.reopen();
@@ -79,11 +97,10 @@ export function createLogs(dir: string, level: LevelWithSilent, retention: LogRe
             report(file)(error);
           }
         }
-        rotation.added(bytes);
-        return destination.write(line);
+        rotation.added(bytes.length);
+        return writeBytes.call(destination, bytes);
       },
     };
-    return logger(fileLevel, stream, redacted);
   };
   const audit = new SyncedLogFile(new LogRotation(path.join(dir, LOG_FILES.audit), retention), report(LOG_FILES.audit));
   const logs = {
@@ -91,9 +108,9 @@ export function createLogs(dir: string, level: LevelWithSilent, retention: LogRe
     // (access-log.ts, models/instrumented.ts) log fixed fields, never a header, a key or a
     // request object. pino's redaction cost a tenth of the gateway's time on access.log and a
     // twentieth on model_api.log.
-    access: open(LOG_FILES.access, level, true, false),
-    error: open(LOG_FILES.error, errorLogLevel(level), false),
-    modelApi: open(LOG_FILES.modelApi, level, true, false),
+    access: accessLines(level, open(LOG_FILES.access, true)),
+    error: logger(errorLogLevel(level), open(LOG_FILES.error, false), true),
+    modelApi: logger(level, open(LOG_FILES.modelApi, true), false),
     audit: logger(level === 'silent' ? level : 'info', audit, true),
   };
   const flusher = setInterval(() => destinations.forEach((destination) => destination.flush()), FLUSH_INTERVAL_MS).unref();
