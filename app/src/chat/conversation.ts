@@ -1,4 +1,4 @@
-import { ModelError, NO_TOKENS, relay, textOf, usesTools, type AnswerEnding, type ChatMessage, type ChatModel, type CompletionRequest, type ToolCall } from '../models/types';
+import { ModelError, NO_TOKENS, tap, textOf, usesTools, type AnswerEnding, type ChatMessage, type ChatModel, type CompletionRequest, type ModelStream, type ToolCall } from '../models/types';
 import type { ActiveSessions } from './active-sessions';
 import type { ConversationLog, ExchangeRecord } from './conversation-log';
 import { checkMessageSize, trimHistory, type MessageLimits } from './limits';
@@ -27,6 +27,9 @@ type LoggedTurn = Pick<Turn, 'channel'> & Partial<Pick<Turn, 'sessionId' | 'prin
 interface Answer extends CompletionAnswer {
   source: Source;
 }
+
+/** Who answers a streamed turn: a whole text (rules, cache), or a model's deltas and what follows their end. */
+type StreamSource = { text: string } | { deltas: ModelStream; completed: (ending: AnswerEnding) => Promise<void> };
 
 /** What the conversation log records for a stream whose client went away before its end. */
 const CLIENT_LEFT = 'client disconnected';
@@ -144,7 +147,9 @@ export class ConversationService implements ChatService {
       // ends at a `yield`). A message, not an Error: that would capture a stack for every stream.
       let failure: unknown = CLIENT_LEFT;
       try {
-        yield* service.deltas(plan, await steps.conversation(), steps.options, answer);
+        const source = await service.streamSource(plan, await steps.conversation(), steps.options, answer);
+        if ('text' in source) yield source.text;
+        else await source.completed(yield* source.deltas);
         const { finishReason, toolCalls, usage } = answer;
         stream.ending = { finishReason, ...(toolCalls ? { toolCalls } : {}), ...(usage ? { usage } : {}) };
         await steps.finish(answer.text);
@@ -203,29 +208,34 @@ export class ConversationService implements ChatService {
   }
 
   /**
-   * As answer(), streaming: adds each delta to answer.text (so an abandoned stream is logged
-   * with the text sent so far) and sets answer.source to who actually answered.
+   * As answer(), streaming: who answers, with answer.source set to it. A model's deltas are
+   * added to answer.text as they pass (so an abandoned stream is logged with the text sent so
+   * far), and `completed` takes its ending. Not a generator itself: run() is the only generator
+   * between the model's stream and the client (see tap()).
    */
-  private async *deltas(plan: Plan, messages: ChatMessage[], options: CompletionOptions, answer: Answer): AsyncGenerator<string> {
+  private async streamSource(plan: Plan, messages: ChatMessage[], options: CompletionOptions, answer: Answer): Promise<StreamSource> {
     if (plan.source === 'rules') {
       Object.assign(answer, { text: plan.text }, NO_MODEL_CALL);
-      yield plan.text;
-      return;
+      return { text: plan.text };
     }
     const request = this.request(messages, options);
     const key = this.cacheKey(plan.model, request);
     const cached = key ? await this.options.cache.lookup(key) : undefined;
     if (cached !== undefined) {
       Object.assign(answer, { source: 'cache', text: cached }, NO_MODEL_CALL);
-      yield cached;
-      return;
+      return { text: cached };
     }
-    const ending = yield* relay(plan.model.stream(request), (delta) => {
-      answer.text += delta;
-    });
-    Object.assign(answer, ending);
-    requireAnswer(answer.text, ending.toolCalls, plan.model);
-    if (key && ending.finishReason === 'stop') await this.options.cache.save(key, answer.text);
+    return {
+      deltas: tap(plan.model.stream(request), (delta) => {
+        answer.text += delta;
+      }),
+      completed: async (ending) => {
+        Object.assign(answer, ending);
+        requireAnswer(answer.text, ending.toolCalls, plan.model);
+        // Only whole answers: a cut one would come back from the cache as complete.
+        if (key && ending.finishReason === 'stop') await this.options.cache.save(key, answer.text);
+      },
+    };
   }
 
   private async remember(session: SessionRef, user: ChatMessage, reply: string): Promise<void> {

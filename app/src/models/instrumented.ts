@@ -1,15 +1,12 @@
 import type { Logger } from 'pino';
 import { InputError } from '../lib/errors';
 import type { GatewayMetrics } from '../observability/metrics';
-import { ModelError, relay, textOf, type AnswerEnding, type ChatModel, type CompletionRequest } from './types';
+import { ModelError, tap, textOf, type AnswerEnding, type ChatModel, type CompletionRequest, type StreamEnd } from './types';
 
 type ModelMetrics = Pick<GatewayMetrics, 'modelCallDuration' | 'modelFailures'>;
 
-type Outcome =
-  | { kind: 'ok'; reply: string; ending: AnswerEnding }
-  | { kind: 'failed'; error: unknown }
-  /** The caller stopped early: the client went away. Not a model failure. */
-  | { kind: 'abandoned' };
+/** How a call ended; an abandoned call (the client went away) is no model failure. */
+type Outcome = Exclude<StreamEnd, { kind: 'ok' }> | { kind: 'ok'; reply: string; ending: AnswerEnding };
 
 /**
  * Wraps a model so that every call is timed (the duration histogram's count is the call count,
@@ -62,27 +59,16 @@ export function instrument(model: ChatModel, metrics: ModelMetrics, log: Logger)
         throw error;
       }
     },
-    async *stream(request) {
+    stream(request) {
       const startedAt = performance.now();
+      // The reply text is only logged at debug level: otherwise no delta is looked at.
       let reply = '';
-      let outcome: Outcome = { kind: 'abandoned' };
-      try {
-        // The reply text is only logged at debug level: otherwise the model's own stream is
-        // delegated to as it is, one async layer less per delta (yield* returns its ending).
-        const source = model.stream(request);
-        const ending = yield* (callLog.isLevelEnabled('debug')
-          ? relay(source, (delta) => {
-              reply += delta;
-            })
-          : source);
-        outcome = { kind: 'ok', reply, ending };
-        return ending;
-      } catch (error) {
-        outcome = { kind: 'failed', error };
-        throw error;
-      } finally {
-        record(request, true, startedAt, outcome);
-      }
+      const each = callLog.isLevelEnabled('debug')
+        ? (delta: string) => {
+            reply += delta;
+          }
+        : undefined;
+      return tap(model.stream(request), each, (how) => record(request, true, startedAt, how.kind === 'ok' ? { ...how, reply } : how));
     },
   };
 }

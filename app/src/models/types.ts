@@ -145,24 +145,66 @@ export function textOf(content: MessageContent): string {
     .join('\n');
 }
 
+/** How a stream ended: completed (with its ending), failed, or abandoned by its consumer. */
+export type StreamEnd = { kind: 'ok'; ending: AnswerEnding } | { kind: 'failed'; error: unknown } | { kind: 'abandoned' };
+
 /**
- * Passes a model stream's deltas on, showing each to `each`, and returns what the stream
- * returned (`for await` drops it). A consumer that stops early stops the source too.
+ * `source` with each delta shown to `each` and its end to `end` (once, if it started). A plain
+ * iterator, not an async generator: a generator layer that passes deltas on costs every delta
+ * a promise chain of its own and about 300 bytes, this one `then` (bench/RESULTS.md, eighth
+ * session). A consumer that stops early (return()) stops the source too.
  */
-export async function* relay(source: ModelStream, each: (delta: string) => void): ModelStream {
-  let ended = false;
-  try {
-    for (;;) {
-      const next = await source.next();
-      if (next.done) {
-        ended = true;
-        return next.value;
-      }
-      each(next.value);
-      yield next.value;
-    }
-  } finally {
-    // The value given to return() is discarded: the caller stopped listening.
-    if (!ended) await source.return(undefined as never);
+export function tap(source: ModelStream, each?: (delta: string) => void, end?: (how: StreamEnd) => void): ModelStream {
+  return new TappedStream(source, each, end);
+}
+
+class TappedStream implements ModelStream {
+  private started = false;
+  private ended = false;
+
+  constructor(
+    private readonly source: ModelStream,
+    private readonly each?: (delta: string) => void,
+    private readonly end?: (how: StreamEnd) => void,
+  ) {}
+
+  next(...args: [] | [unknown]): Promise<IteratorResult<string, AnswerEnding>> {
+    this.started = true;
+    return this.source.next(...args).then(
+      (step) => {
+        if (step.done) this.finish({ kind: 'ok', ending: step.value });
+        else this.each?.(step.value);
+        return step;
+      },
+      (error: unknown) => {
+        this.finish({ kind: 'failed', error });
+        throw error;
+      },
+    );
+  }
+
+  return(value: AnswerEnding | PromiseLike<AnswerEnding>): Promise<IteratorResult<string, AnswerEnding>> {
+    if (this.started) this.finish({ kind: 'abandoned' });
+    return this.source.return(value);
+  }
+
+  throw(error: unknown): Promise<IteratorResult<string, AnswerEnding>> {
+    if (this.started) this.finish({ kind: 'failed', error });
+    return this.source.throw(error);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  // As an async generator's: disposing stops it (the value given to return() is discarded).
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return(undefined as never);
+  }
+
+  private finish(how: StreamEnd): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.end?.(how);
   }
 }
