@@ -201,6 +201,14 @@ describe.each([
     expect(events.at(-2)).toMatchObject({ error: { code: 'model_timeout' } });
   });
 
+  it('ends a stream whose provider drops the connection with an error event and [DONE], not a finish', async () => {
+    fake.enqueue({ text: 'a b c d', dropAfterChunks: 2 });
+    const events = await readEvents(await complete({ stream: true }));
+    expect(events.at(-1)).toBe('[DONE]');
+    expect(events.at(-2)).toMatchObject({ error: { code: 'model_unavailable' } });
+    expect(events).not.toContainEqual(expect.objectContaining({ choices: [expect.objectContaining({ finish_reason: expect.any(String) })] }));
+  });
+
   it('sends pictures as image parts to a vision model', async () => {
     fake.enqueue({ text: 'a red pixel' });
     const response = await complete({

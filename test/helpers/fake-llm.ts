@@ -36,6 +36,8 @@ export interface FakeStep {
   body?: unknown;
   /** Streams only: sends this many chunks, then goes silent. */
   stallAfterChunks?: number;
+  /** Streams only: sends this many chunks, then drops the connection. */
+  dropAfterChunks?: number;
   /** The model asks for these tool calls (after the text, if any); it stops for tool use. */
   toolCalls?: FakeToolCall[];
   /** `length`: the answer was cut at max_tokens. Default: a natural stop (or tool use). */
@@ -254,6 +256,11 @@ async function startFake(protocol: Protocol, options: FakeLLMOptions): Promise<F
     for (const event of events.start) res.write(event);
     for (const [index, event] of events.deltas.entries()) {
       if (step.stallAfterChunks !== undefined && index >= step.stallAfterChunks) return;
+      if (step.dropAfterChunks !== undefined && index >= step.dropAfterChunks) {
+        // Once what was written has left: destroy() would discard it, and the call would fail before its headers.
+        res.write('', () => res.destroy());
+        return;
+      }
       res.write(event);
     }
     for (const event of events.end) res.write(event);
