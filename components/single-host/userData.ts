@@ -9,6 +9,9 @@ export const AGENT_FILES = {
   prometheusConfig: '/etc/clawdbot/prometheus.yaml',
 } as const;
 
+/** Where cloud-init writes templates/sysctl.conf, the host's kernel settings. */
+export const SYSCTL_FILE = '/etc/sysctl.d/60-clawdbot.conf';
+
 /** EC2 refuses user data above 16 KB. */
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
 
@@ -49,10 +52,13 @@ export function renderUserData(args: UserDataArgs): string {
     hostDirs: shellWords([HOST_PATHS.root, HOST_PATHS.data, HOST_PATHS.redisData, HOST_PATHS.logs, HOST_PATHS.bin, HOST_PATHS.releases]),
     cloudwatchAgentUrl: shellQuote(`https://amazoncloudwatch-agent-${args.region}.s3.${args.region}.${args.dnsSuffix}`),
     cloudwatchAgentConfigPath: shellQuote(AGENT_FILES.cloudwatchAgentConfig),
+    sysctlFile: shellQuote(SYSCTL_FILE),
   });
 
   const userData = renderTemplate('cloud-init.yaml', {
     sshPort: args.sshPort,
+    sysctlFile: SYSCTL_FILE,
+    sysctlSettings: renderTemplate('sysctl.conf', {}),
     cloudwatchAgentConfig: renderAgentConfig({
       prometheusConfigPath: AGENT_FILES.prometheusConfig,
       prometheusLogGroup: args.prometheusLogGroup,

@@ -29,6 +29,7 @@ jest.setTimeout(40 * 60_000);
 const BACKUP_PREFIX = 'e2e-stack';
 const REPO_ROOT = path.join(__dirname, '..', '..');
 const REMOVE_FROM_HOST = path.join(REPO_ROOT, 'components', 'scripts', 'remove-from-host.ts');
+const PROXY_CONTAINER = 'clawdbot-caddy';
 
 const timer = new PhaseTimer();
 let env: E2eEnvironment;
@@ -60,7 +61,7 @@ async function underLoad<T>(work: () => Promise<T>): Promise<{ result: T | Error
   const result = await work().catch((error: Error) => error);
   await new Promise((resolve) => setTimeout(resolve, 500));
   const load = await loop.stop();
-  if (load.failed > 0) console.log(`[e2e] the proxy's last log lines:\n${(await ssh('docker logs --tail 40 clawdbot-caddy 2>&1')).stdout}`);
+  if (load.failed > 0) console.log(`[e2e] the proxy's last log lines:\n${(await ssh(`docker logs --tail 40 ${PROXY_CONTAINER} 2>&1`)).stdout}`);
   return { result, load };
 }
 
@@ -330,6 +331,40 @@ test('a changed Caddyfile reloads the proxy without dropping a request; one the 
   expectNoFailedRequests(back.load);
   expect(back.result.plan.release).toBe(releases.v2);
   expect(await proxyHeader()).toBeNull();
+});
+
+test('a reload of the proxy resets no connection waiting to be accepted', async () => {
+  // Caddy binds a new SO_REUSEPORT listener at each reload and closes the old one: without the
+  // host's kernel settings (components/single-host/templates/sysctl.conf) the connections in the
+  // old one's queue were reset. Each request opens its own connection, as every client does
+  // while the proxy drains keep-alive connections before a reload.
+  let running = true;
+  let ok = 0;
+  const failures: string[] = [];
+  const request = () =>
+    new Promise<void>((resolve) => {
+      const fail = (message: string) => {
+        failures.push(message);
+        resolve();
+      };
+      http
+        .get(`${baseUrl()}${ROUTES.health}`, { agent: false }, (response) => {
+          response.on('error', (error) => fail(error.message));
+          response.resume().on('end', () => (response.statusCode === 200 ? (ok++, resolve()) : fail(`status ${response.statusCode}`)));
+        })
+        .on('error', (error) => fail(error.message));
+    });
+  const clients = Array.from({ length: 16 }, async () => {
+    while (running) await request();
+  });
+  // Back to back inside the container: a reload a `docker exec` apart left the race too rare to see.
+  const reload = 'caddy reload --force --config /etc/caddy/Caddyfile --adapter caddyfile --address unix//config/admin.sock';
+  await ssh(`docker exec ${PROXY_CONTAINER} sh -ec 'for i in $(seq 20); do ${reload}; done'`);
+  running = false;
+  await Promise.all(clients);
+  console.log(`[e2e] 20 proxy reloads under new connections: ${ok} requests, ${failures.length} failed`);
+  expect(failures).toEqual([]);
+  expect(ok).toBeGreaterThan(100);
 });
 
 let backedUp: Record<string, string> = {};

@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { HOST_PATHS, LOG_FILES, PORTS, ROUTES } from '../../app/src/contract';
 import { shellQuote } from '../../components/scripts/render';
 import { renderTemplate } from '../../components/single-host/template';
-import { AGENT_FILES, PUBLIC_PORTS, USER_DATA_LIMIT_BYTES, renderUserData, type UserDataArgs } from '../../components/single-host/userData';
+import { AGENT_FILES, PUBLIC_PORTS, SYSCTL_FILE, USER_DATA_LIMIT_BYTES, renderUserData, type UserDataArgs } from '../../components/single-host/userData';
 import { bashArray, parseCloudConfig, writtenFile, type CloudConfig } from './graph';
 
 // The host's cloud-init user data, rendered from components/single-host/templates/ and read back as the
@@ -135,6 +135,15 @@ describe('cloud-init user data', () => {
     expect(script.indexOf('mount "$data_mount"')).toBeLessThan(script.indexOf('-d "${host_dirs[@]}"'));
   });
 
+  it('lets the kernel hand connections waiting in a closed SO_REUSEPORT listener to its successor, from the first boot on', () => {
+    // Caddy reloads that way (test/e2e/deploy.test.ts runs reloads under new connections).
+    const config = cloudConfig();
+    expect(file(SYSCTL_FILE, config)).toMatch(/^net\.ipv4\.tcp_migrate_req = 1$/m);
+    const script = provision(config);
+    expect(shellValue(script, 'sysctl_file')).toBe(SYSCTL_FILE);
+    expect(script).toContain('sysctl --quiet --load "$sysctl_file"');
+  });
+
   it('runs the provisioning script once, from runcmd', () => {
     const config = cloudConfig();
     expect(config.runcmd).toEqual([['/usr/local/sbin/clawdbot-provision']]);
@@ -261,6 +270,7 @@ describe('templates', () => {
       hostDirs: '',
       cloudwatchAgentUrl: '',
       cloudwatchAgentConfigPath: '',
+      sysctlFile: '',
     };
     expect(() => renderTemplate('provision.sh', values)).not.toThrow();
     expect(() => renderTemplate('provision.sh', { ...values, sshPortt: 2 })).toThrow('template provision.sh: values not used: sshPortt');

@@ -12,6 +12,7 @@ data_mount={{ dataMount }}
 host_dirs=({{ hostDirs }})
 cloudwatch_agent_url={{ cloudwatchAgentUrl }}
 cloudwatch_agent_config={{ cloudwatchAgentConfigPath }}
+sysctl_file={{ sysctlFile }}
 
 # Vendor signing keys, pinned by fingerprint: a key fetched over HTTPS is only as good as the
 # server that handed it out.
@@ -40,6 +41,10 @@ require_fingerprint() {
     exit 1
   fi
 }
+
+# --- kernel settings (templates/sysctl.conf) ---------------------------------------------------
+# systemd-sysctl ran before cloud-init wrote the file.
+sysctl --quiet --load "$sysctl_file"
 
 # --- sshd on the custom port -------------------------------------------------------------------
 # Ubuntu 24.04 socket-activates sshd: ssh.socket listens, and at every daemon-reload a systemd

@@ -39,6 +39,8 @@ export interface TestHost {
 }
 
 const SHIM = path.join(__dirname, 'docker-compose-shim.sh');
+/** The kernel settings cloud-init gives an AWS host; the ones it holds are per network namespace. */
+const HOST_SYSCTL = path.join(__dirname, '..', '..', '..', 'components', 'single-host', 'templates', 'sysctl.conf');
 
 export async function startTestHost(options: TestHostOptions): Promise<TestHost> {
   const { runDir, name, ciAddress, hostAddress, sshPort } = options;
@@ -53,6 +55,7 @@ export async function startTestHost(options: TestHostOptions): Promise<TestHost>
   try {
     const netns = await createNetns({ name, ciAddress, hostAddress });
     cleanups.push(() => netns.delete());
+    await run('nsenter', [`--net=${netns.path}`, 'sysctl', '--quiet', '--load', HOST_SYSCTL]);
 
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'clawdbot-e2e', '-f', path.join(dir, 'client_key')]);
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'host_key')]);
