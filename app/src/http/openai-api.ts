@@ -64,6 +64,8 @@ const toolChoice = z.union([
  */
 function withoutNulls(body: unknown): unknown {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  // Most requests send no null: they keep their body, with no copy made.
+  if (!Object.values(body).includes(null)) return body;
   return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== null));
 }
 
@@ -120,14 +122,10 @@ const usageBody = (usage: TokenUsage) => ({
 });
 
 function samplingOf(body: CompletionBody): Sampling | undefined {
-  const sampling: Sampling = {
-    topP: body.top_p,
-    stop: typeof body.stop === 'string' ? [body.stop] : body.stop,
-    presencePenalty: body.presence_penalty,
-    frequencyPenalty: body.frequency_penalty,
-    seed: body.seed,
-  };
-  return Object.values(sampling).some((value) => value !== undefined) ? sampling : undefined;
+  const { top_p: topP, stop, presence_penalty: presencePenalty, frequency_penalty: frequencyPenalty, seed } = body;
+  // Most requests set none of them, and get no object.
+  if (topP === undefined && stop === undefined && presencePenalty === undefined && frequencyPenalty === undefined && seed === undefined) return undefined;
+  return { topP, stop: typeof stop === 'string' ? [stop] : stop, presencePenalty, frequencyPenalty, seed };
 }
 
 function toolsOf(body: CompletionBody): Tools | undefined {
