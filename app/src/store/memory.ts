@@ -35,7 +35,8 @@ function sizeOf(entry: Entry, key: string): number {
  * (isPinnedKey) live beside the bounded part and are never evicted; the platforms' traffic over
  * their 8 h dedup window bounds them.
  *
- * An entry is replaced, never changed in place, so the LRU recounts its size.
+ * An entry whose value changes is replaced, never changed in place, so the LRU recounts its
+ * size. A counter's count, which its size does not include, changes in place.
  */
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
@@ -101,10 +102,15 @@ export class MemoryStore implements Store {
   }
 
   async increment(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }> {
-    const entry = this.live(key) ?? { value: '', count: 0, expiresAt: this.now() + windowMs };
-    const count = (entry.count ?? 0) + 1;
-    this.put(key, { ...entry, count });
-    return { count, ttlMs: (entry.expiresAt ?? this.now()) - this.now() };
+    const entry = this.live(key);
+    const now = this.now();
+    if (!entry) {
+      this.put(key, { value: '', count: 1, expiresAt: now + windowMs });
+      return { count: 1, ttlMs: windowMs };
+    }
+    // live() has made it the most recently used already.
+    entry.count = (entry.count ?? 0) + 1;
+    return { count: entry.count, ttlMs: (entry.expiresAt ?? now) - now };
   }
 
   async appendToList(key: string, values: string | readonly string[], maxLength: number, ttlSeconds: number): Promise<void> {
