@@ -34,6 +34,18 @@ function cpuMicros(pid) {
   return (Number(fields[11]) + Number(fields[12])) * TICK_MICROS;
 }
 
+/**
+ * How many times the threads of a process (this one, the load generator) have gone to sleep
+ * waiting for something so far: voluntary_ctxt_switches of each of its threads (proc(5)).
+ */
+function sleeps(pid = process.pid) {
+  let total = 0;
+  for (const thread of fs.readdirSync(`/proc/${pid}/task`)) {
+    total += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/task/${thread}/status`, 'utf8'))[1]);
+  }
+  return total;
+}
+
 /** Starts VmHWM again from the current RSS (proc(5), clear_refs). */
 const resetPeakRss = (pid) => fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
 
@@ -76,4 +88,4 @@ function gatewayEnv(port, dataDir, extra = {}) {
   };
 }
 
-module.exports = { API_KEY, cpuMicros, freePort, memory, resetPeakRss, sleep, startServer, stopServer, gatewayEnv };
+module.exports = { API_KEY, cpuMicros, freePort, memory, resetPeakRss, sleep, sleeps, startServer, stopServer, gatewayEnv };

@@ -8,7 +8,7 @@ const path = require('node:path');
 const MB = 1024 * 1024;
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const ratio = (a, b) => (a / b).toFixed(2);
-const number = (value) => (value >= 100 ? String(Math.round(value)) : value.toFixed(1));
+const number = (value) => (value >= 100 ? String(Math.round(value)) : value >= 1 ? value.toFixed(1) : value.toFixed(2));
 const signedMs = (value) => `${value >= 0 ? '+' : ''}${value.toFixed(1)} ms`;
 
 /** [name, gateway, baseline, ratio or added, goal] for every row of the table. */
@@ -33,6 +33,7 @@ function tableRows({ saturation, runs, starts, streams, fixedRate, streamCount }
     ['server CPU µs per request, GET /health (bare Fastify / gateway)', ...paired('health', 'cpuPerRequestUs', true), ''],
     ['server CPU µs per request, chat "hello" (bare Fastify / gateway)', ...paired('hi', 'cpuPerRequestUs', true), ''],
     ['server CPU µs per request, chat "what time is it" (bare Fastify / gateway)', ...paired('time', 'cpuPerRequestUs', true), ''],
+    ['load generator sleeps per request, GET /health (gateway / bare Fastify)', ...paired('health', 'clientSleepsPerRequest').slice(0, 2), '', ''],
     [`P99 ms at a steady ${fixedRate} QPS (chat "hello" / hello-world), added`, m(runs.chatP99), m(runs.helloP99), signedMs(m(runs.chatP99) - m(runs.helloP99)), '< 2 ms'],
     ['peak RSS MB under saturation, chat "hello"', peakRss('hi'), baselinePeakRss, ratio(peakRss('hi'), baselinePeakRss), '< 120 MB'],
     ['peak RSS MB under saturation, chat "what time is it"', peakRss('time'), baselinePeakRss, ratio(peakRss('time'), baselinePeakRss), '< 120 MB'],
