@@ -3,7 +3,7 @@
 'use strict';
 const http = require('node:http');
 const autocannon = require('autocannon');
-const { cpuMicros, memory, resetPeakRss, sleeps } = require('./processes');
+const { cpuMicros, loadGeneratorSleeps, memory, resetPeakRss } = require('./processes');
 const { ANSWER_MS: UPSTREAM_ANSWER_MS } = require('./upstream');
 
 const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -19,14 +19,14 @@ const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(
  * cpuPerRequestUs the CPU time the server's process spent per request (all its threads, user
  * and system), both warm-up included. The CPU figure is the server's own cost: unlike req/s,
  * it does not depend on how much of the two cores the load generator took. clientSleepsPerRequest
- * is how often this process (autocannon runs in it) went to sleep per request: near 1 when the
+ * is how often this process's main thread (autocannon's) went to sleep per request: near 1 when the
  * server is slower than the load generator, which then waits for each response, and the
  * server's write of that response pays for waking it (bench/RESULTS.md, tenth session).
  */
 async function saturate(server, options) {
   resetPeakRss(server.pid);
   const cpuBefore = cpuMicros(server.pid);
-  const sleepsBefore = sleeps();
+  const sleepsBefore = loadGeneratorSleeps();
   const result = await autocannon({
     connections: CONNECTIONS,
     duration: DURATION_SECONDS,
@@ -35,7 +35,7 @@ async function saturate(server, options) {
   });
   const requests = result.requests.total + (result.warmup?.requests.total ?? 0);
   const cpuPerRequestUs = (cpuMicros(server.pid) - cpuBefore) / requests;
-  const clientSleepsPerRequest = (sleeps() - sleepsBefore) / requests;
+  const clientSleepsPerRequest = (loadGeneratorSleeps() - sleepsBefore) / requests;
   const failures = result.non2xx + result.errors + result.timeouts;
   if (failures > 0) console.log(`    ${failures} failed requests`);
   return { rps: result.requests.average, peakRss: memory(server.pid).peak, cpuPerRequestUs, clientSleepsPerRequest, failures };

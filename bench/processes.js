@@ -35,16 +35,10 @@ function cpuMicros(pid) {
 }
 
 /**
- * How many times the threads of a process (this one, the load generator) have gone to sleep
- * waiting for something so far: voluntary_ctxt_switches of each of its threads (proc(5)).
+ * How many times this process's main thread (the load generator: autocannon runs on it) has gone
+ * to sleep waiting for something so far: its voluntary_ctxt_switches (proc(5)).
  */
-function sleeps(pid = process.pid) {
-  let total = 0;
-  for (const thread of fs.readdirSync(`/proc/${pid}/task`)) {
-    total += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/task/${thread}/status`, 'utf8'))[1]);
-  }
-  return total;
-}
+const loadGeneratorSleeps = () => Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]);
 
 /** Starts VmHWM again from the current RSS (proc(5), clear_refs). */
 const resetPeakRss = (pid) => fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
@@ -88,4 +82,4 @@ function gatewayEnv(port, dataDir, extra = {}) {
   };
 }
 
-module.exports = { API_KEY, cpuMicros, freePort, memory, resetPeakRss, sleep, sleeps, startServer, stopServer, gatewayEnv };
+module.exports = { API_KEY, cpuMicros, freePort, loadGeneratorSleeps, memory, resetPeakRss, sleep, startServer, stopServer, gatewayEnv };
